@@ -1,0 +1,1 @@
+"""Prometheus rules and Alertmanager routing (`llmpulse alerts build`)."""

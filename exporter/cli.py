@@ -1,0 +1,57 @@
+"""The `llmpulse` console script: one entry point, one subcommand per job.
+
+    llmpulse serve --config llmpulse.yaml
+    llmpulse demo --rate 20 --seed 1
+    llmpulse alerts build
+    llmpulse dashboards build
+    llmpulse version
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from llmpulse import __version__
+
+# Each area module exposes `register(subparsers)`; it adds its subcommands
+# with `set_defaults(func=...)`, where func(args) returns an exit code.
+AREAS = (
+    "llmpulse.serve_cmd",
+    "llmpulse.demo.cmd",
+    "llmpulse.alerts.cmd",
+    "llmpulse.dashboards.cmd",
+    "llmpulse.bench_cmd",
+)
+
+
+class UsageError(Exception):
+    """An error the user can fix; printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmpulse", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=lambda args: print(f"llmpulse {__version__}") or 0)
+    for name in AREAS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"llmpulse: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

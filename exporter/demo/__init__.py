@@ -1,0 +1,1 @@
+"""Built-in traffic generator for `llmpulse demo`."""
