@@ -1,0 +1,91 @@
+"""The normalised record every dialect is turned into.
+
+One `Call` is one GenAI operation (an LLM call, an embedding, a retrieval,
+a tool execution, an agent or workflow invocation), whatever instrumentation
+library produced the span.
+
+>>> c = Call(trace_id="0af7651916cd43dd8448eb211c80319c", span_id="b7ad6b7169203331",
+...          operation="chat", provider="openai", request_model="gpt-4o")
+>>> c.is_error
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Token accounting (see docs/token-accounting.md):
+#   input_tokens   all prompt tokens, cached ones included (OTel's definition)
+#   cache_read_tokens / cache_write_tokens   subsets of input_tokens
+#   output_tokens  all generated tokens, reasoning included
+#   reasoning_tokens   subset of output_tokens
+# Sources that report input without the cache (Anthropic's raw usage) are
+# converted on the way in, so a cached token is never counted twice.
+
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "other")
+OPERATIONS = (
+    "chat", "text_completion", "generate_content", "embeddings", "retrieval",
+    "execute_tool", "invoke_agent", "invoke_workflow", "create_agent",
+)
+LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+
+
+@dataclass(slots=True)
+class Eval:
+    """One evaluation result: `gen_ai.evaluation.result` or its equivalents."""
+
+    name: str
+    score: float | None = None
+    label: str = ""
+
+
+@dataclass(slots=True)
+class Call:
+    trace_id: str = ""              # 32 lower-case hex, "" if unknown
+    span_id: str = ""               # 16 lower-case hex
+    parent_span_id: str = ""
+    service: str = "unknown"
+    service_version: str = ""
+    operation: str = "chat"
+    provider: str = "unknown"
+    request_model: str = ""
+    response_model: str = ""
+    start_ns: int = 0
+    end_ns: int = 0
+    error_type: str = ""            # "" on success
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    streaming: bool = False
+    ttft_s: float | None = None     # time to first token / chunk, seconds
+    finish_reasons: tuple[str, ...] = ()   # normalised, see FINISH_REASONS
+    span_cost_usd: float | None = None     # cost carried on the span
+    cost_usd: float | None = None          # the cost used (span or price table)
+    conversation_id: str = ""
+    agent_name: str = ""
+    tool_name: str = ""
+    prompt_version: str = ""
+    dims: tuple[str, ...] = ()      # values of the configured extra dimensions
+    evals: list[Eval] = field(default_factory=list)
+    guardrail: bool = False
+    refusal: bool = False
+    retry: bool = False
+    fallback: bool = False
+    cache_hit: bool = False
+    dialect: str = "otel"
+    input_text: str | None = None   # only kept when content capture is on
+    output_text: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return max(0, self.end_ns - self.start_ns) / 1e9
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.error_type)
+
+    @property
+    def is_llm(self) -> bool:
+        return self.operation in LLM_OPERATIONS
