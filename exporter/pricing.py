@@ -70,7 +70,7 @@ class Price:
 
     >>> Price(input=3, output=15, cache_read=0.3, cache_write=3.75).cost(
     ...     input_tokens=10_000, output_tokens=1_000, cache_read=6_000, cache_write=2_000)
-    0.0306
+    0.0303
     """
 
     input: float
@@ -377,10 +377,21 @@ def _merge(earlier: list[tuple[int, PriceEntry]], layer: int,
 
 # ------------------------------------------------------------- validation
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves timestamps as strings, so a bad date is a
+    validation problem with a path instead of a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _parse_text(text: str, label: str, problems: list[str],
                 require_checked: bool) -> _ParsedFile | None:
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
