@@ -357,6 +357,7 @@ def test_validation_reports_problems_of_every_file(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("models: [1, 2", "not valid YAML"),
+        ("checked: 2026-02-30\nmodels: []", "checked: must be a date YYYY-MM-DD"),
         ("- just a list", "must be a mapping"),
         ("models: {name: x}", "models: must be a list"),
         ("unit: per_gallon\nmodels: []", "unit: must be one of"),
@@ -456,3 +457,17 @@ def test_docstring_examples_hold() -> None:
     result = doctest.testmod(module)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+def test_yaml_examples_in_docs_load(tmp_path: Path) -> None:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "pricing.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 5
+    for i, block in enumerate(blocks):
+        path = write(tmp_path, f"example{i}.yaml", block)
+        table = PriceTable.load([path])
+        for raw in yaml.safe_load(block)["models"]:
+            assert table.match(raw.get("provider", "any"), raw["name"]) is not None, raw["name"]
+    self_hosted = PriceTable.load([write(tmp_path, "sh.yaml", blocks[1])])
+    assert self_hosted.lookup("vllm", "support-bot-v12") == Price(input=0.0, output=0.0)
+    assert self_hosted.lookup("groq", "llama-3.3-70b-versatile") == Price(input=0.0, output=0.0)
