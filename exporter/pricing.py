@@ -159,7 +159,8 @@ _PATH_PREFIX = re.compile(r"^.*/")
 _REGION_PREFIX = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|global|us-gov)\.")
 _VENDOR_PREFIX = re.compile(
     r"^(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek|qwen|openai|google|writer)\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_BEDROCK_VERSION = re.compile(r"-v\d+:\d+$")      # anthropic.claude-...-v1:0
+_MODEL_VERSION = re.compile(r"-v\d+$")            # claude-3-5-sonnet-v2@20241022
 _VERSION_SUFFIXES = (
     re.compile(r"-latest$"),
     re.compile(r"-\d{4}-\d{2}-\d{2}$"),     # gpt-4o-2024-08-06
@@ -193,13 +194,17 @@ def name_forms(model: str) -> tuple[str, ...]:
     add(name)
     name = _PATH_PREFIX.sub("", name)
     add(name)
-    name = _REGION_PREFIX.sub("", name)
-    name = _VENDOR_PREFIX.sub("", name)
+    unprefixed = _VENDOR_PREFIX.sub("", _REGION_PREFIX.sub("", name))
+    cloud_id = unprefixed != name            # a Bedrock id: region / vendor prefix
+    name = unprefixed
     add(name)
-    if "@" in name:
+    if "@" in name:                          # a Vertex id: name@version
         name = name.split("@", 1)[0]
+        cloud_id = True
         add(name)
     stripped = _BEDROCK_VERSION.sub("", name)
+    if cloud_id:                             # -v2 only on cloud ids: not deepseek-v3
+        stripped = _MODEL_VERSION.sub("", stripped)
     if stripped != name:
         name = stripped
         add(name)

@@ -137,6 +137,9 @@ def test_name_forms_peel_one_layer_at_a_time() -> None:
     assert "claude-3-5-sonnet-20241022" in forms
     assert forms.index("claude-3-5-sonnet-20241022") < forms.index("claude-3-5-sonnet")
     assert name_forms("Claude-3.5-Sonnet")[-1] == "claude-3-5-sonnet"
+    # a bare -vN is only a version on cloud ids, not part of a model's own name
+    assert "deepseek" not in name_forms("deepseek-v3")
+    assert name_forms("amazon.titan-text-express-v1")[-1] == "titan-text-express"
 
 
 # ------------------------------------------------------------- provider hint
