@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -256,6 +257,7 @@ class PriceTable:
         self.version: str = f"{checked.isoformat()}.{digest[:8]}"
         self.cache_max_entries = cache_max_entries
         self._cache: dict[tuple[str, str], PriceEntry | None] = {}
+        self._cache_lock = threading.Lock()
         self._by_name: dict[str, list[PriceEntry]] = {}
         self._by_alias: dict[str, list[PriceEntry]] = {}
         for entry in self.entries:           # earlier entries win within a key
@@ -329,9 +331,10 @@ class PriceTable:
         if not model or len(model) > MAX_MODEL_NAME_CHARS:
             return None
         result = self._match_uncached((provider or "").strip().lower(), model)
-        if len(self._cache) >= self.cache_max_entries:
-            self._cache.clear()
-        self._cache[key] = result
+        with self._cache_lock:               # misses only: hits stay lock-free
+            if len(self._cache) >= self.cache_max_entries:
+                self._cache.clear()
+            self._cache[key] = result
         return result
 
     def _match_uncached(self, provider: str, model: str) -> PriceEntry | None:
