@@ -64,6 +64,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ("anthropic", "claude-opus-4-20250514", "claude-opus-4"),
         ("gcp.vertex_ai", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5"),
         ("gcp.vertex_ai", "claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet"),
+        ("anthropic", "claude-opus-4.6", "claude-opus-4-6"),
+        ("aws.bedrock", "us.anthropic.claude-opus-4-8-v1:0", "claude-opus-4-8"),
         ("gcp.gemini", "gemini-2.0-flash-001", "gemini-2.0-flash"),
         ("gcp.gemini", "gemini-1.5-pro-002", "gemini-1.5-pro"),
         ("gcp.gemini", "gemini-2.5-flash-lite-preview-06-17", "gemini-2.5-flash-lite"),
@@ -108,6 +110,8 @@ def test_lookup_real_world_names(table: PriceTable, provider: str, model: str, e
         "gpt-4o-audio-preview",         # priced per audio token: not gpt-4o
         "ft:gpt-4o-mini:acme::abc123",  # fine-tuned: the user must price it
         "my-azure-deployment",
+        "claude-opus-9-9",              # a one-digit version is part of the name
+        "deepseek-v2",
         "",
     ],
 )
