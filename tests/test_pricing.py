@@ -112,6 +112,8 @@ def test_lookup_real_world_names(table: PriceTable, provider: str, model: str, e
         "my-azure-deployment",
         "claude-opus-9-9",              # a one-digit version is part of the name
         "deepseek-v2",
+        "o1-pro",                       # ten times o1's price: never o1
+        "o3-pro",
         "",
     ],
 )
