@@ -269,6 +269,17 @@ class PriceTable:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def checked_timestamp_seconds(self) -> float:
+        """``checked`` as Unix seconds (midnight UTC), for
+        ``llmpulse_price_table_checked_timestamp_seconds``.
+
+        >>> PriceTable([], checked=dt.date(2026, 1, 2)).checked_timestamp_seconds
+        1767312000.0
+        """
+        midnight = dt.datetime.combine(self.checked, dt.time(), tzinfo=dt.timezone.utc)
+        return midnight.timestamp()
+
     def __repr__(self) -> str:
         return f"PriceTable({len(self.entries)} models, version={self.version!r})"
 

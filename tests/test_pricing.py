@@ -456,6 +456,8 @@ def test_checked_is_a_real_date_and_version_is_stable(table: PriceTable) -> None
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}\.[0-9a-f]{8}", table.version)
     assert table.version.startswith(table.checked.isoformat())
     assert PriceTable.load().version == table.version
+    stamp = dt.datetime.fromtimestamp(table.checked_timestamp_seconds, tz=dt.timezone.utc)
+    assert stamp.date() == table.checked and stamp.hour == 0
 
 
 def test_docstring_examples_hold() -> None:
