@@ -326,7 +326,8 @@ class PriceTable:
     def lookup(self, provider: str, model: str) -> Price | None:
         """The price of ``model`` or None if unknown. ``provider`` is a hint.
 
-        >>> PriceTable.load().lookup("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0").output
+        >>> table = PriceTable.load()
+        >>> table.lookup("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0").output
         4.0
         """
         entry = self.match(provider, model)
