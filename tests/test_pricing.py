@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmpulse.pricing import (
     LOOKUP_CACHE_MAX_ENTRIES,
@@ -485,9 +487,6 @@ def test_yaml_examples_in_docs_load(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------ properties
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _price = st.floats(min_value=0, max_value=1_000, allow_nan=False)
 _tokens = st.integers(min_value=0, max_value=10_000_000)
