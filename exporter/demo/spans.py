@@ -309,7 +309,8 @@ def _render_openinference(span: Span, op: Op, attrs: Attrs) -> None:
             if op.cost_usd is not None:
                 attrs.append(("llm.cost.total", round(op.cost_usd, 8)))
             if op.operation == "chat":
-                attrs += [("llm.input_messages.0.message.role", "user"),
+                attrs += [("llm.finish_reason", C.finish_value(op.provider, op.finish)),
+                          ("llm.input_messages.0.message.role", "user"),
                           ("llm.input_messages.0.message.content", op.input_text),
                           ("llm.output_messages.0.message.role", "assistant"),
                           ("llm.output_messages.0.message.content", op.output_text)]
@@ -338,13 +339,16 @@ def _render_openinference(span: Span, op: Op, attrs: Attrs) -> None:
 def _render_vllm(span: Span, op: Op, attrs: Attrs) -> None:
     span.kind = KIND_SERVER
     span.name = "llm_request"
+    attrs += [("gen_ai.response.model", op.response_model), ("gen_ai.request.id", op.response_id),
+              ("gen_ai.request.max_tokens", op.max_tokens), ("gen_ai.request.temperature", op.temperature),
+              ("gen_ai.request.top_p", 1.0), ("gen_ai.request.n", 1)]
+    if op.error is not None:   # aborted: no usage, no latency breakdown
+        _error_bits(span, op, attrs, with_error_type=False)
+        return
     ttft = op.ttft_s or 0.0
     queue = min(0.002 + op.variant % 7 * 0.003, ttft / 2)
     e2e = op.duration_s
-    attrs += [("gen_ai.response.model", op.response_model), ("gen_ai.request.id", op.response_id),
-              ("gen_ai.request.max_tokens", op.max_tokens), ("gen_ai.request.temperature", op.temperature),
-              ("gen_ai.request.top_p", 1.0), ("gen_ai.request.n", 1),
-              ("gen_ai.usage.prompt_tokens", op.input_tokens),
+    attrs += [("gen_ai.usage.prompt_tokens", op.input_tokens),
               ("gen_ai.usage.completion_tokens", op.output_tokens),
               ("gen_ai.latency.time_in_queue", round(queue, 6)),
               ("gen_ai.latency.time_to_first_token", round(ttft, 6)),

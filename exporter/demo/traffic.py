@@ -310,6 +310,8 @@ class Traffic:
             op.output_tokens = out_tokens
             op.reasoning_tokens = min(op.reasoning_tokens, out_tokens)
             self._cache(op, m, tr)
+            if dialect in (C.OTEL_V126, C.VLLM):   # these spans cannot carry cache or reasoning counts
+                op.cache_read_tokens = op.cache_write_tokens = op.reasoning_tokens = 0
             op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 30000), 0.35) * latency
             gen = out_tokens / self._lognormal(m.tokens_per_s, 0.2) * latency
             dur = op.ttft_s + gen + 0.01
