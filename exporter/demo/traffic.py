@@ -215,7 +215,8 @@ class Traffic:
         model = self._weighted(tr.svc.chat_models)
         root = self._root(tr, "invoke_agent", "code-assistant", C.MODELS[model].provider, model)
         sc = tr.sc
-        if sc is not None and sc.runaway_share and self.rng.random() < sc.runaway_share:
+        runaway = sc is not None and sc.runaway_share > 0 and self.rng.random() < sc.runaway_share
+        if runaway:
             n_calls = self.rng.randint(*sc.runaway_calls)
         else:
             n_calls = min(12, max(1, round(self._lognormal(4, 0.45))))
@@ -227,7 +228,7 @@ class Traffic:
             t = op.end_ns
             if op.error:
                 error = op.error
-                if self.rng.random() < 0.5:
+                if not runaway and self.rng.random() < 0.5:   # a looping agent retries regardless
                     break
                 continue
             error = None
