@@ -4,6 +4,7 @@
     llmpulse alerts build --thresholds mine.yaml --out /etc/prometheus/rules
     llmpulse alerts build --check                  # exit 1 if committed files are stale
     llmpulse alerts check --thresholds mine.yaml   # validate a thresholds file only
+    llmpulse alerts alertmanager --webhook-url http://sink:9095   # local-stack Alertmanager config
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_alertmanager(args: argparse.Namespace) -> int:
+    from llmpulse.alerts.alertmanager import webhook_variant
+
+    text = webhook_variant(args.webhook_url)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     alerts = subparsers.add_parser("alerts", help="build and check the alerting rules",
                                    description=__doc__.splitlines()[0])
@@ -63,3 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser("check", help="validate a thresholds file; every error names its path")
     c.add_argument("--thresholds", metavar="FILE", help="YAML file overriding knobs of alerts/thresholds.yaml")
     c.set_defaults(func=run_check)
+    a = sub.add_parser("alertmanager", help="print alerts/alertmanager.yml with every receiver a plain webhook")
+    a.add_argument("--webhook-url", required=True, metavar="URL", help="receivers post to URL/<receiver name>")
+    a.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    a.set_defaults(func=run_alertmanager)
