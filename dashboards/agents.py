@@ -10,7 +10,7 @@ from __future__ import annotations
 from grafanalib import core
 
 from llmpulse.dashboards import base, promql
-from llmpulse.dashboards.panels import Grid, logs, target, timeseries, traces
+from llmpulse.dashboards.panels import GREEN, RED, Grid, logs, steps, target, timeseries, traces
 from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
 from llmpulse.dashboards.variables import SELECTOR, SELECTOR_SERVICE
 
@@ -20,17 +20,19 @@ TOOL_FAILED = f'{SELECTOR_SERVICE}, error_type!=""'
 TOOL_OPS = promql.match(SELECTOR, gen_ai_operation_name="execute_tool")
 
 
-def per_trace() -> list[core.Panel]:
+def per_trace(t: Thresholds) -> list[core.Panel]:
     return [
         timeseries(
             "LLM calls per trace p50 / p95 / p99",
             "How many LLM operations one trace (one user request or agent run) makes. A p99 "
-            "climbing while p50 stays flat is an agent looping (LLMRunawayAgent).",
+            "climbing while p50 stays flat is an agent looping; the dashed line is the "
+            "LLMRunawayAgent bound.",
             "short",
             [
                 target(promql.quantile(q, "llm_trace_operations", "service_name", SELECTOR_SERVICE), f"{{{{service_name}}}} p{int(q * 100)}")
                 for q in (0.5, 0.95, 0.99)
             ],
+            thresholds=steps((GREEN, None), (RED, t.runaway_operations_per_trace)),
         ),
         timeseries(
             "Cost per trace p50 / p95 (with traces)",
@@ -110,7 +112,7 @@ def agents() -> list[core.Panel]:
 def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Per trace")
-    for item in per_trace():
+    for item in per_trace(t):
         grid.add(item, w=8, h=8)
     grid.row("Tools")
     for item in tools():

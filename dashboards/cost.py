@@ -19,7 +19,7 @@ from llmpulse.dashboards.variables import SELECTOR, SELECTOR_DIMENSIONS, SELECTO
 COST_RULE = "service_model:llm_cost_usd:rate5m"
 SELECTOR_DIMS = f"{SELECTOR}, {SELECTOR_DIMENSIONS}"
 CALLS = "gen_ai_client_operation_duration_seconds_count"
-SPEND_LAST_DAY = "sum by (job, service_name) (increase(llm_cost_usd_total{{{sel}}}[1d]))"
+SPEND_LAST_DAY = "sum by (job, service_name) (service:llm_cost_usd:increase1d{{{sel}}})"
 BY_MODEL = "gen_ai_provider_name, gen_ai_request_model"
 MODEL_LEGEND = "{{gen_ai_provider_name}}/{{gen_ai_request_model}}"
 

@@ -16,9 +16,8 @@ from llmpulse.dashboards.panels import AMBER, GREEN, RED, Grid, stat, steps, tab
 from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
 
 JOB = 'job=~"$job"'
-# The price table is refreshed daily; older than this the tile turns amber/red.
+# The price table is checked daily; older than this the tile turns amber (red: LLMPriceTableStaleMaxAge).
 PRICE_TABLE_AGE_WARNING_SECONDS = 2 * 86400
-PRICE_TABLE_AGE_CRITICAL_SECONDS = 7 * 86400
 
 
 def ingest() -> list[core.Panel]:
@@ -114,7 +113,7 @@ def scores_and_forwarding() -> list[core.Panel]:
     ]
 
 
-def scrape_and_build() -> list[tuple[core.Panel, int, int]]:
+def scrape_and_build(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
     return [
         (
             timeseries(
@@ -141,11 +140,12 @@ def scrape_and_build() -> list[tuple[core.Panel, int, int]]:
             stat(
                 "Price table age",
                 "Time since the exporter last checked its price table. Amber after 2 days, red "
-                "after 7 (LLMPriceTableStale): costs may use old prices.",
+                f"after {promql.number(t.price_table_max_age_seconds / 86400)} days (LLMPriceTableStale): "
+                "costs may use old prices.",
                 "s",
                 [target(f"time() - max(llmpulse_price_table_checked_timestamp_seconds{{{JOB}}})", "age")],
                 thresholds=steps(
-                    (GREEN, None), (AMBER, PRICE_TABLE_AGE_WARNING_SECONDS), (RED, PRICE_TABLE_AGE_CRITICAL_SECONDS)
+                    (GREEN, None), (AMBER, PRICE_TABLE_AGE_WARNING_SECONDS), (RED, t.price_table_max_age_seconds)
                 ),
                 graph=False,
             ),
@@ -183,7 +183,7 @@ def build(t: Thresholds) -> core.Dashboard:
     for item in scores_and_forwarding():
         grid.add(item, w=8, h=8)
     grid.row("Scrape, build and price table")
-    for item, w, h in scrape_and_build():
+    for item, w, h in scrape_and_build(t):
         grid.add(item, w, h)
     return base.make_dashboard(
         base.UIDS["exporter"],

@@ -79,6 +79,8 @@ RECORDING_RULES = frozenset(
         "service_model:llm_eval_score:avg_rate5m",
     }
     | {f"slo:sli_error:ratio_rate{w}" for w in SLO_WINDOWS}
+    # Beyond the contract list, from alerts/generated/llmpulse-rules.yaml.
+    | {"service_model:llm_eval_score:avg_baseline7d", "service:llm_cost_usd:increase1d"}
 )
 
 # Series Prometheus itself writes (scrape metadata and the alert state).

@@ -21,6 +21,7 @@ OPS = "service_model:gen_ai_client_operations:rate5m"
 ERRORS = "service_model:gen_ai_client_operation_errors:rate5m"
 COST = "service_model:llm_cost_usd:rate5m"
 SCORE = "service_model:llm_eval_score:avg_rate5m"
+BASELINE = "service_model:llm_eval_score:avg_baseline7d"  # 7 d mean of the 1 h mean (alerts rules)
 
 SPEND_PER_DAY = (
     "sum by (job, service_name) (service:llm_cost_usd:rate5m{{{sel}}}) * " + str(promql.SECONDS_PER_DAY)
@@ -64,8 +65,8 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
         stat(
             "p95 time to first token (slowest model)",
             "p95 time to the first streamed chunk of the slowest service/model pair (5 m); streamed "
-            f"calls only. Red from {n(t.ttft_critical_seconds)} s, the LLMTimeToFirstTokenHigh "
-            "critical (p99) threshold.",
+            f"calls only. Amber from {n(t.ttft_warning_seconds)} s, red from {n(t.ttft_critical_seconds)} s: "
+            "the LLMTimeToFirstTokenHigh (p99) thresholds.",
             "s",
             [
                 target(
@@ -73,7 +74,7 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
                     "p95 TTFT",
                 )
             ],
-            thresholds=steps((GREEN, None), (RED, t.ttft_critical_seconds)),
+            thresholds=steps((GREEN, None), (AMBER, t.ttft_warning_seconds), (RED, t.ttft_critical_seconds)),
         ),
         stat(
             "Daily budget at current pace",
@@ -101,7 +102,7 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
             [
                 target(
                     f"clamp_min(1 - avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}}) / "
-                    f"avg(avg_over_time({SCORE}{{{SELECTOR_SERVICE_MODEL}}}[7d])), 0)",
+                    f"avg({BASELINE}{{{SELECTOR_SERVICE_MODEL}}}), 0)",
                     "drop",
                     instant=True,
                 )
@@ -121,7 +122,7 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
     ]
 
 
-def quality_panels() -> list[core.Panel]:
+def quality_panels(t: Thresholds) -> list[core.Panel]:
     total_ops = promql.rate("gen_ai_client_operation_duration_seconds_count", SELECTOR)
     return [
         timeseries(
@@ -136,7 +137,7 @@ def quality_panels() -> list[core.Panel]:
         timeseries(
             "Negative feedback ratio",
             "Share of user feedback that was negative (thumbs down), per service. Rising means users "
-            "notice something the evaluations may not.",
+            "notice something the evaluations may not. Dashed line: the LLMNegativeFeedbackHigh threshold.",
             "percentunit",
             [
                 target(
@@ -147,11 +148,13 @@ def quality_panels() -> list[core.Panel]:
                 )
             ],
             minimum=0,
+            thresholds=steps((GREEN, None), (RED, t.negative_feedback_ratio)),
         ),
         timeseries(
             "Refusals and truncation",
             "Refusals per operation and the share of responses cut off by the token limit "
-            "(finish reason `length`). Either rising points at prompt or max-tokens changes.",
+            "(finish reason `length`). Either rising points at prompt or max-tokens changes. Dashed "
+            "line: the LLMTruncationHigh threshold.",
             "percentunit",
             [
                 target(f"{promql.rate('llm_refusals_total', SELECTOR)} / {total_ops}", "refusals"),
@@ -163,6 +166,7 @@ def quality_panels() -> list[core.Panel]:
                 ),
             ],
             minimum=0,
+            thresholds=steps((GREEN, None), (RED, t.truncation_ratio)),
         ),
     ]
 
@@ -257,7 +261,7 @@ def build(t: Thresholds) -> core.Dashboard:
     for tile in status_tiles(t):
         grid.add(tile, w=3, h=4)
     grid.row("Quality trends")
-    for item in quality_panels():
+    for item in quality_panels(t):
         grid.add(item, w=8, h=8)
     grid.row("Cost and volume")
     for item in cost_panels():

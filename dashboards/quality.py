@@ -19,9 +19,20 @@ RESULTS = "llm_eval_results_total"
 SEL = SELECTOR_SERVICE_MODEL
 
 
+PASS_LABEL_REGEX = "(?i)pass(ed)?"
+
+
+def quote(text: str) -> str:
+    """A PromQL double-quoted string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def failed(t: Thresholds, selector: str = SEL) -> str:
+    return f"{selector}, gen_ai_evaluation_score_label=~{quote(t.safety_fail_label_regex)}"
+
+
 def safety_selector(t: Thresholds) -> str:
-    regex = t.safety_evaluation_regex.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{SEL}, gen_ai_evaluation_name=~"{regex}", gen_ai_evaluation_score_label="fail"'
+    return f"{failed(t)}, gen_ai_evaluation_name=~{quote(t.safety_evaluation_regex)}"
 
 
 def now_tiles(t: Thresholds) -> list[core.Panel]:
@@ -35,11 +46,11 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
         ),
         stat(
             "Evaluation pass ratio",
-            "Share of evaluation results labelled `pass` among all results with a label.",
+            "Share of evaluation results labelled pass/passed among all evaluation results.",
             "percentunit",
             [
                 target(
-                    f"({promql.rate(RESULTS, promql.match(SEL, gen_ai_evaluation_score_label='pass'))} or vector(0)) / "
+                    f"({promql.rate(RESULTS, SEL + ', gen_ai_evaluation_score_label=~' + quote(PASS_LABEL_REGEX))} or vector(0)) / "
                     f"{promql.rate(RESULTS, SEL)}",
                     "pass ratio",
                 )
@@ -105,7 +116,7 @@ def score_panels() -> list[core.Panel]:
     ]
 
 
-def pass_fail_panels() -> list[core.Panel]:
+def pass_fail_panels(t: Thresholds) -> list[core.Panel]:
     return [
         timeseries(
             "Evaluation results by label",
@@ -122,11 +133,11 @@ def pass_fail_panels() -> list[core.Panel]:
         ),
         timeseries(
             "Failure ratio by evaluation",
-            "Share of results labelled `fail` per evaluation.",
+            "Share of results labelled fail/failed/failure per evaluation.",
             "percentunit",
             [
                 target(
-                    f"({promql.rate(RESULTS, promql.match(SEL, gen_ai_evaluation_score_label='fail'), by='gen_ai_evaluation_name')}"
+                    f"({promql.rate(RESULTS, failed(t), by='gen_ai_evaluation_name')}"
                     f" or {promql.rate(RESULTS, SEL, by='gen_ai_evaluation_name')} * 0) / "
                     f"{promql.rate(RESULTS, SEL, by='gen_ai_evaluation_name')}",
                     "{{gen_ai_evaluation_name}}",
@@ -190,7 +201,7 @@ def build(t: Thresholds) -> core.Dashboard:
     for item in score_panels():
         grid.add(item, w=8, h=8)
     grid.row("Pass / fail")
-    for item in pass_fail_panels():
+    for item in pass_fail_panels(t):
         grid.add(item, w=12, h=8)
     grid.row("Feedback, safety and finish reasons")
     for item in safety_panels(t):

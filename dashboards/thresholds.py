@@ -13,6 +13,7 @@ Missing keys (or a missing file) fall back to the defaults in the shared contrac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ BUDGET_PACE_WARNING_RATIO = 0.8
 
 # Default safety-evaluation selector (contract: configurable, this is the default).
 DEFAULT_SAFETY_EVALUATION_REGEX = "(?i).*(safety|toxicity|harm|jailbreak|pii|guardrail).*"
+DEFAULT_FAIL_LABEL_REGEX = "(?i)fail(ed|ure)?"
+
+_DURATION = re.compile(r"^([0-9]+)(ms|s|m|h|d|w|y)$")
+_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,19 @@ class Thresholds:
 
     error_ratio_warning: float = 0.02  # ratio
     error_ratio_critical: float = 0.05  # ratio
+    ttft_warning_seconds: float = 3.0  # seconds, p99
     ttft_critical_seconds: float = 5.0  # seconds, p99
-    latency_slo_threshold_seconds: float = 10.0  # seconds
+    latency_slo_threshold_seconds: float = 10.24  # seconds
     daily_budget_default_usd: float = 100.0  # USD per service per day
     daily_budget_per_service_usd: dict[str, float] = field(default_factory=dict)
     quality_drop_warning: float = 0.10  # fraction below the 7 d baseline
     quality_drop_critical: float = 0.25  # fraction below the 7 d baseline
     safety_evaluation_regex: str = DEFAULT_SAFETY_EVALUATION_REGEX
+    safety_fail_label_regex: str = DEFAULT_FAIL_LABEL_REGEX
+    negative_feedback_ratio: float = 0.15  # ratio of negative feedback
+    truncation_ratio: float = 0.20  # ratio of responses with finish reason length
+    runaway_operations_per_trace: float = 25  # LLM calls per trace
+    price_table_max_age_seconds: float = 30 * 86400  # seconds since the last price check
     slos: tuple[SLO, ...] = (
         SLO("availability", 0.995, "Share of LLM calls that succeed."),
         SLO("latency", 0.99, "Share of LLM calls faster than the latency threshold."),
@@ -71,6 +82,27 @@ def _number(data: dict[str, Any], key: str, default: float) -> float:
         return float(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"thresholds: {key} must be a number, got {value!r}") from exc
+
+
+def _seconds(data: dict[str, Any], key: str, default: float) -> float:
+    """A Prometheus duration ("30d") or a number of seconds."""
+    value = data.get(key, default)
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"thresholds: {key} must be a duration like 30d, got {value!r}")
+    return float(int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _slos(data: dict[str, Any], defaults: tuple[SLO, ...]) -> tuple[SLO, ...]:
@@ -99,7 +131,7 @@ def _latency_threshold(data: dict[str, Any], default: float) -> float:
     block = data.get("slo") or {}
     latency = block.get("latency") if isinstance(block, dict) else None
     if isinstance(latency, dict):
-        for key in ("threshold_seconds", "LLMLatencySLOThresholdSeconds", "threshold"):
+        for key in ("thresholdSeconds", "threshold_seconds", "LLMLatencySLOThresholdSeconds"):
             if key in latency:
                 return float(latency[key])
     return default
@@ -110,10 +142,12 @@ def thresholds_from_mapping(data: dict[str, Any]) -> Thresholds:
     base = Thresholds()
     budget = data.get("LLMDailyBudgetExceededThresholdUSD", {})
     per_service = budget.get("per_service") or {} if isinstance(budget, dict) else {}
-    regex = data.get("LLMSafetyEvaluationFailedEvaluationRegex", base.safety_evaluation_regex)
     return Thresholds(
         error_ratio_warning=_number(data, "LLMErrorRatioHighWarningThreshold", base.error_ratio_warning),
         error_ratio_critical=_number(data, "LLMErrorRatioHighCriticalThreshold", base.error_ratio_critical),
+        ttft_warning_seconds=_number(
+            data, "LLMTimeToFirstTokenHighWarningThreshold", base.ttft_warning_seconds
+        ),
         ttft_critical_seconds=_number(
             data, "LLMTimeToFirstTokenHighCriticalThreshold", base.ttft_critical_seconds
         ),
@@ -124,17 +158,37 @@ def thresholds_from_mapping(data: dict[str, Any]) -> Thresholds:
         daily_budget_per_service_usd={str(k): float(v) for k, v in sorted(per_service.items())},
         quality_drop_warning=_number(data, "LLMQualityDropWarningThreshold", base.quality_drop_warning),
         quality_drop_critical=_number(data, "LLMQualityDropCriticalThreshold", base.quality_drop_critical),
-        safety_evaluation_regex=str(regex),
+        safety_evaluation_regex=str(data.get("LLMSafetyEvaluationFailedNameRegex", base.safety_evaluation_regex)),
+        safety_fail_label_regex=str(data.get("LLMSafetyEvaluationFailedFailLabelRegex", base.safety_fail_label_regex)),
+        negative_feedback_ratio=_number(data, "LLMNegativeFeedbackHighThreshold", base.negative_feedback_ratio),
+        truncation_ratio=_number(data, "LLMTruncationHighThreshold", base.truncation_ratio),
+        runaway_operations_per_trace=_number(
+            data, "LLMRunawayAgentMaxOperationsPerTrace", base.runaway_operations_per_trace
+        ),
+        price_table_max_age_seconds=_seconds(data, "LLMPriceTableStaleMaxAge", base.price_table_max_age_seconds),
         slos=_slos(data, base.slos),
     )
 
 
-def load_thresholds(path: str | Path | None = DEFAULT_THRESHOLDS_PATH) -> Thresholds:
-    """Read thresholds from `path` (None or a missing file: the contract defaults)."""
-    if path is None or not Path(path).is_file():
-        return Thresholds()
+def _read(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of threshold names to values")
+    return data
+
+
+def load_thresholds(path: str | Path | None = DEFAULT_THRESHOLDS_PATH) -> Thresholds:
+    """Read thresholds: the packaged alerts/thresholds.yaml, then `path` on top of it.
+
+    A user file may hold only the keys it changes (as with `llmpulse alerts build
+    --thresholds`). `path=None` gives the contract defaults without reading any file.
+    """
+    if path is None:
+        return Thresholds()
+    data: dict[str, Any] = {}
+    if DEFAULT_THRESHOLDS_PATH.is_file():
+        data = _read(DEFAULT_THRESHOLDS_PATH)
+    if Path(path).is_file() and Path(path).resolve() != DEFAULT_THRESHOLDS_PATH.resolve():
+        data = _merge(data, _read(Path(path)))
     return thresholds_from_mapping(data)
