@@ -161,6 +161,22 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
     return [
         (
             timeseries(
+                "Tokens per request p95 by type",
+                "p95 tokens in one operation by token type (input, output) from the OTel token "
+                "usage histogram: prompt growth shows as a rising input line.",
+                "short",
+                [
+                    target(
+                        promql.quantile(0.95, "gen_ai_client_token_usage", "gen_ai_token_type", SELECTOR),
+                        "{{gen_ai_token_type}} p95",
+                    )
+                ],
+            ),
+            6,
+            8,
+        ),
+        (
+            timeseries(
                 "Cost per request p50 / p95 by model (with traces)",
                 "Distribution of the cost of single operations per model; exemplar dots open the "
                 "trace of an expensive call in Tempo.",
@@ -170,7 +186,7 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
                     target(promql.quantile(0.95, "llm_request_cost_usd", BY_MODEL, SELECTOR), f"{MODEL_LEGEND} p95", exemplar=True),
                 ],
             ),
-            8,
+            6,
             8,
         ),
         (
@@ -186,7 +202,7 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
                     )
                 ],
             ),
-            8,
+            6,
             8,
         ),
         (
@@ -200,7 +216,7 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
                     target(promql.quantile(0.95, "llm_conversation_cost_usd", "service_name", SELECTOR_SERVICE), "{{service_name}} p95", exemplar=True),
                 ],
             ),
-            8,
+            6,
             8,
         ),
     ]
