@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from llmpulse.config import load_config
 from llmpulse.forward import ForwardConfig
+from llmpulse.typed import ConfigError, build
 
 # https://grafana.com/docs/tempo/latest/configuration/ (Tempo 2.x, single binary).
 # Only the blocks this stack uses are spelled out; their documented keys are listed.
@@ -115,23 +115,8 @@ def test_loki_single_binary_local_storage(loki, resolved_compose) -> None:
     assert loki["limits_config"]["retention_period"] == "744h"
 
 
-def _strict(cls: type, data: dict, path: str):
-    """Build a config dataclass from YAML, rejecting unknown keys (as the loader does)."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    assert not unknown, f"{path}: unknown keys {sorted(unknown)}"
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            value = _strict(hint, value, f"{path}.{key}")
-        kwargs[key] = value
-    return cls(**kwargs)
-
-
 def test_stack_forwarding_config_is_valid(llmpulse_cfg, tempo) -> None:
-    cfg = _strict(ForwardConfig, llmpulse_cfg["forward"], "forward")
+    cfg = build(ForwardConfig, llmpulse_cfg["forward"], "forward")  # unknown keys are errors
     otlp = urlsplit(cfg.otlp.endpoint)
     assert otlp.hostname == "tempo"
     assert otlp.port == int(tempo["distributor"]["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
@@ -141,7 +126,20 @@ def test_stack_forwarding_config_is_valid(llmpulse_cfg, tempo) -> None:
     assert cfg.loki.content.enabled is False  # text stays off unless the user turns it on
 
 
-def test_exporter_listens_on_all_interfaces_in_its_container(llmpulse_cfg) -> None:
-    server = llmpulse_cfg["server"]
-    assert all(v.startswith("0.0.0.0:") for v in server.values())
-    assert sorted(v.rsplit(":", 1)[1] for v in server.values()) == ["4317", "4318", "9464"]
+def test_forward_config_typo_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"forward.loki.content.enable: unknown key"):
+        build(ForwardConfig, {"loki": {"content": {"enable": True}}}, "forward")
+    with pytest.raises(ConfigError, match=r"compression"):
+        build(ForwardConfig, {"otlp": {"compression": "brotli"}}, "forward")
+
+
+def test_stack_config_loads(stack, resolved_compose) -> None:
+    path = stack.compose_dir / "llmpulse" / "llmpulse.yaml"
+    cfg = load_config(path, environ={})
+    s = cfg.server
+    assert s.host == "0.0.0.0"  # inside its container; the host side binds 127.0.0.1
+    assert (s.otlp_http_port, s.otlp_grpc_port, s.metrics_port) == (4318, 4317, 9464)
+    ports = resolved_compose["services"]["llmpulse"]["ports"]
+    assert sorted(p.rsplit(":", 1)[1].split("/")[0] for p in ports) == ["4317", "4318", "9464"]
+    mount = f"{path}:/etc/llmpulse/llmpulse.yaml:ro"
+    assert mount in resolved_compose["services"]["llmpulse"]["volumes"]
