@@ -29,9 +29,7 @@ def load_prices(cfg: Config, metrics: Metrics):
 
     table = PriceTable.load(cfg.pricing.files)
     metrics.price_info.set((table.version,), 1)
-    import datetime as dt
-    checked = dt.datetime.combine(table.checked, dt.time(), tzinfo=dt.timezone.utc).timestamp()
-    metrics.price_checked.set((), checked)
+    metrics.price_checked.set((), table.checked_timestamp_seconds)
     return table
 
 

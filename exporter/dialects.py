@@ -28,7 +28,7 @@ from typing import Any
 from llmpulse import vocab
 from llmpulse.config import Config
 from llmpulse.otlp import STATUS_ERROR, RawSpan
-from llmpulse.records import Call, Eval
+from llmpulse.records import LLM_OPERATIONS, Call, Eval
 
 DIALECTS = ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm")
 
@@ -177,9 +177,9 @@ def detect_dialect(attrs: dict, resource: dict) -> str:
         return "openllmetry"
     if "gen_ai.latency.time_to_first_token" in attrs or "gen_ai.latency.e2e" in attrs:
         return "vllm"
-    if "gen_ai.provider.name" in attrs:
-        return "otel"
-    return "otel_legacy"
+    if "gen_ai.system" in attrs and "gen_ai.provider.name" not in attrs:
+        return "otel_legacy"       # conventions before v1.37
+    return "otel"
 
 
 class Normalizer:
@@ -249,7 +249,7 @@ class Normalizer:
         response_model = _first(attrs, RESPONSE_MODEL)
         request_model = _first(attrs, REQUEST_MODEL) or params.get("model") or params.get("model_name") \
             or (attrs.get("llm.model_name") if dialect == "openinference" else None) \
-            or _model_from_name(s.name) or response_model or ""
+            or (_model_from_name(s.name) if op in LLM_OPERATIONS else "") or response_model or ""
         request_model = str(request_model)
         response_model = str(response_model or request_model)
 

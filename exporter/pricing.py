@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -159,7 +160,8 @@ _PATH_PREFIX = re.compile(r"^.*/")
 _REGION_PREFIX = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|global|us-gov)\.")
 _VENDOR_PREFIX = re.compile(
     r"^(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek|qwen|openai|google|writer)\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_BEDROCK_VERSION = re.compile(r"-v\d+:\d+$")      # anthropic.claude-...-v1:0
+_MODEL_VERSION = re.compile(r"-v\d+$")            # claude-3-5-sonnet-v2@20241022
 _VERSION_SUFFIXES = (
     re.compile(r"-latest$"),
     re.compile(r"-\d{4}-\d{2}-\d{2}$"),     # gpt-4o-2024-08-06
@@ -193,13 +195,17 @@ def name_forms(model: str) -> tuple[str, ...]:
     add(name)
     name = _PATH_PREFIX.sub("", name)
     add(name)
-    name = _REGION_PREFIX.sub("", name)
-    name = _VENDOR_PREFIX.sub("", name)
+    unprefixed = _VENDOR_PREFIX.sub("", _REGION_PREFIX.sub("", name))
+    cloud_id = unprefixed != name            # a Bedrock id: region / vendor prefix
+    name = unprefixed
     add(name)
-    if "@" in name:
+    if "@" in name:                          # a Vertex id: name@version
         name = name.split("@", 1)[0]
+        cloud_id = True
         add(name)
     stripped = _BEDROCK_VERSION.sub("", name)
+    if cloud_id:                             # -v2 only on cloud ids: not deepseek-v3
+        stripped = _MODEL_VERSION.sub("", stripped)
     if stripped != name:
         name = stripped
         add(name)
@@ -251,6 +257,7 @@ class PriceTable:
         self.version: str = f"{checked.isoformat()}.{digest[:8]}"
         self.cache_max_entries = cache_max_entries
         self._cache: dict[tuple[str, str], PriceEntry | None] = {}
+        self._cache_lock = threading.Lock()
         self._by_name: dict[str, list[PriceEntry]] = {}
         self._by_alias: dict[str, list[PriceEntry]] = {}
         for entry in self.entries:           # earlier entries win within a key
@@ -261,6 +268,17 @@ class PriceTable:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def checked_timestamp_seconds(self) -> float:
+        """``checked`` as Unix seconds (midnight UTC), for
+        ``llmpulse_price_table_checked_timestamp_seconds``.
+
+        >>> PriceTable([], checked=dt.date(2026, 1, 2)).checked_timestamp_seconds
+        1767312000.0
+        """
+        midnight = dt.datetime.combine(self.checked, dt.time(), tzinfo=dt.timezone.utc)
+        return midnight.timestamp()
 
     def __repr__(self) -> str:
         return f"PriceTable({len(self.entries)} models, version={self.version!r})"
@@ -308,7 +326,8 @@ class PriceTable:
     def lookup(self, provider: str, model: str) -> Price | None:
         """The price of ``model`` or None if unknown. ``provider`` is a hint.
 
-        >>> PriceTable.load().lookup("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0").output
+        >>> table = PriceTable.load()
+        >>> table.lookup("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0").output
         4.0
         """
         entry = self.match(provider, model)
@@ -324,9 +343,10 @@ class PriceTable:
         if not model or len(model) > MAX_MODEL_NAME_CHARS:
             return None
         result = self._match_uncached((provider or "").strip().lower(), model)
-        if len(self._cache) >= self.cache_max_entries:
-            self._cache.clear()
-        self._cache[key] = result
+        with self._cache_lock:               # misses only: hits stay lock-free
+            if len(self._cache) >= self.cache_max_entries:
+                self._cache.clear()
+            self._cache[key] = result
         return result
 
     def _match_uncached(self, provider: str, model: str) -> PriceEntry | None:

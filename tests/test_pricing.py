@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmpulse.pricing import (
     LOOKUP_CACHE_MAX_ENTRIES,
@@ -64,6 +66,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ("anthropic", "claude-opus-4-20250514", "claude-opus-4"),
         ("gcp.vertex_ai", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5"),
         ("gcp.vertex_ai", "claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet"),
+        ("anthropic", "claude-opus-4.6", "claude-opus-4-6"),
+        ("aws.bedrock", "us.anthropic.claude-opus-4-8-v1:0", "claude-opus-4-8"),
         ("gcp.gemini", "gemini-2.0-flash-001", "gemini-2.0-flash"),
         ("gcp.gemini", "gemini-1.5-pro-002", "gemini-1.5-pro"),
         ("gcp.gemini", "gemini-2.5-flash-lite-preview-06-17", "gemini-2.5-flash-lite"),
@@ -108,6 +112,10 @@ def test_lookup_real_world_names(table: PriceTable, provider: str, model: str, e
         "gpt-4o-audio-preview",         # priced per audio token: not gpt-4o
         "ft:gpt-4o-mini:acme::abc123",  # fine-tuned: the user must price it
         "my-azure-deployment",
+        "claude-opus-9-9",              # a one-digit version is part of the name
+        "deepseek-v2",
+        "o1-pro",                       # ten times o1's price: never o1
+        "o3-pro",
         "",
     ],
 )
@@ -137,6 +145,9 @@ def test_name_forms_peel_one_layer_at_a_time() -> None:
     assert "claude-3-5-sonnet-20241022" in forms
     assert forms.index("claude-3-5-sonnet-20241022") < forms.index("claude-3-5-sonnet")
     assert name_forms("Claude-3.5-Sonnet")[-1] == "claude-3-5-sonnet"
+    # a bare -vN is only a version on cloud ids, not part of a model's own name
+    assert "deepseek" not in name_forms("deepseek-v3")
+    assert name_forms("amazon.titan-text-express-v1")[-1] == "titan-text-express"
 
 
 # ------------------------------------------------------------- provider hint
@@ -447,6 +458,8 @@ def test_checked_is_a_real_date_and_version_is_stable(table: PriceTable) -> None
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}\.[0-9a-f]{8}", table.version)
     assert table.version.startswith(table.checked.isoformat())
     assert PriceTable.load().version == table.version
+    stamp = dt.datetime.fromtimestamp(table.checked_timestamp_seconds, tz=dt.timezone.utc)
+    assert stamp.date() == table.checked and stamp.hour == 0
 
 
 def test_docstring_examples_hold() -> None:
@@ -471,3 +484,64 @@ def test_yaml_examples_in_docs_load(tmp_path: Path) -> None:
     self_hosted = PriceTable.load([write(tmp_path, "sh.yaml", blocks[1])])
     assert self_hosted.lookup("vllm", "support-bot-v12") == Price(input=0.0, output=0.0)
     assert self_hosted.lookup("groq", "llama-3.3-70b-versatile") == Price(input=0.0, output=0.0)
+
+
+# ------------------------------------------------------------ properties
+
+_price = st.floats(min_value=0, max_value=1_000, allow_nan=False)
+_tokens = st.integers(min_value=0, max_value=10_000_000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(inp=_price, out=_price, read_frac=st.floats(0, 1), write_frac=st.floats(0, 1),
+       reason_frac=st.floats(0, 1), per_request=st.floats(0, 1),
+       input_tokens=_tokens, cache_read=_tokens, cache_write=_tokens,
+       output_tokens=_tokens, reasoning=_tokens)
+def test_cost_properties(inp: float, out: float, read_frac: float, write_frac: float,
+                         reason_frac: float, per_request: float, input_tokens: int,
+                         cache_read: int, cache_write: int, output_tokens: int,
+                         reasoning: int) -> None:
+    cache_read = min(cache_read, input_tokens)
+    cache_write = min(cache_write, input_tokens - cache_read)
+    reasoning = min(reasoning, output_tokens)
+    # cache prices at or below input, reasoning at or below output
+    price = Price(input=inp, output=out, cache_read=inp * read_frac,
+                  cache_write=inp * write_frac, reasoning=out * reason_frac,
+                  per_request=per_request)
+    cost = price.cost(input_tokens, output_tokens, cache_read, cache_write, reasoning)
+    full = Price(input=inp, output=out, per_request=per_request).cost(input_tokens, output_tokens)
+    assert per_request <= cost + 1e-12
+    assert cost <= full + 1e-9 * max(1.0, full)
+    # the parts add up: every token is priced exactly once
+    parts = ((input_tokens - cache_read - cache_write) * inp + cache_read * price.cache_read
+             + cache_write * price.cache_write + (output_tokens - reasoning) * out
+             + reasoning * price.reasoning) / 1e6 + per_request
+    assert cost == pytest.approx(parts, rel=1e-9, abs=1e-12)
+
+
+def test_concurrent_lookups_while_the_cache_clears() -> None:
+    import threading
+
+    table = PriceTable.load()
+    table.cache_max_entries = 50
+    errors: list[BaseException] = []
+    wrong: list[str] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(2_000):
+                table.lookup("x", f"flood-{n}-{i}")
+                price = table.lookup("openai", "gpt-4o-2024-08-06")
+                if price is None or price.input != 2.5:
+                    wrong.append(repr(price))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert not wrong
+    assert len(table._cache) <= 50
