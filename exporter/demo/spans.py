@@ -392,6 +392,8 @@ def render(op: Op, resource: Mapping[str, Any], copy_resource: bool = False) -> 
         _RENDER[op.dialect](span, op, attrs)
         if op.prompt_version:
             attrs.append((C.PROMPT_VERSION_ATTR, op.prompt_version))
+        if op.retry and op.dialect != C.VLLM:
+            attrs.append((C.RETRY_ATTR, True))
         _guardrail(op, attrs)
     if copy_resource:
         attrs += list(resource.items())
