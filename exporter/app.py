@@ -41,8 +41,8 @@ class Exporter:
         self.metrics = Metrics(cfg, self.registry)
         self.token = cfg.auth.resolved_token()
         self.prices = load_prices(cfg, self.metrics)
-        forwarder = Forwarder(cfg.forward, self.registry)
-        self.forwarder = forwarder if forwarder.enabled else None
+        fwd = cfg.forward
+        self.forwarder = Forwarder(fwd, self.registry) if (fwd.otlp.endpoint or fwd.loki.url) else None
         capture = bool(cfg.forward.loki.url) and cfg.forward.loki.content.enabled
         self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture)
         self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)

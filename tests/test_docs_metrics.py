@@ -13,7 +13,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
 def exposed_names() -> set[str]:
     reg = CollectorRegistry()
-    Exporter(load_config(environ={}), registry=reg)     # families register on construction
+    cfg = load_config(environ={}, overrides={"forward": {"otlp": {"endpoint": "http://127.0.0.1:9"}}})
+    Exporter(cfg, registry=reg)     # families register on construction
     names = set()
     for fam in reg.collect():
         names.add(fam.name + "_total" if fam.type == "counter" else fam.name)
