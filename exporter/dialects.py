@@ -161,9 +161,27 @@ def _finish_reasons(attrs: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_first_token_event(name: str) -> bool:
+def _event_kind(name: str) -> str:
     n = name.lower().replace(" ", "_").replace(".", "_").replace("-", "_")
-    return "first_token" in n or "first_chunk" in n
+    if "first_token" in n or "first_chunk" in n:
+        return "first"
+    if n.endswith("chunk"):          # e.g. OpenLLMetry's llm.content.completion.chunk
+        return "chunk"
+    return ""
+
+
+def _ttft_from_events(s: RawSpan) -> float | None:
+    """An explicit first-token event, else the earliest streamed-chunk event."""
+    earliest = None
+    for ev in s.events:
+        if ev.time_ns < s.start_ns:
+            continue
+        kind = _event_kind(ev.name)
+        if kind == "first":
+            return (ev.time_ns - s.start_ns) / 1e9
+        if kind == "chunk" and (earliest is None or ev.time_ns < earliest):
+            earliest = ev.time_ns
+    return None if earliest is None else (earliest - s.start_ns) / 1e9
 
 
 def detect_dialect(attrs: dict, resource: dict) -> str:
@@ -281,11 +299,8 @@ class Normalizer:
 
         # streaming and time to first token
         ttft = _seconds(_first(attrs, TTFT))
-        if ttft is None:
-            for ev in s.events:
-                if _is_first_token_event(ev.name) and ev.time_ns >= s.start_ns:
-                    ttft = (ev.time_ns - s.start_ns) / 1e9
-                    break
+        if ttft is None and s.events:
+            ttft = _ttft_from_events(s)
         stream_attr = _first(attrs, STREAM)
         if stream_attr is None and "stream" in params:
             stream_attr = params.get("stream")

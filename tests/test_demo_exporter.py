@@ -122,8 +122,6 @@ def test_time_to_first_token_where_the_span_carries_it(fed):
         assert got[service] == want[service], service
 
 
-@pytest.mark.xfail(strict=True, reason="exporter gap: OpenLLMetry marks streamed chunks with "
-                   "`llm.content.completion.chunk` events; the first one is the first token")
 def test_time_to_first_token_from_openllmetry_chunk_events(fed):
     exporter, ops, _, _ = fed
     want = sum(op.service == "coding-agent" and op.is_llm and op.error is None and op.stream for op in ops)

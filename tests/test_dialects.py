@@ -131,7 +131,13 @@ def test_input_excludes_cache_configured_per_scope():
     assert (c.input_tokens, c.cache_read_tokens) == (800, 300)
 
 
-def test_ttft_from_first_chunk_event():
+def test_ttft_from_the_earliest_chunk_event():
+    c = norm({"gen_ai.system": "openai", "gen_ai.request.model": "m"},
+             events=[("llm.content.completion.chunk", 0.3, {}), ("llm.content.completion.chunk", 0.2, {})])
+    assert c.ttft_s == pytest.approx(0.2) and c.streaming
+
+
+def test_ttft_explicit_first_token_event_wins():
     c = norm({"gen_ai.provider.name": "openai", "gen_ai.request.model": "m"},
              events=[("gen_ai.content.chunk", 0.1, {}), ("gen_ai.first_chunk", 0.35, {})])
     assert c.ttft_s == pytest.approx(0.35) and c.streaming
