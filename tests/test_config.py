@@ -45,3 +45,20 @@ def test_cli_reports_bad_config_and_exits_2(tmp_path, capsys):
 def test_version(capsys):
     assert main(["version"]) == 0
     assert capsys.readouterr().out.startswith("llmpulse 0.")
+
+
+def test_documented_defaults_are_the_real_defaults(tmp_path):
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from llmpulse.config import Config
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    f = tmp_path / "documented.yaml"
+    f.write_text(block)
+    assert load_config(f, environ={}) == Config()
+    assert yaml.safe_load(block) == dataclasses.asdict(Config())
