@@ -36,7 +36,7 @@ DASHBOARD_UIDS = {"llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llm
                   "llmpulse-slo", "llmpulse-exporter"}
 
 
-def tested_alerts() -> tuple[set[tuple[str, str]], set[str]]:
+def _tested_alerts() -> tuple[set[tuple[str, str]], set[str]]:
     fired, quiet = set(), set()
     for case in CASES:
         for test in case.alerts:
@@ -59,7 +59,7 @@ def test_contract_records_exist():
 
 
 def test_every_alert_severity_fires_in_a_case_and_stays_quiet_before():
-    fired, quiet = tested_alerts()
+    fired, quiet = _tested_alerts()
     present = {(a["alert"], a["labels"]["severity"]) for a in ALERTS}
     assert present <= fired, f"never seen firing: {sorted(present - fired)}"
     names = {a["alert"] for a in ALERTS} - {"Watchdog"}
