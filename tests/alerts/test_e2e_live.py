@@ -1,4 +1,4 @@
-"""Live end to end: `llmpulse demo --scenario safety_failure` -> real Prometheus
+"""Live end to end: `llmpulse demo --scenario ...` -> real Prometheus
 (scraping the demo's embedded exporter, evaluating the generated rules) -> real
 Alertmanager (alerts/alertmanager.yml routes) -> the `pager` webhook.
 """
@@ -39,11 +39,12 @@ def start_demo(tmp: Path, scenario: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"demo did not start: {log.read_text()}")
 
 
-def start_prometheus(tmp: Path, metrics_url: str, alertmanager_url: str) -> tuple[subprocess.Popen, str]:
+def start_prometheus(tmp: Path, metrics_url: str, alertmanager_url: str,
+                     rules_dir: Path = GENERATED) -> tuple[subprocess.Popen, str]:
     target = re.match(r"http://([^/]+)/", metrics_url).group(1)
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(GENERATED / "llmpulse-rules.yaml"), str(GENERATED / "llmpulse-alerts.yaml")],
+        "rule_files": [str(rules_dir / "llmpulse-rules.yaml"), str(rules_dir / "llmpulse-alerts.yaml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_url.removeprefix("http://")]}]}]},
         "scrape_configs": [{"job_name": "llmpulse", "static_configs": [{"targets": [target]}]}],
     }
@@ -85,6 +86,49 @@ def test_safety_failure_pages_through_alertmanager(tmp_path: Path, alertmanager)
         # every safety page went to the pager, never to chat or the digest
         assert {r for r, a in alertmanager.sink.alerts()
                 if a["labels"].get("alertname") == "LLMSafetyEvaluationFailed"} == {"pager"}
+    finally:
+        if prom is not None:
+            stop(prom)
+        stop(demo)
+
+
+def test_provider_outage_pages_and_the_critical_mutes_its_warning(tmp_path: Path, alertmanager):
+    """provider_outage with a test thresholds file (`for: 0` on both tiers): both
+    tiers fire in Prometheus, only the critical reaches a receiver (the pager)."""
+    from llmpulse.alerts.build import render
+    from llmpulse.alerts.thresholds import load_thresholds
+
+    rules = render(load_thresholds(overrides={"LLMErrorRatioHighCriticalFor": "0", "LLMErrorRatioHighWarningFor": "0"}))
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for name, text in rules.items():
+        (rules_dir / name).write_text(text)
+    demo, metrics_url = start_demo(tmp_path, "provider_outage")
+    prom = None
+    try:
+        prom, prom_url = start_prometheus(tmp_path, metrics_url, alertmanager.url, rules_dir)
+        is_outage = (lambda r, a: a["labels"].get("alertname") == "LLMErrorRatioHigh"
+                     and a["labels"].get("service_name") == "support-bot"
+                     and a["labels"].get("gen_ai_provider_name") == "anthropic")
+        got = alertmanager.sink.wait_for(is_outage, timeout=90)
+        assert got, requests.get(f"{prom_url}/api/v1/alerts", timeout=5).text[:2000]
+        receiver, alert = got[0]
+        assert (receiver, alert["labels"]["severity"]) == ("pager", "critical")
+        assert "(threshold 5%)" in alert["annotations"]["description"]
+        # Prometheus fires the warning twin too ...
+        firing = requests.get(f"{prom_url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+        assert {a["labels"]["severity"] for a in firing if a["state"] == "firing"
+                and a["labels"]["alertname"] == "LLMErrorRatioHigh" and a["labels"]["service_name"] == "support-bot"
+                and a["labels"]["gen_ai_provider_name"] == "anthropic"} == {"critical", "warning"}
+        # ... and Alertmanager shows it inhibited, never delivered.
+        time.sleep(3)  # several group intervals (1s)
+        am_alerts = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=5).json()
+        warnings = [a for a in am_alerts if a["labels"]["alertname"] == "LLMErrorRatioHigh"
+                    and a["labels"].get("service_name") == "support-bot" and a["labels"]["severity"] == "warning"]
+        assert warnings and all(a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"] for a in warnings)
+        delivered = {(r, a["labels"]["severity"]) for r, a in alertmanager.sink.alerts()
+                     if a["labels"].get("alertname") == "LLMErrorRatioHigh" and a["labels"].get("service_name") == "support-bot"}
+        assert delivered == {("pager", "critical")}
     finally:
         if prom is not None:
             stop(prom)
