@@ -534,3 +534,118 @@ CASES.append(Case(
     ],
     exprs=[approx("10m", "service:llm_trace_operations:p99_rate10m", (AGENT, 99.5), (NORMAL, 4.95))],
 ))
+
+# Quality without the history guard: new-api's drop after 3h would fire.
+CASES.append(Case(
+    "quality_drop_without_history_guard",
+    next(c for c in CASES if c.name == "quality_drop").input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMQualityDropMinHistory": "0"},
+    exprs=[expr("4h", 'ALERTS{alertname="LLMQualityDrop", service_name="new-api", severity="critical"}',
+                (lbl("ALERTS", COLD | {"alertname": "LLMQualityDrop", "alertstate": "firing", "severity": "critical"}), 1))],
+))
+
+# Latency regression: p99 1.99s for a week, then 7.96s (4x the same hour last
+# week). new-api has the same slow latency but no history a week back.
+LAT_BUCKETS_SLOW_AFTER_WEEK = {"1": "0x345", "2": "0+1800x336 604800x9", "4": "0+1800x336 604800x9"}
+CASES.append(Case(
+    "latency_regression",
+    hist("gen_ai_client_operation_duration_seconds", SM, LAT_BUCKETS_SLOW_AFTER_WEEK | {"8": "0+1800x345"}, "0+1800x345")
+    + hist("gen_ai_client_operation_duration_seconds", NEW_SM,
+           {"1": "_x330 0x15", "2": "_x330 0x15", "4": "_x330 0x15", "8": "_x330 0+1800x15"}, "_x330 0+1800x15"),
+    interval="30m", evaluation_interval="30m",
+    alerts=[
+        at("7d", "LLMLatencyRegression"),
+        at("7d1h", "LLMLatencyRegression", fired("LLMLatencyRegression", "warning", SM,
+           f"{WHO}: p99 latency over 1h is 7.96s, more than 2x the same window 1w earlier.")),
+    ],
+    exprs=[
+        approx("7d", 'service_model:gen_ai_client_operation_duration_seconds:p99_rate1h{service_name="chat-api"}', (SM, 1.99)),
+        approx("7d", 'service_model:gen_ai_client_operations:rate1h{service_name="chat-api"}', (SM, 1.0)),
+        approx("7d2h", 'service_model:gen_ai_client_operation_duration_seconds:p99_rate1h{service_name="new-api"}', (NEW_SM, 7.96)),
+    ],
+))
+
+# Conversation cost outlier: 100 conversations at 0.0625 USD per 5m; from 7h
+# also 2 at 4 USD (p99 5.41 USD, far above 10x the 0.07 USD mean). new-api
+# gets the same outliers after 1h of history.
+CONV_BUCKETS = {"0.01": "0x120", "0.1": "0+100x120", "1": "0+100x120"}
+CASES.append(Case(
+    "conversation_cost_outlier",
+    hist("llm_conversation_cost_usd", SVC, CONV_BUCKETS | {"10": "0+100x84 8502+102x35"}, "0+100x84 8502+102x35",
+         "0+6.25x84 539.25+14.25x35")
+    # new-api's series stop at 4h
+    + hist("llm_conversation_cost_usd", SVC | {"service_name": "new-api"},
+           {"0.01": "0x48", "0.1": "0+100x48", "1": "0+100x48", "10": "0+100x12 1302+102x35"},
+           "0+100x12 1302+102x35", "0+6.25x12 89.25+14.25x35"),
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("7h45m", "LLMConversationCostOutlier"),
+        at("7h50m", "LLMConversationCostOutlier", fired("LLMConversationCostOutlier", "warning", SVC,
+           "chat-api: p99 conversation cost over the last 1h is 4.5100 USD, above 10x the 1d mean.")),
+    ],
+    exprs=[
+        approx("7h", 'service:llm_conversation_cost_usd:avg_rate1d{service_name="chat-api"}', (SVC, 0.0625)),
+        approx("9h", 'service:llm_conversation_cost_usd:p99_rate1h{service_name="chat-api"}', (SVC, 5.41)),
+        expr("3h", 'ALERTS{service_name="new-api"}'),
+    ],
+))
+
+# Trends over 7 days: retrieval and tool p95 go from 0.195s to 0.78s and the
+# mean conversation cost from 0.0625 to 0.125 USD after day 7; nothing can
+# fire before there is a week of history.
+RETR = {"job": "llm", "service_name": "chat-api", "gen_ai_operation_name": "retrieval"}
+TOOL = RETR | {"gen_ai_operation_name": "execute_tool"}
+TREND_BUCKETS = {"0.1": "0x200", "0.2": "0+3600x168 604800x32", "0.4": "0+3600x168 604800x32", "0.8": "0+3600x200"}
+CASES.append(Case(
+    "trends",
+    hist("gen_ai_client_operation_duration_seconds", RETR, TREND_BUCKETS, "0+3600x200")
+    + hist("gen_ai_client_operation_duration_seconds", TOOL, TREND_BUCKETS, "0+3600x200")
+    + [series("llm_conversation_cost_usd_count", SVC, "0+160x200"),
+       series("llm_conversation_cost_usd_sum", SVC, "0+10x168 1700+20x31")],
+    interval="1h", evaluation_interval="1h",
+    alerts=[
+        at("7d2h", "LLMRetrievalLatencyTrendingUp"),
+        at("7d3h", "LLMRetrievalLatencyTrendingUp", fired("LLMRetrievalLatencyTrendingUp", "info", RETR,
+           "chat-api: Retrieval latency (p95) over the last 1d is 640ms, more than 1.25x the same window 7d earlier.")),
+        at("7d2h", "LLMToolLatencyTrendingUp"),
+        at("7d3h", "LLMToolLatencyTrendingUp", fired("LLMToolLatencyTrendingUp", "info", TOOL,
+           "chat-api: Tool latency (p95) over the last 1d is 640ms, more than 1.25x the same window 7d earlier.")),
+        at("7d7h", "LLMConversationCostTrendingUp"),
+        at("7d8h", "LLMConversationCostTrendingUp", fired("LLMConversationCostTrendingUp", "info", SVC,
+           "chat-api: Mean cost per conversation over the last 1d is 0.0833 USD, more than 1.25x the same window 7d earlier.")),
+    ],
+    exprs=[
+        expr("6d", 'ALERTS{alertname=~".*TrendingUp"}'),
+        approx("3d", "service_operation:gen_ai_client_operation_duration_seconds:p95_rate1d", (RETR, 0.195), (TOOL, 0.195)),
+        approx("3d", "service:llm_conversation_cost_usd:avg_rate1d", (SVC, 0.0625)),
+    ],
+))
+
+# Exporter health: overflowed label values (first exposed at 10m), rejected
+# spans, and a price table last checked 30 days minus 1000s before t=0.
+EXP = {"job": "llm", "instance": "llmpulse:9464"}
+FRESH = EXP | {"instance": "fresh:9464"}
+CASES.append(Case(
+    "exporter",
+    [series("llmpulse_label_overflows_total", EXP | {"label": "gen_ai_request_model"}, "_x10 3+1x20"),
+     series("llmpulse_spans_rejected_total", EXP | {"reason": "invalid_attribute"}, "0+5x90"),
+     series("llmpulse_spans_rejected_total", FRESH | {"reason": "invalid_attribute"}, "0x90"),
+     series("llmpulse_price_table_checked_timestamp_seconds", EXP, "-2591000+0x90"),
+     series("llmpulse_price_table_checked_timestamp_seconds", FRESH, "0+60x90")],
+    alerts=[
+        at("9m", "LLMExporterLabelOverflow"),
+        at("10m", "LLMExporterLabelOverflow", fired("LLMExporterLabelOverflow", "info", EXP | {"label": "gen_ai_request_model"},
+           "llmpulse:9464: 3 values of label gen_ai_request_model overflowed over the last 1h; series for them are merged into __overflow__.")),
+        at("15m", "LLMExporterRejectingSpans"),
+        at("16m", "LLMExporterRejectingSpans", fired("LLMExporterRejectingSpans", "info", EXP | {"reason": "invalid_attribute"},
+           "llmpulse:9464: 75 spans were rejected over the last 15m (reason invalid_attribute).")),
+        at("76m", "LLMPriceTableStale"),
+        at("77m", "LLMPriceTableStale", fired("LLMPriceTableStale", "info", EXP,
+           "llmpulse:9464: the price table was last checked 30d 1h 0m 20s ago (limit 30d); costs may be wrong.")),
+        at("0m", "Watchdog", {"exp_labels": {"severity": "info"}, "exp_annotations": {
+            "summary": SUMMARY["Watchdog"],
+            "description": "This alert always fires. If it stops arriving at the Watchdog receiver, Prometheus, "
+                           "Alertmanager or the path between them is broken.",
+            "runbook_url": RUNBOOK + "watchdog", "dashboard_url": f"{GRAFANA}/d/llmpulse-overview"}}),
+    ],
+))

@@ -116,13 +116,13 @@ local u = import 'util.libsonnet';
            one(if models == [] then '' else 'gen_ai_request_model!~"%s"' % std.join('|', [u.regexQuote(x) for x in models]), q.default),
          ] else []),
 
-    local trend(name, series, window, offset, factor, what, dashboard, scope) = alert(
+    local trend(name, series, window, offset, factor, what, valueFmt, dashboard, scope) = alert(
       name, 'info',
       '%(s)s\n> %(f)s *\n(%(s)s offset %(o)s)' % { s: series, f: u.num(factor), o: offset },
       c[name + 'For'],
       '%s is trending up.' % what,
-      '{{ $labels.service_name }}: %s over the last %s is {{ $value | humanize }}, more than %sx the same window %s earlier.'
-      % [what, window, u.num(factor), offset],
+      '{{ $labels.service_name }}: %s over the last %s is %s, more than %sx the same window %s earlier.'
+      % [what, window, valueFmt, u.num(factor), offset],
       dashboard, scope),
 
     groups+: [
@@ -241,15 +241,15 @@ local u = import 'util.libsonnet';
           trend('LLMRetrievalLatencyTrendingUp',
                 'service_operation:gen_ai_client_operation_duration_seconds:p95_rate%s{gen_ai_operation_name="retrieval"}' % c.LLMRetrievalLatencyTrendingUpWindow,
                 c.LLMRetrievalLatencyTrendingUpWindow, c.LLMRetrievalLatencyTrendingUpCompareOffset, c.LLMRetrievalLatencyTrendingUpFactor,
-                'Retrieval latency (p95)', 'llmpulse-latency', S),
+                'Retrieval latency (p95)', '{{ $value | humanizeDuration }}', 'llmpulse-latency', S),
           trend('LLMToolLatencyTrendingUp',
                 'service_operation:gen_ai_client_operation_duration_seconds:p95_rate%s{gen_ai_operation_name="execute_tool"}' % c.LLMToolLatencyTrendingUpWindow,
                 c.LLMToolLatencyTrendingUpWindow, c.LLMToolLatencyTrendingUpCompareOffset, c.LLMToolLatencyTrendingUpFactor,
-                'Tool latency (p95)', 'llmpulse-agents', S),
+                'Tool latency (p95)', '{{ $value | humanizeDuration }}', 'llmpulse-agents', S),
           trend('LLMConversationCostTrendingUp',
                 'service:llm_conversation_cost_usd:avg_rate' + c.LLMConversationCostTrendingUpWindow,
                 c.LLMConversationCostTrendingUpWindow, c.LLMConversationCostTrendingUpCompareOffset, c.LLMConversationCostTrendingUpFactor,
-                'Mean cost per conversation', 'llmpulse-cost', S),
+                'Mean cost per conversation', '{{ $value | printf "%.4f" }} USD', 'llmpulse-cost', S),
           alert('LLMExporterLabelOverflow', 'info',
                 'sum by (job, instance, label) (%s) > %s'
                 % [u.increaseWithNew(m('llmpulse_label_overflows_total'), c.LLMExporterLabelOverflowWindow), u.num(c.LLMExporterLabelOverflowThreshold)],

@@ -50,7 +50,10 @@
   // Keeps the first of rules that share record name and labels.
   dedupe(rules)::
     local key(r) = std.get(r, 'record', std.get(r, 'alert', '')) + std.manifestJsonMinified(std.get(r, 'labels', {})) + r.expr;
-    std.foldl(function(acc, r) if std.member(std.map(key, acc), key(r)) then acc else acc + [r], rules, []),
+    std.foldl(function(acc, r)
+                local k = key(r);
+                if std.objectHas(acc.seen, k) then acc else { seen: acc.seen { [k]: true }, out: acc.out + [r] },
+              rules, { seen: {}, out: [] }).out,
 
   // Level label sets (see docs/alerts.md): all keep `job`.
   levels:: {

@@ -1,0 +1,117 @@
+"""alerts/thresholds.yaml loads into typed dataclasses; every error names its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmpulse.alerts.thresholds import DEFAULT_PATH, Thresholds, ThresholdsError, load_thresholds
+from llmpulse.cli import main
+
+
+def errors_of(tmp_path: Path, text: str) -> list[str]:
+    f = tmp_path / "t.yaml"
+    f.write_text(text)
+    with pytest.raises(ThresholdsError) as exc:
+        load_thresholds(f)
+    return exc.value.errors
+
+
+def test_defaults_load_with_contract_keys():
+    th = load_thresholds()
+    assert isinstance(th, Thresholds)
+    assert th.LLMErrorRatioHighWarningThreshold == 0.02
+    assert th.LLMErrorRatioHighCriticalThreshold == 0.05
+    assert th.LLMTimeToFirstTokenHighCriticalThreshold == 5
+    assert th.LLMDailyBudgetExceededThresholdUSD.default == 100
+    assert th.LLMDailyBudgetExceededThresholdUSD.per_service == {}
+    assert th.LLMQualityDropWarningThreshold == 0.10
+    assert th.LLMQualityDropCriticalThreshold == 0.25
+    assert th.slo.period == "30d"
+    assert th.slo.availability.objective == 0.995
+    assert [(w.long, w.short, w.budgetPercent) for w in th.slo.windows] == [
+        ("1h", "5m", 2), ("6h", "30m", 5), ("1d", "2h", 10), ("3d", "6h", 10)]
+
+
+def test_every_knob_has_a_unit_comment():
+    for line in DEFAULT_PATH.read_text().splitlines():
+        if line and not line.startswith(("#", " ")) and not line.endswith(":"):
+            assert "#" in line, f"no unit comment: {line}"
+
+
+def test_every_knob_key_is_named_after_an_alert():
+    data = yaml.safe_load(DEFAULT_PATH.read_text())
+    generic = {"Selector", "GrafanaURL", "RunbookURLBase", "slo"}
+    for key in data:
+        assert key in generic or key.startswith("LLM"), key
+
+
+def test_user_file_overrides_only_its_keys(tmp_path: Path):
+    f = tmp_path / "mine.yaml"
+    f.write_text("LLMErrorRatioHighCriticalThreshold: 0.1\nLLMDailyBudgetExceededThresholdUSD: {per_service: {bot: 20}}\n")
+    th = load_thresholds(f)
+    assert th.LLMErrorRatioHighCriticalThreshold == 0.1
+    assert th.LLMErrorRatioHighWarningThreshold == 0.02
+    assert th.LLMDailyBudgetExceededThresholdUSD.default == 100
+    assert th.LLMDailyBudgetExceededThresholdUSD.per_service == {"bot": 20}
+
+
+def test_every_error_reported_with_its_path(tmp_path: Path):
+    errors = errors_of(tmp_path, """
+LLMErrorRatioHighCriticalThreshold: 5
+LLMErrorRatioHighCriticalTreshold: 0.1
+LLMTruncationHighWindow: fifteen minutes
+LLMRunawayAgentMaxOperationsPerTrace: "25"
+LLMSafetyEvaluationFailedNameRegex: "(unclosed"
+LLMDailyBudgetExceededThresholdUSD: {default: -1, per_service: {bot: cheap}}
+slo:
+  availability: {objective: 1.5}
+  windows:
+    - {severity: page, long: 1h, short: 5m, budgetPercent: 2}
+""")
+    f = str(tmp_path / "t.yaml")
+    assert sorted(errors) == sorted([
+        f"{f}: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold?)",
+        f"{f}: LLMErrorRatioHighCriticalThreshold: must be a number in [0, 1]",
+        f"{f}: slo.availability.objective: must be a number in (0, 1)",
+        f"{f}: slo.windows[0].severity: must be one of critical, warning, info",
+        f"{f}: slo.windows[0].for: missing",
+        f"{f}: LLMDailyBudgetExceededThresholdUSD.default: must be a number >= 0",
+        f"{f}: LLMDailyBudgetExceededThresholdUSD.per_service.bot: must be a number >= 0",
+        f"{f}: LLMTruncationHighWindow: must be a duration like 30s, 5m, 1h, 7d, 1w",
+        f"{f}: LLMRunawayAgentMaxOperationsPerTrace: must be a number > 0",
+        f"{f}: LLMSafetyEvaluationFailedNameRegex: must be a valid regular expression",
+    ])
+
+
+def test_cross_field_rules(tmp_path: Path):
+    errors = errors_of(tmp_path, """
+LLMErrorRatioHighWarningThreshold: 0.5
+slo:
+  windows:
+    - {severity: critical, long: 5m, short: 1h, budgetPercent: 2, for: 2m}
+""")
+    assert any("LLMErrorRatioHighWarningThreshold: must not be above LLMErrorRatioHighCriticalThreshold" in e for e in errors)
+    assert any("slo.windows[0]: short (1h) must be shorter than long (5m)" in e for e in errors)
+
+
+def test_not_a_mapping_and_bad_yaml(tmp_path: Path):
+    assert "must be a mapping" in errors_of(tmp_path, "- 1\n- 2\n")[0]
+    assert "not valid YAML" in errors_of(tmp_path, "a: [\n")[0]
+
+
+def test_bool_is_not_a_number(tmp_path: Path):
+    assert errors_of(tmp_path, "LLMTruncationHighThreshold: true\n") == [
+        f"{tmp_path / 't.yaml'}: LLMTruncationHighThreshold: must be a number in [0, 1]"]
+
+
+def test_check_command(tmp_path: Path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("LLMTruncationHighThreshold: 0.3\n")
+    assert main(["alerts", "check", "--thresholds", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("LLMTruncationHighThreshold: lots\n")
+    assert main(["alerts", "check", "--thresholds", str(bad)]) == 1
+    assert "LLMTruncationHighThreshold: must be a number in [0, 1]" in capsys.readouterr().err
