@@ -97,7 +97,7 @@ def test_dead_sinks_change_nothing(helpers) -> None:
     reference = new_exporter().start()
     upstream = new_exporter()
     dead = f"http://127.0.0.1:{helpers.free_port()}"
-    attach(upstream, ForwardConfig(
+    fwd = attach(upstream, ForwardConfig(
         otlp=OtlpForwardConfig(endpoint=dead, max_retries=1000, backoff_initial_seconds=0.01,
                                backoff_max_seconds=0.05, queue_max_requests=2),
         loki=LokiForwardConfig(url=dead, max_retries=1000, backoff_initial_seconds=0.01,
@@ -113,6 +113,7 @@ def test_dead_sinks_change_nothing(helpers) -> None:
                                                   sink="otlp", reason="queue_full") >= 1,
                            "drops counted")
     finally:
+        fwd.stop(0.1)  # give up on the dead sinks at once (Exporter.stop would wait 5 s)
         upstream.stop()
         reference.stop()
     assert helpers.metric(upstream.registry, "llmpulse_forward_retries_total", sink="otlp") > 0
