@@ -34,7 +34,7 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("gpt-4o-mini", "openai", "gpt-4o-mini-2024-07-18", 0.35, 110.0, (0.15, 0.60, 0.075, 0.0)),
     Model("text-embedding-3-small", "openai", "text-embedding-3-small", 0.12, 0.0,
           (0.02, 0.0, 0.0, 0.0), embedding=True),
-    Model("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5-20250929", 0.80, 65.0,
+    Model("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5-20250929", 0.80, 75.0,
           (3.00, 15.00, 0.30, 3.75), reasoning=True),
     Model("claude-3-5-haiku", "anthropic", "claude-3-5-haiku-20241022", 0.45, 120.0,
           (0.80, 4.00, 0.08, 1.00)),
@@ -42,7 +42,7 @@ MODELS: dict[str, Model] = {m.name: m for m in (
           "anthropic.claude-3-5-haiku-20241022-v1:0", 0.55, 110.0, (0.80, 4.00, 0.08, 1.00)),
     Model("gemini-2.5-flash", "gcp.gemini", "gemini-2.5-flash", 0.40, 180.0,
           (0.30, 2.50, 0.075, 0.0), reasoning=True),
-    Model("mistral-large-latest", "mistral_ai", "mistral-large-2411", 0.55, 45.0, (2.00, 6.00, 0.0, 0.0)),
+    Model("mistral-large-latest", "mistral_ai", "mistral-large-2411", 0.55, 70.0, (2.00, 6.00, 0.0, 0.0)),
     Model("llama-3.1-8b-instruct", "vllm", "llama-3.1-8b-instruct", 0.12, 150.0, (0.0, 0.0, 0.0, 0.0)),
     # Only sent by the unpriced_model scenario: no price anywhere.
     Model("acme-llm-9000", "acme", "acme-llm-9000-0613", 0.50, 70.0, None),
@@ -78,13 +78,14 @@ class ErrorKind:
     message: str
     http_status: int | None      # None for client-side timeouts
     fails_after_s: float         # median time until the failure is seen, seconds
+    weight: float = 1.0          # relative frequency among the provider's failures
 
 
 ERRORS: dict[str, tuple[ErrorKind, ...]] = {
     "openai": (
         ErrorKind("rate_limit_exceeded", "openai.RateLimitError",
                   "Rate limit reached for requests per min (RPM): limit 500", 429, 0.25),
-        ErrorKind("timeout", "openai.APITimeoutError", "Request timed out.", None, 30.0),
+        ErrorKind("timeout", "openai.APITimeoutError", "Request timed out.", None, 30.0, weight=0.25),
         ErrorKind("500", "openai.InternalServerError",
                   "The server had an error while processing your request.", 500, 1.2),
     ),
@@ -92,7 +93,7 @@ ERRORS: dict[str, tuple[ErrorKind, ...]] = {
         ErrorKind("overloaded_error", "anthropic.InternalServerError", "Overloaded", 529, 0.9),
         ErrorKind("rate_limit_error", "anthropic.RateLimitError",
                   "Number of request tokens has exceeded your per-minute rate limit", 429, 0.2),
-        ErrorKind("timeout", "anthropic.APITimeoutError", "Request timed out.", None, 60.0),
+        ErrorKind("timeout", "anthropic.APITimeoutError", "Request timed out.", None, 60.0, weight=0.25),
     ),
     "gcp.gemini": (
         ErrorKind("429", "google.genai.errors.ClientError", "429 RESOURCE_EXHAUSTED", 429, 0.3),
@@ -101,13 +102,13 @@ ERRORS: dict[str, tuple[ErrorKind, ...]] = {
     "mistral_ai": (
         ErrorKind("rate_limit_exceeded", "mistralai.models.SDKError",
                   "API error occurred: Status 429 Requests rate limit exceeded", 429, 0.3),
-        ErrorKind("timeout", "httpx.ReadTimeout", "The read operation timed out", None, 30.0),
+        ErrorKind("timeout", "httpx.ReadTimeout", "The read operation timed out", None, 30.0, weight=0.25),
     ),
     "aws.bedrock": (
         ErrorKind("ThrottlingException", "botocore.errorfactory.ThrottlingException",
                   "Too many requests, please wait before trying again.", 429, 0.2),
         ErrorKind("ModelTimeoutException", "botocore.errorfactory.ModelTimeoutException",
-                  "Model has timed out in processing the request.", 408, 45.0),
+                  "Model has timed out in processing the request.", 408, 45.0, weight=0.25),
     ),
     "acme": (ErrorKind("500", "httpx.HTTPStatusError", "Server error '500 Internal Server Error'", 500, 1.0),),
     "vllm": (ErrorKind("500", "httpx.HTTPStatusError", "Server error '500 Internal Server Error'", 500, 0.5),),
@@ -158,6 +159,7 @@ SCOPES = {
 GUARDRAIL_ATTR = "llmpulse.guardrail.triggered"      # bool on the guarded span
 GUARDRAIL_NAME_ATTR = "llmpulse.guardrail.name"
 PROMPT_VERSION_ATTR = "llmpulse.prompt.version"      # span or resource attribute
+RETRY_ATTR = "llmpulse.retry"                        # bool on a retried call
 # Span events that mark the first streamed token (the SDK stamps their time).
 FIRST_TOKEN_EVENT = {OPENINFERENCE: "First Token Stream Event",
                      OPENLLMETRY: "llm.content.completion.chunk"}
@@ -183,25 +185,25 @@ class Service:
     streaming_share: float = 0.8                 # share of chat calls that stream
     input_tokens_median: int = 1500
     output_tokens_median: int = 250
-    truncation_share: float = 0.03
+    truncation_share: float = 0.005              # share of answers cut at max tokens
     extra_resource: tuple[tuple[str, str], ...] = field(default=())
 
 
 SERVICES: tuple[Service, ...] = (
     Service("support-bot", "2.14.0", "production", "agent", 0.40,
-            (("claude-sonnet-4-5", 0.6), ("gpt-4o-mini", 0.25), ("claude-3-5-haiku", 0.15)),
+            (("claude-sonnet-4-5", 0.4), ("gpt-4o-mini", 0.35), ("claude-3-5-haiku", 0.25)),
             ((OTEL, 0.7), (OPENLIT, 0.3)), "support-v7",
-            streaming_share=0.9, input_tokens_median=1800, output_tokens_median=220),
+            streaming_share=0.9, input_tokens_median=1500, output_tokens_median=160),
     Service("search-api", "1.8.3", "production", "rag", 0.30,
             (("gpt-4o-mini", 0.5), ("gemini-2.5-flash", 0.35), ("gpt-4o", 0.15)),
             ((OPENINFERENCE, 0.75), (OTEL, 0.25)), "rag-answer-v12",
             model_dialects=(("gemini-2.5-flash", OTEL_V126),),
-            streaming_share=0.7, input_tokens_median=2600, output_tokens_median=300),
+            streaming_share=0.7, input_tokens_median=2600, output_tokens_median=220),
     Service("coding-agent", "0.9.1", "staging", "agent_loop", 0.15,
-            (("gpt-4o", 0.6), ("claude-sonnet-4-5", 0.4)),
+            (("gpt-4o", 0.45), ("claude-sonnet-4-5", 0.35), ("gpt-4o-mini", 0.2)),
             ((OPENLLMETRY, 0.55), (OTEL, 0.45)), "coder-v3",
             model_dialects=(("acme-llm-9000", OTEL),), copy_resource_to_spans=True, max_tokens=4096,
-            streaming_share=0.3, input_tokens_median=6000, output_tokens_median=400,
+            streaming_share=0.3, input_tokens_median=1600, output_tokens_median=220,
             extra_resource=(("telemetry.sdk.language", "python"), ("host.name", "ci-runner-7"))),
     Service("batch-summarizer", "3.2.0", "production", "workflow", 0.15,
             (("mistral-large-latest", 0.35), ("llama-3.1-8b-instruct", 0.35),
@@ -210,9 +212,9 @@ SERVICES: tuple[Service, ...] = (
             model_dialects=(("mistral-large-latest", OPENLLMETRY), ("llama-3.1-8b-instruct", VLLM),
                             ("anthropic.claude-3-5-haiku-20241022-v1:0", OTEL),
                             ("gemini-2.5-flash", OTEL_V126)),
-            max_tokens=1024,
-            streaming_share=0.0, input_tokens_median=4000, output_tokens_median=350,
-            truncation_share=0.04),
+            max_tokens=512,
+            streaming_share=0.0, input_tokens_median=4000, output_tokens_median=160,
+            truncation_share=0.01),
 )
 SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 # The self-hosted vLLM server reports its own spans under its own resource.

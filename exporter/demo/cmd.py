@@ -82,6 +82,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     traffic = Traffic(seed=args.seed, scenario=args.scenario, onset_s=args.scenario_after)
     totals = Totals()
     started = time.monotonic()
+    deadline = None
+    if args.duration is not None:   # also cuts short a retry wait at the end
+        deadline = threading.Timer(args.duration, stop.set)
+        deadline.daemon = True
+        deadline.start()
     try:
         _loop(args, traffic, sender, totals, stop, out, started)
     except KeyboardInterrupt:
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     finally:
         stop.set()
         restore()
+        if deadline is not None:
+            deadline.cancel()
         if exporter is not None:
             exporter.stop()
     print(_progress(totals, sender, traffic, time.monotonic() - started, final=True), file=out, flush=True)

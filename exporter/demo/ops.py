@@ -60,6 +60,7 @@ class Op:
     output_text: str = ""
     cost_usd: float | None = None    # list-price cost (None = unpriced model)
     mixed: bool = False              # carries a second vocabulary as well
+    retry: bool = False              # a retry of the failed call just before it
     variant: int = 0                 # picks between equivalent attribute spellings
     url: str = ""                    # HTTP spans
     http_status: int = 200

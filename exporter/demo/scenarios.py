@@ -29,6 +29,7 @@ class Scenario:
     runaway_share: float = 0.0         # fraction of agent traces that loop
     runaway_calls: tuple[int, int] = (30, 45)   # LLM calls in a looping trace
     truncation_share: float = 0.0      # fraction of chat calls cut at max tokens
+    max_tokens: int | None = None      # gen_ai.request.max_tokens during the incident
     model: str | None = None           # route some chat calls to this model
     model_share: float = 0.0
     prompt_version: str | None = None  # the prompt version live during the incident
@@ -58,9 +59,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "70% of coding-agent traces loop: 30 to 45 LLM calls per trace.",
              runaway_share=0.7),
     Scenario("truncation_spike", "LLMTruncationHigh", "batch-summarizer",
-             "batch-summarizer hits max tokens: 60% of its chat calls finish with "
-             "length / max_tokens / MAX_TOKENS.",
-             truncation_share=0.6),
+             "A config change lowers batch-summarizer's max_tokens to 256: over half "
+             "of its chat calls finish with length / max_tokens / MAX_TOKENS.",
+             truncation_share=0.5, max_tokens=256),
     Scenario("unpriced_model", "LLMUnpricedModel", "coding-agent",
              "coding-agent sends half of its chat calls to acme-llm-9000, a model "
              "with no price anywhere.",

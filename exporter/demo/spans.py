@@ -342,7 +342,8 @@ def _render_vllm(span: Span, op: Op, attrs: Attrs) -> None:
     attrs += [("gen_ai.response.model", op.response_model), ("gen_ai.request.id", op.response_id),
               ("gen_ai.request.max_tokens", op.max_tokens), ("gen_ai.request.temperature", op.temperature),
               ("gen_ai.request.top_p", 1.0), ("gen_ai.request.n", 1)]
-    if op.error is not None:   # aborted: no usage, no latency breakdown
+    if op.error is not None:   # aborted: end-to-end latency only, no usage
+        attrs.append(("gen_ai.latency.e2e", round(op.duration_s, 6)))
         _error_bits(span, op, attrs, with_error_type=False)
         return
     ttft = op.ttft_s or 0.0
@@ -391,6 +392,8 @@ def render(op: Op, resource: Mapping[str, Any], copy_resource: bool = False) -> 
         _RENDER[op.dialect](span, op, attrs)
         if op.prompt_version:
             attrs.append((C.PROMPT_VERSION_ATTR, op.prompt_version))
+        if op.retry and op.dialect != C.VLLM:
+            attrs.append((C.RETRY_ATTR, True))
         _guardrail(op, attrs)
     if copy_resource:
         attrs += list(resource.items())

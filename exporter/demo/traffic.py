@@ -33,8 +33,13 @@ from llmpulse.demo.spans import key_values, render
 
 __all__ = ["Batch", "SCENARIOS", "Traffic"]
 
-BASE_ERROR_SHARE = 0.015         # fraction of LLM calls failing in normal traffic
-TOOL_ERROR_SHARE = 0.02          # fraction of tool calls failing
+BASE_ERROR_SHARE = 0.01          # fraction of LLM calls failing in normal traffic
+TOOL_ERROR_SHARE = 0.005         # fraction of tool calls failing
+REASONING_SHARE = 0.3            # fraction of calls to reasoning models that think
+REASONING_MEDIAN_TOKENS = 120    # median reasoning tokens of a call that thinks
+OUTPUT_SIGMA = 0.4               # lognormal sigma of output tokens
+CONTEXT_GROWTH_PER_TURN = 0.2    # agent prompts grow by this share of the first prompt per turn
+MAX_CONTEXT_GROWTH = 3.0         # ... up to this factor
 GUARDRAIL_SHARE = 0.015          # fraction of support-bot answers a guardrail blocks
 JUDGE_SHARE = 0.25               # fraction of answers scored later by an async judge
 FEEDBACK_SHARE = 0.08            # fraction of answers a user rates
@@ -267,9 +272,20 @@ class Traffic:
         return dict(tr.svc.model_dialects).get(model, tr.dialect)
 
     def _llm(self, tr: _Trace, parent: Op, t: int, model_name: str, *, operation: str = "chat",
-             wants_tool: bool = False, final: bool = False) -> Op:
+             wants_tool: bool = False, final: bool = False, retry: bool = False) -> Op:
+        """One model call; a failed call is retried once (the retry is the one returned)."""
+        op = self._llm_once(tr, parent, t, model_name, operation, wants_tool, final, retry)
+        if op.error is not None and not retry:
+            wait = (self.rng.uniform(1.0, 5.0) if op.error.http_status == 429
+                    else self._lognormal(0.5, 0.4))   # Retry-After, or the SDK's backoff
+            return self._llm(tr, parent, op.end_ns + int(wait * 1e9), op.model, operation=operation,
+                             wants_tool=wants_tool, final=final, retry=True)
+        return op
+
+    def _llm_once(self, tr: _Trace, parent: Op, t: int, model_name: str, operation: str,
+                  wants_tool: bool, final: bool, retry: bool) -> Op:
         rng, svc, sc = self.rng, tr.svc, tr.sc
-        if sc is not None and sc.model and operation == "chat" and rng.random() < sc.model_share:
+        if sc is not None and sc.model and operation == "chat" and not retry and rng.random() < sc.model_share:
             model_name = sc.model
         m = C.MODELS[model_name]
         dialect = self._dialect(tr, model_name)
@@ -277,7 +293,7 @@ class Traffic:
         op = Op(trace_id=tr.trace_id, span_id=self._span_id(), parent_span_id=parent.span_id,
                 service=svc.name, operation=operation, dialect=dialect, provider=m.provider, model=m.name,
                 response_model=m.response_model, conversation_id=tr.conversation if dialect != C.VLLM else "",
-                variant=rng.randrange(1000), start_ns=t,
+                variant=rng.randrange(1000), start_ns=t, retry=retry,
                 mixed=dialect in (C.OPENLLMETRY, C.OPENINFERENCE) and rng.random() < MIXED_VOCAB_SHARE)
         op.prompt_version = "" if svc.prompt_version_on_resource else self._prompt_version(tr)
         op.input_text = self._text(C.PROMPTS[svc.name])
@@ -287,16 +303,19 @@ class Traffic:
         else:
             op.response_id = self._response_id(m.provider)
             op.max_tokens = svc.max_tokens * (10 if sc is not None and sc.output_factor > 1 else 1)
+            if sc is not None and sc.max_tokens:
+                op.max_tokens = sc.max_tokens
             op.temperature = 0.2 if svc.name == "coding-agent" else 0.7
             op.stream = dialect not in (C.OTEL_V126, C.VLLM) and rng.random() < svc.streaming_share
-            growth = 1.0 + 0.35 * tr.turn
+            growth = min(MAX_CONTEXT_GROWTH, 1.0 + CONTEXT_GROWTH_PER_TURN * tr.turn)
             tr.turn += 1
             op.input_tokens = max(50, round(self._lognormal(svc.input_tokens_median * growth, 0.45)))
-            out = self._lognormal(60 if wants_tool else svc.output_tokens_median, 0.5)
+            out = self._lognormal(60 if wants_tool else svc.output_tokens_median, OUTPUT_SIGMA)
             if sc is not None:
                 out *= sc.output_factor
-            if m.reasoning and (svc.name == "coding-agent" or m.provider == "gcp.gemini") and rng.random() < 0.5:
-                op.reasoning_tokens = round(self._lognormal(300, 0.6))
+            if m.reasoning and (svc.name == "coding-agent" or m.provider == "gcp.gemini") \
+                    and rng.random() < REASONING_SHARE:
+                op.reasoning_tokens = round(self._lognormal(REASONING_MEDIAN_TOKENS, 0.5))
             out_tokens = max(1, round(out)) + op.reasoning_tokens
             truncation = sc.truncation_share if sc is not None and sc.truncation_share else svc.truncation_share
             if wants_tool:
@@ -313,7 +332,7 @@ class Traffic:
             self._cache(op, m, tr)
             if dialect in (C.OTEL_V126, C.VLLM):   # these spans cannot carry cache or reasoning counts
                 op.cache_read_tokens = op.cache_write_tokens = op.reasoning_tokens = 0
-            op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 30000), 0.35) * latency
+            op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 60000), 0.35) * latency
             gen = out_tokens / self._lognormal(m.tokens_per_s, 0.2) * latency
             dur = op.ttft_s + gen + 0.01
             op.output_text = self._text(C.COMPLETIONS)
@@ -321,7 +340,8 @@ class Traffic:
         if sc is not None and sc.error_share and sc.provider in (None, m.provider):
             error_share = sc.error_share
         if rng.random() < error_share:
-            op.error = rng.choice(C.ERRORS[m.provider])
+            kinds = C.ERRORS[m.provider]
+            op.error = rng.choices(kinds, weights=[k.weight for k in kinds])[0]
             dur = self._lognormal(op.error.fails_after_s, 0.15)
             op.output_tokens = op.reasoning_tokens = op.cache_read_tokens = op.cache_write_tokens = 0
             op.finish, op.ttft_s, op.output_text, op.guardrail = "", None, "", ""

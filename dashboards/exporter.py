@@ -1,0 +1,201 @@
+"""Exporter health: is llmpulse itself receiving, accepting and exposing telemetry?
+
+Spans received, rejected and skipped; OTLP requests; label overflows; ingest
+latency; scores; forwarding; scrape size; build and price table versions.
+
+>>> build(load_thresholds(None)).uid
+'llmpulse-exporter'
+"""
+
+from __future__ import annotations
+
+from grafanalib import core
+
+from llmpulse.dashboards import base, promql, variables
+from llmpulse.dashboards.panels import AMBER, GREEN, RED, Grid, stat, steps, table, target, timeseries
+from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
+
+JOB = 'job=~"$job"'
+# The price table is checked daily; older than this the tile turns amber (red: LLMPriceTableStaleMaxAge).
+PRICE_TABLE_AGE_WARNING_SECONDS = 2 * 86400
+
+
+def ingest() -> list[core.Panel]:
+    return [
+        timeseries(
+            "Spans received by dialect",
+            "Spans accepted per second by the telemetry dialect they were recognised as (OTel "
+            "GenAI semconv, OpenInference, OpenLLMetry ...).",
+            "ops",
+            [target(promql.rate("llmpulse_spans_received_total", JOB, by="dialect"), "{{dialect}}")],
+            stack=True,
+        ),
+        timeseries(
+            "Spans rejected by reason",
+            "Spans dropped as invalid per second, by reason. Should be 0; a steady rate means a "
+            "client sends malformed data (LLMExporterRejectingSpans).",
+            "ops",
+            [target(promql.rate("llmpulse_spans_rejected_total", JOB, by="reason"), "{{reason}}")],
+            stack=True,
+        ),
+        timeseries(
+            "Spans skipped by reason",
+            "Spans ignored on purpose per second: non-GenAI spans and duplicates. High values are "
+            "normal when the app sends all its traces here.",
+            "ops",
+            [target(promql.rate("llmpulse_spans_skipped_total", JOB, by="reason"), "{{reason}}")],
+            stack=True,
+        ),
+    ]
+
+
+def requests() -> list[core.Panel]:
+    return [
+        timeseries(
+            "OTLP requests by transport, signal and code",
+            "Export requests per second the exporter answered, by transport (http, grpc), signal "
+            "(traces, logs, scores) and response code.",
+            "reqps",
+            [
+                target(
+                    promql.rate("llmpulse_requests_total", JOB, by="transport, signal, code"),
+                    "{{transport}} {{signal}} {{code}}",
+                )
+            ],
+        ),
+        timeseries(
+            "Ingest duration p50 / p99",
+            "Time to decode and record one export request, by transport.",
+            "s",
+            [
+                target(promql.quantile(0.5, "llmpulse_ingest_duration_seconds", "transport", JOB), "{{transport}} p50"),
+                target(promql.quantile(0.99, "llmpulse_ingest_duration_seconds", "transport", JOB), "{{transport}} p99"),
+            ],
+        ),
+        timeseries(
+            "Label overflows by label",
+            "Label values replaced by `__overflow__` per second because the label hit its "
+            "cardinality cap (LLMExporterLabelOverflow). Raise the cap or stop sending that value.",
+            "ops",
+            [target(promql.rate("llmpulse_label_overflows_total", JOB, by="label"), "{{label}}")],
+        ),
+    ]
+
+
+def scores_and_forwarding() -> list[core.Panel]:
+    return [
+        timeseries(
+            "Scores received and rejected",
+            "Evaluation scores and feedback per second accepted (by source) and rejected (by reason).",
+            "ops",
+            [
+                target(promql.rate("llmpulse_scores_received_total", JOB, by="source"), "received {{source}}"),
+                target(promql.rate("llmpulse_scores_rejected_total", JOB, by="reason"), "rejected {{reason}}"),
+            ],
+        ),
+        timeseries(
+            "Forward queue length",
+            "Spans waiting to be forwarded to each sink (e.g. Tempo). A growing queue means the "
+            "sink is slow or down.",
+            "short",
+            [target(f"max by (sink) (llmpulse_forward_queue_length{{{JOB}}})", "{{sink}}")],
+        ),
+        timeseries(
+            "Forwarding sent, retried and dropped",
+            "Spans per second forwarded to each sink, retried, and dropped (by reason).",
+            "ops",
+            [
+                target(promql.rate("llmpulse_forward_sent_total", JOB, by="sink"), "{{sink}} sent"),
+                target(promql.rate("llmpulse_forward_retries_total", JOB, by="sink"), "{{sink}} retries"),
+                target(promql.rate("llmpulse_forward_dropped_total", JOB, by="sink, reason"), "{{sink}} dropped {{reason}}"),
+            ],
+        ),
+    ]
+
+
+def scrape_and_build(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
+    return [
+        (
+            timeseries(
+                "Scrape size",
+                "Samples Prometheus ingests per scrape of the exporter: the cost of its label "
+                "cardinality. A steady climb means a label is growing.",
+                "short",
+                [target(f"scrape_samples_scraped{{{JOB}}}", "{{instance}}")],
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "Scrape duration",
+                "Time Prometheus needs to scrape /metrics.",
+                "s",
+                [target(f"scrape_duration_seconds{{{JOB}}}", "{{instance}}")],
+            ),
+            6,
+            8,
+        ),
+        (
+            stat(
+                "Price table age",
+                "Time since the exporter last checked its price table. Amber after 2 days, red "
+                f"after {promql.number(t.price_table_max_age_seconds / 86400)} days (LLMPriceTableStale): "
+                "costs may use old prices.",
+                "s",
+                [target(f"time() - max(llmpulse_price_table_checked_timestamp_seconds{{{JOB}}})", "age")],
+                thresholds=steps(
+                    (GREEN, None), (AMBER, PRICE_TABLE_AGE_WARNING_SECONDS), (RED, t.price_table_max_age_seconds)
+                ),
+                graph=False,
+            ),
+            4,
+            8,
+        ),
+        (
+            table(
+                "Versions",
+                "Exporter build version per instance and the price table version in use.",
+                "none",
+                [
+                    target(f"max by (instance, version) (llmpulse_build_info{{{JOB}}})", "", instant=True, fmt="table"),
+                    target(
+                        f"max by (instance, version) (llmpulse_price_table_info{{{JOB}}})", "", instant=True, fmt="table"
+                    ),
+                ],
+                transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True}}}],
+            ),
+            6,
+            8,
+        ),
+    ]
+
+
+def build(t: Thresholds) -> core.Dashboard:
+    grid = Grid()
+    grid.row("Ingest")
+    for item in ingest():
+        grid.add(item, w=8, h=8)
+    grid.row("Requests, latency and cardinality")
+    for item in requests():
+        grid.add(item, w=8, h=8)
+    grid.row("Scores and forwarding")
+    for item in scores_and_forwarding():
+        grid.add(item, w=8, h=8)
+    grid.row("Scrape, build and price table")
+    for item, w, h in scrape_and_build(t):
+        grid.add(item, w, h)
+    return base.make_dashboard(
+        base.UIDS["exporter"],
+        "Exporter health",
+        "Is llmpulse itself healthy? Spans in, rejected and skipped, overflows, ingest latency, scrape size.",
+        grid.panels,
+        templates=[
+            variables.datasource("datasource", "prometheus", "Prometheus"),
+            variables.job("llmpulse_build_info"),
+        ],
+        annotations=[base.firing_alerts(by_service=False)],
+    )
+
+
+__all__ = ["build", "load_thresholds"]
