@@ -115,10 +115,9 @@ def _digits(s: str) -> str:
 
 Replacement = str | Callable[["re.Match[str]"], str]
 
-_SECRET_KEY_NAMES = (
-    r"[A-Za-z0-9_.\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|pwd|"
-    r"access[_\-]?key|private[_\-]?key|client[_\-]?secret|credentials?)[A-Za-z0-9_.\-]*"
-)
+_SECRET_KEY_NAME = re.compile(
+    r"api[_\-]?key|apikey|secret|token|passw(?:or)?d|pwd|access[_\-]?key|private[_\-]?key|"
+    r"client[_\-]?secret|credentials?", re.I)
 
 
 def _checked(kind: str, check: Callable[[str], bool]) -> Callable[["re.Match[str]"], str]:
@@ -132,10 +131,12 @@ def _card_check(text: str) -> bool:
     return 13 <= len(d) <= 19 and luhn_ok(d)
 
 
-def _is_count_key(key: str) -> bool:
+def _secret_repl(m: "re.Match[str]") -> str:
+    name = m.group("name").lower()
     # "max_tokens=1024", "total tokens: 4096" are token counts, not secrets.
-    name = key.strip().strip("\"'").rstrip(":= \t\"'").lower()
-    return name.endswith(("tokens", "token_count", "tokens_used"))
+    if not _SECRET_KEY_NAME.search(name) or name.endswith(("tokens", "token_count", "tokens_used")):
+        return m.group(0)
+    return m.group("key") + m.group("q") + placeholder("secret") + m.group("q")
 
 
 def _phone_check(text: str) -> bool:
@@ -163,13 +164,17 @@ _RULES: list[tuple[str, "re.Pattern[str]", Replacement]] = [
         r"|\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"           # Stripe
         r"|\bhf_[A-Za-z0-9]{30,}"                            # Hugging Face
     ), placeholder("api_key")),
-    ("url_credentials", re.compile(r"\b([a-z][a-z0-9+.\-]*://)[^\s:/@]+:[^\s/@]+@"),
+    ("url_credentials", re.compile(
+        r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*+://)[^\s:/@]++:[^\s/@]++@"),
      r"\1" + placeholder("url_credentials") + "@"),
+    # key=value, key: value, "key": "value". The key is one maximal token (no
+    # backtracking, so long runs of word characters stay linear); whether it
+    # names a secret is decided in _secret_repl.
     ("secret", re.compile(
-        r"(?i)(?P<key>[\"']?\b" + _SECRET_KEY_NAMES + r"[\"']?\s*[:=]\s*)"
+        r"(?P<key>(?P<kq>[\"']?)(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z0-9_.\-]++)(?P=kq)"
+        r"[ \t]*+[:=][ \t]*+)"
         r"(?P<q>[\"']?)(?P<val>(?!\[REDACTED:)[^\s\"',;&]{4,})(?P=q)"),
-     lambda m: m.group(0) if _is_count_key(m.group("key")) else
-     m.group("key") + m.group("q") + placeholder("secret") + m.group("q")),
+     lambda m: _secret_repl(m)),
     ("email", re.compile(
         r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
      placeholder("email")),

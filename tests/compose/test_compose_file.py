@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-SERVICES = {"llmpulse", "prometheus", "alertmanager", "grafana", "tempo", "tempo-init", "loki", "demo"}
+SERVICES = {"llmpulse", "prometheus", "alertmanager", "grafana", "tempo", "volume-init", "loki", "demo"}
 
 
 def test_config_is_valid(stack) -> None:
@@ -98,7 +98,9 @@ def test_healthchecks_and_start_order(resolved_compose) -> None:
     assert svcs["prometheus"]["depends_on"]["llmpulse"]["condition"] == "service_healthy"
     assert svcs["prometheus"]["depends_on"]["alertmanager"]["condition"] == "service_healthy"
     assert svcs["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
-    assert svcs["tempo"]["depends_on"]["tempo-init"]["condition"] == "service_completed_successfully"
+    for name in ("tempo", "loki"):
+        assert svcs[name]["depends_on"]["volume-init"]["condition"] == "service_completed_successfully"
+    assert set(svcs["volume-init"]["volumes"]) == {"tempo-data:/var/tempo:rw", "loki-data:/loki:rw"}
     assert svcs["demo"]["depends_on"]["llmpulse"]["condition"] == "service_healthy"
     assert "http://127.0.0.1:9464/healthz" in " ".join(svcs["llmpulse"]["healthcheck"]["test"])
 

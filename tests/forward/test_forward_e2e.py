@@ -2,8 +2,8 @@
 to a second llmpulse (a real OTLP/HTTP receiver) and call log lines to a local
 Loki stand-in. Both instances must count the same; a dead sink changes nothing.
 
-The forwarder is attached by hand (Exporter.forwarder / Pipeline.forwarder, the
-hooks app.py already has) until the config loader builds it from `forward:`.
+The forwarder is built by the Exporter from the `forward:` section of the config,
+as `llmpulse serve --config` does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from llmpulse.app import Exporter
 from llmpulse.config import load_config
-from llmpulse.forward import ForwardConfig, Forwarder, LokiForwardConfig, OtlpForwardConfig
 
 LOOPBACK = {"host": "127.0.0.1", "otlp_http_port": 0, "otlp_grpc_port": 0, "metrics_port": 0}
 L = {"service_name": "shop", "gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai",
@@ -34,15 +33,8 @@ SERIES = [
 ]
 
 
-def new_exporter() -> Exporter:
-    return Exporter(load_config(overrides={"server": LOOPBACK}, environ={}))
-
-
-def attach(exporter: Exporter, cfg: ForwardConfig) -> Forwarder:
-    fwd = Forwarder(cfg, exporter.registry)
-    exporter.forwarder = fwd
-    exporter.pipeline.forwarder = fwd
-    return fwd
+def new_exporter(forward: dict | None = None) -> Exporter:
+    return Exporter(load_config(overrides={"server": LOOPBACK, "forward": forward or {}}, environ={}))
 
 
 def send_calls(url: str, n_ok: int, n_err: int) -> list[str]:
@@ -69,10 +61,9 @@ def values(exporter: Exporter) -> list[float | None]:
 @pytest.mark.live
 def test_second_llmpulse_counts_the_forwarded_spans(receiver, helpers) -> None:
     downstream = new_exporter().start()
-    upstream = new_exporter()
-    attach(upstream, ForwardConfig(
-        otlp=OtlpForwardConfig(endpoint=downstream.otlp_http_url),
-        loki=LokiForwardConfig(url=receiver.url, batch_interval_seconds=0.05)))
+    assert downstream.forwarder is None  # no sink configured: no forwarder at all
+    upstream = new_exporter({"otlp": {"endpoint": downstream.otlp_http_url},
+                             "loki": {"url": receiver.url, "batch_interval_seconds": 0.05}})
     upstream.start()
     try:
         trace_ids = send_calls(upstream.otlp_http_url, n_ok=5, n_err=2)
@@ -95,14 +86,12 @@ def test_second_llmpulse_counts_the_forwarded_spans(receiver, helpers) -> None:
 @pytest.mark.live
 def test_dead_sinks_change_nothing(helpers) -> None:
     reference = new_exporter().start()
-    upstream = new_exporter()
     dead = f"http://127.0.0.1:{helpers.free_port()}"
-    attach(upstream, ForwardConfig(
-        otlp=OtlpForwardConfig(endpoint=dead, max_retries=1000, backoff_initial_seconds=0.01,
-                               backoff_max_seconds=0.05, queue_max_requests=2),
-        loki=LokiForwardConfig(url=dead, max_retries=1000, backoff_initial_seconds=0.01,
-                               backoff_max_seconds=0.05, queue_max_lines=2,
-                               batch_interval_seconds=0.05)))
+    retry = {"max_retries": 1000, "backoff_initial_seconds": 0.01, "backoff_max_seconds": 0.05}
+    upstream = new_exporter({"otlp": {"endpoint": dead, "queue_max_requests": 2, **retry},
+                             "loki": {"url": dead, "queue_max_lines": 2,
+                                      "batch_interval_seconds": 0.05, **retry}})
+    fwd = upstream.forwarder
     upstream.start()
     try:
         send_calls(upstream.otlp_http_url, n_ok=6, n_err=1)
@@ -113,6 +102,7 @@ def test_dead_sinks_change_nothing(helpers) -> None:
                                                   sink="otlp", reason="queue_full") >= 1,
                            "drops counted")
     finally:
+        fwd.stop(0.1)  # give up on the dead sinks at once (Exporter.stop would wait 5 s)
         upstream.stop()
         reference.stop()
     assert helpers.metric(upstream.registry, "llmpulse_forward_retries_total", sink="otlp") > 0
@@ -123,16 +113,8 @@ def test_dead_sinks_change_nothing(helpers) -> None:
 def test_captured_content_reaches_loki_redacted_only(receiver, helpers) -> None:
     from prometheus_client import generate_latest
 
-    from llmpulse.forward import LokiContentConfig
-    from llmpulse.pipeline import Pipeline
-
-    upstream = new_exporter()
-    fwd = attach(upstream, ForwardConfig(loki=LokiForwardConfig(
-        url=receiver.url, batch_interval_seconds=0.05,
-        content=LokiContentConfig(enabled=True, sample_rate=0.0))))
-    # What the lead's wiring does when forward.loki.content.enabled is true.
-    upstream.pipeline = Pipeline(upstream.cfg, upstream.metrics, upstream.prices, fwd,
-                                 capture_content=True)
+    upstream = new_exporter({"loki": {"url": receiver.url, "batch_interval_seconds": 0.05,
+                                      "content": {"enabled": True, "sample_rate": 0.0}}})
     upstream.start()
     secrets = ["carol@example.com", "sk-proj-Abc123Def456Ghi789Jkl012Mno345Pqr678", "4111 1111 1111 1111"]
     try:
@@ -167,3 +149,27 @@ def test_captured_content_reaches_loki_redacted_only(receiver, helpers) -> None:
     assert kept[0]["prompt"] == ("I am [REDACTED:email], key [REDACTED:api_key], "
                                  "card [REDACTED:card]")
     assert kept[0]["completion"] == "Thanks, [REDACTED:email]"
+
+
+@pytest.mark.live
+def test_content_stays_out_by_default(receiver, helpers) -> None:
+    upstream = new_exporter({"loki": {"url": receiver.url, "batch_interval_seconds": 0.05}})
+    assert upstream.pipeline.normalizer.capture_content is False
+    upstream.start()
+    try:
+        tp = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+        tp.add_span_processor(SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=upstream.otlp_http_url + "/v1/traces")))
+        with tp.get_tracer("app").start_as_current_span("chat gpt-4o", attributes={
+                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o", "error.type": "Boom",
+                "gen_ai.input.messages": "secret plan for dave@example.com"}):
+            pass
+        tp.shutdown()
+        helpers.wait_until(lambda: helpers.metric(upstream.registry, "llmpulse_forward_sent_total",
+                                                  sink="loki") == 1, "1 log line pushed")
+    finally:
+        upstream.stop()
+    pushed = b"".join(r.body for r in receiver.requests).decode()
+    assert "secret plan" not in pushed and "dave@example.com" not in pushed
+    assert '\\"prompt\\"' not in pushed
