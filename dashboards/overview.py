@@ -90,19 +90,20 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
             "Mean evaluation score (0 to 1, higher is better) over all evaluations of the selected "
             "services and models, 5 m. Compare with the tile to the right for a drop.",
             "percentunit",
-            [target(f"avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}})", "score")],
+            [target(f"avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}} >= 0)", "score")],
             thresholds=steps((BLUE, None)),
         ),
         stat(
             "Quality drop vs 7 d",
-            "How far the mean evaluation score sits below its 7-day average (0 = no drop). Amber from "
+            "How far evaluation scores sit below their 7-day baseline, averaged over evaluations "
+            "(0 = no drop). Amber from "
             f"{n(t.quality_drop_warning)}, red from {n(t.quality_drop_critical)}: the LLMQualityDrop "
             "thresholds.",
             "percentunit",
             [
                 target(
-                    f"clamp_min(1 - avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}}) / "
-                    f"avg({BASELINE}{{{SELECTOR_SERVICE_MODEL}}}), 0)",
+                    f"clamp_min(1 - avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}} / "
+                    f"({BASELINE}{{{SELECTOR_SERVICE_MODEL}}} > 0)), 0)",
                     "drop",
                     instant=True,
                 )

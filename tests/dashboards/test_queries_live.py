@@ -12,6 +12,7 @@ Grafana variables are replaced as Grafana would with "All" selected
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.parse
 import urllib.request
@@ -49,6 +50,15 @@ MAY_BE_EMPTY: dict[tuple[str, str], str] = {
 }
 
 
+def has_value(series_list: list) -> bool:
+    """True when some series has a finite sample (NaN-only results show as broken panels)."""
+    for series in series_list:
+        samples = [series["value"]] if "value" in series else series.get("values", [])
+        if any(math.isfinite(float(v)) for _, v in samples):
+            return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def prometheus(request):
     try:
@@ -75,7 +85,7 @@ def test_panel_queries_run_and_return_data(prometheus, panel):
             pytest.fail(f"{panel[0]} / {panel[1]}: query failed: {query}\n{exc}")
     if panel in MAY_BE_EMPTY:
         return
-    assert any(results), f"{panel[0]} / {panel[1]}: no data from any of {[live_expr(e) for e in PANELS[panel]]}"
+    assert any(has_value(r) for r in results), f"{panel[0]} / {panel[1]}: no finite data from any of {[live_expr(e) for e in PANELS[panel]]}"
 
 
 @pytest.mark.live
