@@ -60,6 +60,7 @@ class Call:
     reasoning_tokens: int = 0
     streaming: bool = False
     ttft_s: float | None = None     # time to first token / chunk, seconds
+    tpot_s: float | None = None     # time per output token when the span states it
     finish_reasons: tuple[str, ...] = ()   # normalised, see FINISH_REASONS
     span_cost_usd: float | None = None     # cost carried on the span
     cost_usd: float | None = None          # the cost used (span or price table)

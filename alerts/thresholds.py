@@ -1,0 +1,400 @@
+"""Typed loader for alerts/thresholds.yaml: the knobs every alert reads.
+
+The packaged file holds the defaults; a user file overrides any subset of
+them. Unknown keys and values of the wrong type are errors that name their
+path, and every error is reported at once:
+
+    >>> th = load_thresholds()
+    >>> th.LLMErrorRatioHighCriticalThreshold
+    0.05
+    >>> load_thresholds(overrides={"LLMErrorRatioHighCriticalTreshold": 1})
+    Traceback (most recent call last):
+    ...
+    llmpulse.alerts.thresholds.ThresholdsError: <overrides>: LLMErrorRatioHighCriticalTreshold: unknown key ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).with_name("thresholds.yaml")
+
+_DURATION = re.compile(r"^(0|[0-9]+(ms|s|m|h|d|w|y))$")
+_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+class ThresholdsError(ValueError):
+    """Every problem found in a thresholds file, one `file: path: message` per line."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass(frozen=True)
+class Check:
+    """A value kind: a name for messages and a predicate on the converted value."""
+
+    kind: str
+    ok: typing.Callable[[Any], bool] = lambda v: True
+
+
+RATIO = Check("a number in [0, 1]", lambda v: 0 <= v <= 1)
+OPEN_RATIO = Check("a number in (0, 1)", lambda v: 0 < v < 1)
+POSITIVE = Check("a number > 0", lambda v: v > 0)
+NON_NEGATIVE = Check("a number >= 0", lambda v: v >= 0)
+DURATION = Check("a duration like 30s, 5m, 1h, 7d, 1w", lambda v: bool(_DURATION.match(v)))
+REGEX = Check("a valid regular expression", lambda v: _compiles(v))
+TEXT = Check("a string")
+
+Ratio = Annotated[float, RATIO]
+OpenRatio = Annotated[float, OPEN_RATIO]
+Positive = Annotated[float, POSITIVE]
+NonNegative = Annotated[float, NON_NEGATIVE]
+Duration = Annotated[str, DURATION]
+Regex = Annotated[str, REGEX]
+Text = Annotated[str, TEXT]
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration: `duration_seconds("2h") == 7200`."""
+    if text == "0":
+        return 0.0
+    match = re.match(r"^([0-9]+)(ms|s|m|h|d|w|y)$", text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+
+
+@dataclass
+class Objective:
+    objective: OpenRatio
+
+
+@dataclass
+class LatencyObjective:
+    objective: OpenRatio
+    thresholdSeconds: Positive
+
+
+@dataclass
+class BurnWindow:
+    """One multiwindow burn-rate tier: alert when both windows burn faster than
+    budgetPercent of the period's error budget would allow over `long`."""
+
+    severity: Annotated[str, Check("one of critical, warning, info", lambda v: v in ("critical", "warning", "info"))]
+    long: Duration
+    short: Duration
+    budgetPercent: Annotated[float, Check("a number in (0, 100]", lambda v: 0 < v <= 100)]
+    # `for` is a Python keyword; the YAML key is `for`.
+    for_: Duration = field(metadata={"key": "for"})
+
+
+@dataclass
+class SLO:
+    period: Duration
+    selector: Text
+    availability: Objective
+    latency: LatencyObjective
+    windows: list[BurnWindow]
+
+
+@dataclass
+class Budget:
+    default: NonNegative
+    per_service: dict[str, NonNegative]
+
+
+@dataclass
+class Quota:
+    default: NonNegative
+    per_model: dict[str, NonNegative]
+
+
+@dataclass
+class Thresholds:
+    """All knobs; field names are the YAML keys (`<AlertName><Knob>`)."""
+
+    Selector: Text
+    GrafanaURL: Text
+    RunbookURLBase: Text
+
+    LLMErrorRatioHighWarningThreshold: Ratio
+    LLMErrorRatioHighWarningFor: Duration
+    LLMErrorRatioHighCriticalThreshold: Ratio
+    LLMErrorRatioHighCriticalFor: Duration
+    LLMErrorRatioHighMinOperationsPerSecond: NonNegative
+
+    LLMTimeToFirstTokenHighWarningThreshold: Positive
+    LLMTimeToFirstTokenHighWarningFor: Duration
+    LLMTimeToFirstTokenHighCriticalThreshold: Positive
+    LLMTimeToFirstTokenHighCriticalFor: Duration
+
+    LLMSafetyEvaluationFailedNameRegex: Regex
+    LLMSafetyEvaluationFailedFailLabelRegex: Regex
+    LLMSafetyEvaluationFailedThreshold: NonNegative
+    LLMSafetyEvaluationFailedWindow: Duration
+    LLMSafetyEvaluationFailedFor: Duration
+
+    LLMQualityDropWarningThreshold: Ratio
+    LLMQualityDropWarningFor: Duration
+    LLMQualityDropCriticalThreshold: Ratio
+    LLMQualityDropCriticalFor: Duration
+    LLMQualityDropWindow: Duration
+    LLMQualityDropBaselineWindow: Duration
+    LLMQualityDropMinHistory: Duration
+
+    LLMTelemetryAbsentWindow: Duration
+    LLMTelemetryAbsentLookback: Duration
+    LLMTelemetryAbsentFor: Duration
+
+    slo: SLO
+
+    LLMCostPerRequestHighFactor: Positive
+    LLMCostPerRequestHighWindow: Duration
+    LLMCostPerRequestHighBaselineWindow: Duration
+    LLMCostPerRequestHighMinHistory: Duration
+    LLMCostPerRequestHighFor: Duration
+
+    LLMSpendSpikeFactor: Positive
+    LLMSpendSpikeBaselineWindow: Duration
+    LLMSpendSpikeMinHistory: Duration
+    LLMSpendSpikeMinUSDPerHour: NonNegative
+    LLMSpendSpikeFor: Duration
+
+    LLMDailyBudgetExceededThresholdUSD: Budget
+    LLMDailyBudgetExceededFor: Duration
+
+    LLMNegativeFeedbackHighThreshold: Ratio
+    LLMNegativeFeedbackHighWindow: Duration
+    LLMNegativeFeedbackHighMinFeedback: NonNegative
+    LLMNegativeFeedbackHighFor: Duration
+
+    LLMTruncationHighThreshold: Ratio
+    LLMTruncationHighWindow: Duration
+    LLMTruncationHighFor: Duration
+
+    LLMLatencyRegressionFactor: Positive
+    LLMLatencyRegressionWindow: Duration
+    LLMLatencyRegressionCompareOffset: Duration
+    LLMLatencyRegressionMinOperationsPerSecond: NonNegative
+    LLMLatencyRegressionFor: Duration
+
+    LLMTokenQuotaNearlyExhaustedThreshold: Ratio
+    LLMTokenQuotaNearlyExhaustedTokensPerMinute: Quota
+    LLMTokenQuotaNearlyExhaustedWindow: Duration
+    LLMTokenQuotaNearlyExhaustedFor: Duration
+
+    LLMUnpricedModelThreshold: NonNegative
+    LLMUnpricedModelWindow: Duration
+    LLMUnpricedModelFor: Duration
+
+    LLMRunawayAgentMaxOperationsPerTrace: Positive
+    LLMRunawayAgentQuantile: OpenRatio
+    LLMRunawayAgentWindow: Duration
+    LLMRunawayAgentFor: Duration
+
+    LLMConversationCostOutlierFactor: Positive
+    LLMConversationCostOutlierQuantile: OpenRatio
+    LLMConversationCostOutlierWindow: Duration
+    LLMConversationCostOutlierBaselineWindow: Duration
+    LLMConversationCostOutlierMinHistory: Duration
+    LLMConversationCostOutlierFor: Duration
+
+    LLMRetrievalLatencyTrendingUpFactor: Positive
+    LLMRetrievalLatencyTrendingUpWindow: Duration
+    LLMRetrievalLatencyTrendingUpCompareOffset: Duration
+    LLMRetrievalLatencyTrendingUpFor: Duration
+
+    LLMToolLatencyTrendingUpFactor: Positive
+    LLMToolLatencyTrendingUpWindow: Duration
+    LLMToolLatencyTrendingUpCompareOffset: Duration
+    LLMToolLatencyTrendingUpFor: Duration
+
+    LLMConversationCostTrendingUpFactor: Positive
+    LLMConversationCostTrendingUpWindow: Duration
+    LLMConversationCostTrendingUpCompareOffset: Duration
+    LLMConversationCostTrendingUpFor: Duration
+
+    LLMExporterLabelOverflowThreshold: NonNegative
+    LLMExporterLabelOverflowWindow: Duration
+    LLMExporterLabelOverflowFor: Duration
+    LLMExporterRejectingSpansThreshold: NonNegative
+    LLMExporterRejectingSpansWindow: Duration
+    LLMExporterRejectingSpansFor: Duration
+    LLMPriceTableStaleMaxAge: Duration
+    LLMPriceTableStaleFor: Duration
+
+    def to_config(self) -> dict[str, Any]:
+        """The mixin's `_config`: the same keys and values as the YAML."""
+        return _dump(self)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Thresholds:
+    """Defaults from the packaged thresholds.yaml, then `path`, then `overrides`.
+
+    Raises ThresholdsError listing every unknown key, wrong type and
+    inconsistent pair, each prefixed with the file it came from.
+    """
+    errors: list[str] = []
+    merged = _read(DEFAULT_PATH, errors)
+    layers: list[tuple[str, Any]] = []
+    if path is not None:
+        layers.append((str(path), _read(Path(path), errors)))
+    if overrides is not None:
+        layers.append(("<overrides>", overrides))
+    for name, data in layers:
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            errors.append(f"{name}: must be a mapping of knob names to values")
+            continue
+        layer_errors: list[str] = []
+        _convert(Thresholds, data, "", layer_errors, partial=True)
+        errors.extend(f"{name}: {e}" for e in layer_errors)
+        if not layer_errors:
+            merged = _merge(merged, data)
+    if errors:
+        raise ThresholdsError(errors)
+    final_errors: list[str] = []
+    result = _convert(Thresholds, merged, "", final_errors, partial=False)
+    final_errors.extend(_consistency(result) if not final_errors else [])
+    if final_errors:
+        source = str(path) if path is not None else DEFAULT_PATH.name
+        raise ThresholdsError([f"{source}: {e}" for e in final_errors])
+    return result
+
+
+def _read(path: Path, errors: list[str]) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+    except OSError as exc:
+        errors.append(f"{path}: cannot read: {exc.strerror}")
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: not valid YAML: {exc}")
+    return None
+
+
+def _merge(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict):
+        out = dict(base)
+        for key, value in top.items():
+            # Maps keyed by service/model are replaced whole, not merged.
+            out[key] = value if key in ("per_service", "per_model") else _merge(base.get(key), value)
+        return out
+    return top
+
+
+def _key(f: dataclasses.Field) -> str:
+    return f.metadata.get("key", f.name)
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _convert(tp: Any, value: Any, path: str, errors: list[str], partial: bool) -> Any:
+    """Check `value` against type `tp`; append `path: message` errors."""
+    check = None
+    if typing.get_origin(tp) is Annotated:
+        tp, check = typing.get_args(tp)[0], typing.get_args(tp)[1]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: must be a mapping")
+            return None
+        fields = {_key(f): f for f in dataclasses.fields(tp)}
+        hints = typing.get_type_hints(tp, include_extras=True)
+        out = {}
+        for key in value:
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), fields, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                errors.append(f"{_at(path, str(key))}: unknown key{hint}")
+        for key, f in fields.items():
+            if key in value:
+                out[f.name] = _convert(hints[f.name], value[key], _at(path, key), errors, partial)
+            elif not partial:
+                errors.append(f"{_at(path, key)}: missing")
+        return None if partial else (tp(**out) if len(out) == len(fields) else None)
+    origin = typing.get_origin(tp)
+    if origin is list:
+        if not isinstance(value, list):
+            errors.append(f"{path}: must be a list")
+            return None
+        (item,) = typing.get_args(tp)
+        return [_convert(item, v, f"{path}[{i}]", errors, partial=False) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            errors.append(f"{path}: must be a mapping")
+            return None
+        _, item = typing.get_args(tp)
+        return {str(k): _convert(item, v, _at(path, str(k)), errors, partial=False) for k, v in value.items()}
+    kind = check.kind if check else tp.__name__
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(f"{path}: must be {kind}")
+            return None
+    elif tp is str:
+        if not isinstance(value, str):
+            if tp is str and check is DURATION and isinstance(value, int) and value == 0:
+                value = "0"
+            else:
+                errors.append(f"{path}: must be {kind}")
+                return None
+    if check is not None and not check.ok(value):
+        errors.append(f"{path}: must be {kind}")
+        return None
+    return value
+
+
+def _consistency(th: Thresholds) -> list[str]:
+    """Cross-field rules: warning tiers below critical ones, windows ordered."""
+    errors = []
+    pairs = [
+        ("LLMErrorRatioHighWarningThreshold", "LLMErrorRatioHighCriticalThreshold"),
+        ("LLMTimeToFirstTokenHighWarningThreshold", "LLMTimeToFirstTokenHighCriticalThreshold"),
+        ("LLMQualityDropWarningThreshold", "LLMQualityDropCriticalThreshold"),
+    ]
+    for warn, crit in pairs:
+        if getattr(th, warn) > getattr(th, crit):
+            errors.append(f"{warn}: must not be above {crit} ({getattr(th, warn)} > {getattr(th, crit)})")
+    for i, w in enumerate(th.slo.windows):
+        if duration_seconds(w.short) >= duration_seconds(w.long):
+            errors.append(f"slo.windows[{i}]: short ({w.short}) must be shorter than long ({w.long})")
+        if duration_seconds(w.long) > duration_seconds(th.slo.period):
+            errors.append(f"slo.windows[{i}].long: must not be longer than slo.period ({th.slo.period})")
+    for name in ("LLMQualityDrop", "LLMCostPerRequestHigh", "LLMConversationCostOutlier"):
+        hist, base = getattr(th, name + "MinHistory"), getattr(th, name + "BaselineWindow")
+        if duration_seconds(hist) > duration_seconds(base):
+            errors.append(f"{name}MinHistory: must not be longer than {name}BaselineWindow ({hist} > {base})")
+    return errors
+
+
+def _dump(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {_key(f): _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [_dump(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _dump(v) for k, v in sorted(obj.items())}
+    return obj

@@ -1,0 +1,112 @@
+"""The exporter as one object: servers, pipeline, metrics, background sweeps.
+
+>>> from llmpulse.config import load_config
+>>> cfg = load_config(overrides={"server": {"host": "127.0.0.1", "otlp_http_port": 0,
+...                                         "otlp_grpc_port": 0, "metrics_port": 0}})
+>>> exp = Exporter(cfg).start()
+>>> exp.metrics_url.startswith("http://127.0.0.1:")
+True
+>>> exp.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from prometheus_client import CollectorRegistry
+
+from llmpulse import grpc_server, http_server
+from llmpulse.config import Config
+from llmpulse.forward import Forwarder
+from llmpulse.metrics import Metrics
+from llmpulse.pipeline import Pipeline
+
+log = logging.getLogger("llmpulse")
+
+
+def load_prices(cfg: Config, metrics: Metrics):
+    from llmpulse.pricing import PriceTable
+
+    table = PriceTable.load(cfg.pricing.files)
+    metrics.price_info.set((table.version,), 1)
+    metrics.price_checked.set((), table.checked_timestamp_seconds)
+    return table
+
+
+class Exporter:
+    def __init__(self, cfg: Config, registry: CollectorRegistry | None = None):
+        self.cfg = cfg
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.metrics = Metrics(cfg, self.registry)
+        self.token = cfg.auth.resolved_token()
+        self.prices = load_prices(cfg, self.metrics)
+        forwarder = Forwarder(cfg.forward, self.registry)
+        self.forwarder = forwarder if forwarder.enabled else None
+        capture = bool(cfg.forward.loki.url) and cfg.forward.loki.content.enabled
+        self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture)
+        self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._servers: list = []
+        self._grpc = None
+        self._sweeper: threading.Thread | None = None
+        self.otlp_http_port = self.metrics_port = self.otlp_grpc_port = 0
+
+    def start(self) -> "Exporter":
+        s = self.cfg.server
+        otlp_srv, _ = http_server.serve(s.host, s.otlp_http_port, http_server.OtlpHandler, self, s.max_connections)
+        self._servers.append(otlp_srv)
+        self.otlp_http_port = otlp_srv.server_address[1]
+        metrics_srv, _ = http_server.serve(s.host, s.metrics_port, http_server.MetricsHandler, self,
+                                           s.max_connections)
+        self._servers.append(metrics_srv)
+        self.metrics_port = metrics_srv.server_address[1]
+        if s.grpc_enabled:
+            self._grpc, self.otlp_grpc_port = grpc_server.serve(self, s.host, s.otlp_grpc_port)
+        if self.forwarder is not None:
+            self.forwarder.start()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="llmpulse-sweep", daemon=True)
+        self._sweeper.start()
+        self.ready.set()
+        log.info("llmpulse listening: OTLP/HTTP %s, OTLP/gRPC %s, metrics %s",
+                 self.otlp_http_url, self.otlp_grpc_target or "off", self.metrics_url)
+        return self
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.metrics.sweep()
+            except Exception:  # keep sweeping whatever happens
+                log.exception("sweep failed")
+
+    def stop(self) -> None:
+        self.ready.clear()
+        self._stop.set()
+        for srv in self._servers:
+            srv.shutdown()
+            srv.server_close()
+        self._servers.clear()
+        if self._grpc is not None:
+            self._grpc.stop(grace=1).wait()
+            self._grpc = None
+        if self.forwarder is not None:
+            self.forwarder.stop()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=2)
+
+    def _host(self) -> str:
+        h = self.cfg.server.host
+        return "127.0.0.1" if h in ("0.0.0.0", "", "::") else h
+
+    @property
+    def otlp_http_url(self) -> str:
+        return f"http://{self._host()}:{self.otlp_http_port}"
+
+    @property
+    def otlp_grpc_target(self) -> str:
+        return f"{self._host()}:{self.otlp_grpc_port}" if self.otlp_grpc_port else ""
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self._host()}:{self.metrics_port}/metrics"

@@ -1,0 +1,261 @@
+"""llmpulse configuration: one YAML file, overridable by flags and environment.
+
+Every key has a default; an unknown or misspelled key is an error naming its
+path (see `llmpulse.typed`). Environment variables override the file:
+`LLMPULSE_AUTH_TOKEN`, `LLMPULSE_OTLP_HTTP_PORT`, `LLMPULSE_OTLP_GRPC_PORT`,
+`LLMPULSE_METRICS_PORT`, `LLMPULSE_HOST`, `LLMPULSE_PRICE_FILES` (comma separated).
+
+>>> cfg = load_config(overrides={"server": {"metrics_port": 0}})
+>>> cfg.server.metrics_port, cfg.server.otlp_http_port
+(0, 4318)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from llmpulse.forward import ForwardConfig
+from llmpulse.typed import ConfigError, build, merge
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+# OTel GenAI advised boundaries (gen_ai.client.operation.duration), extended
+# so that calls of several minutes still land in a finite bucket.
+DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
+                    20.48, 40.96, 81.92, 163.84, 327.68, 655.36]
+TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+                 16777216, 67108864]
+# Per output chunk: OTel's gen_ai.server.time_per_output_token boundaries, extended downwards.
+CHUNK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4,
+                 0.5, 0.75, 1.0, 2.5]
+COST_BUCKETS = [0.00001, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                0.5, 1, 2.5, 5, 10]
+TRACE_COST_BUCKETS = [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                      25, 50, 100]
+SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+OPERATIONS_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100]
+
+DEFAULT_LABEL_CAPS = {
+    "service_name": 100,
+    "gen_ai_operation_name": 20,
+    "gen_ai_provider_name": 50,
+    "gen_ai_request_model": 200,
+    "gen_ai_response_model": 200,
+    "error_type": 50,
+    "gen_ai_tool_name": 100,
+    "gen_ai_evaluation_name": 50,
+    "gen_ai_evaluation_score_label": 20,
+    "service_version": 50,
+    "prompt_version": 50,
+}
+
+
+@dataclass
+class ServerConfig:
+    host: str = "0.0.0.0"
+    otlp_http_port: int = 4318          # 0 picks a free port
+    otlp_grpc_port: int = 4317          # 0 picks a free port
+    grpc_enabled: bool = True
+    metrics_port: int = 9464
+    max_body_bytes: int = 16 * 1024 * 1024   # bytes, before and after decompression
+    max_concurrent_requests: int = 16       # requests decoded at once; beyond: 503 + Retry-After
+    max_connections: int = 256              # open HTTP connections; beyond: closed at once
+    retry_after_seconds: int = 1
+
+    def validate(self) -> list[str]:
+        errs = []
+        for name in ("otlp_http_port", "otlp_grpc_port", "metrics_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                errs.append(f"{name}: must be a port number 0..65535")
+        for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds"):
+            if getattr(self, name) < 1:
+                errs.append(f"{name}: must be >= 1")
+        return errs
+
+
+@dataclass
+class AuthConfig:
+    token: str = ""            # bearer token required on ingest, scores (and metrics); "" = off
+    token_file: str = ""       # read the token from this file instead
+    protect_metrics: bool = True   # also require it on /metrics (health endpoints stay open)
+
+    def resolved_token(self) -> str:
+        if self.token_file:
+            return Path(self.token_file).read_text().strip()
+        return self.token
+
+
+@dataclass
+class DimensionConfig:
+    """An opt-in extra label, read from span then resource attributes."""
+
+    name: str = ""                       # label name, e.g. feature
+    attributes: list[str] = field(default_factory=list)   # e.g. [app.feature]
+    cap: int = 20                        # distinct values before __overflow__
+    default: str = ""
+
+    def validate(self) -> list[str]:
+        errs = []
+        import re
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.name or ""):
+            errs.append("name: must be a Prometheus label name ([a-z_][a-z0-9_]*)")
+        if self.name in FORBIDDEN_DIMENSIONS:
+            errs.append(f"name: {self.name!r} is an identifier, never a label")
+        if not self.attributes:
+            errs.append("attributes: name at least one attribute")
+        if self.cap < 1:
+            errs.append("cap: must be >= 1")
+        return errs
+
+
+FORBIDDEN_DIMENSIONS = frozenset({"trace_id", "span_id", "user_id", "session_id", "conversation_id",
+                                  "user", "prompt", "completion", "le", "job", "instance"})
+
+
+@dataclass
+class MetricsConfig:
+    duration_buckets: list[float] = field(default_factory=lambda: list(DURATION_BUCKETS))
+    token_buckets: list[float] = field(default_factory=lambda: list(TOKEN_BUCKETS))
+    chunk_buckets: list[float] = field(default_factory=lambda: list(CHUNK_BUCKETS))
+    cost_buckets: list[float] = field(default_factory=lambda: list(COST_BUCKETS))
+    trace_cost_buckets: list[float] = field(default_factory=lambda: list(TRACE_COST_BUCKETS))
+    score_buckets: list[float] = field(default_factory=lambda: list(SCORE_BUCKETS))
+    operations_buckets: list[float] = field(default_factory=lambda: list(OPERATIONS_BUCKETS))
+    label_caps: dict[str, int] = field(default_factory=dict)   # merged over DEFAULT_LABEL_CAPS
+    max_label_length: int = 128          # characters; longer values are cut
+    dimensions: list[DimensionConfig] = field(default_factory=list)
+    deployment_info_ttl_seconds: float = 3600   # a version combination not seen for this long expires
+    exemplars: bool = True
+
+    def caps(self) -> dict[str, int]:
+        caps = dict(DEFAULT_LABEL_CAPS)
+        caps.update(self.label_caps)
+        for dim in self.dimensions:
+            caps[dim.name] = dim.cap
+        return caps
+
+    def validate(self) -> list[str]:
+        errs = []
+        for name in ("duration_buckets", "token_buckets", "chunk_buckets", "cost_buckets",
+                     "trace_cost_buckets", "score_buckets", "operations_buckets"):
+            b = getattr(self, name)
+            if not b or any(x >= y for x, y in zip(b, b[1:])):
+                errs.append(f"{name}: must be a non-empty, strictly increasing list")
+        for label, cap in self.label_caps.items():
+            if cap < 1:
+                errs.append(f"label_caps.{label}: must be >= 1")
+        names = [d.name for d in self.dimensions]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            errs.append(f"dimensions: {dup!r} named twice")
+        return errs
+
+
+@dataclass
+class SignalsConfig:
+    """Span attributes that mark signals no convention defines (truthy value = yes)."""
+
+    guardrail_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.guardrail.triggered", "gen_ai.guardrail.triggered", "guardrail.triggered"])
+    refusal_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.refusal", "gen_ai.response.refusal", "llm.refusal"])
+    retry_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.retry", "gen_ai.request.retry", "http.request.resend_count", "llm.retry_count"])
+    fallback_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.fallback", "gen_ai.request.fallback", "llm.fallback"])
+    cache_hit_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.cache.hit", "gen_ai.cache.hit", "llm.cache_hit", "cache_hit"])
+    prompt_version_attributes: list[str] = field(default_factory=lambda: [
+        "llmpulse.prompt.version", "gen_ai.prompt.version", "prompt.version",
+        "llm.prompt_template.version", "traceloop.association.properties.prompt_version"])
+
+
+@dataclass
+class TokensConfig:
+    # Instrumentation scope names (prefix match) or provider names whose
+    # input token count EXCLUDES cached tokens (Anthropic's raw usage does).
+    # Without a match, input is taken to include them (the OTel definition),
+    # unless cache_read + cache_write exceed it, which proves the opposite.
+    input_excludes_cache: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PricingConfig:
+    files: list[str] = field(default_factory=list)   # user price tables, later files win
+    use_span_cost: bool = True   # trust gen_ai.usage.cost / llm.cost.total when a span carries it
+
+
+@dataclass
+class TrackingConfig:
+    trace_idle_seconds: float = 15          # a trace is complete once idle this long
+    max_traces: int = 50_000
+    conversation_idle_seconds: float = 600  # a conversation's cost is observed once idle this long
+    max_conversations: int = 50_000
+    remember_spans: int = 100_000           # spans remembered for late scores
+    dedupe_spans: int = 200_000             # (trace, span) ids remembered to drop resent spans
+
+    def validate(self) -> list[str]:
+        return [f"{n}: must be > 0" for n in ("trace_idle_seconds", "max_traces", "conversation_idle_seconds",
+                                               "max_conversations", "remember_spans", "dedupe_spans")
+                if getattr(self, n) <= 0]
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
+    tokens: TokensConfig = field(default_factory=TokensConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    forward: ForwardConfig = field(default_factory=ForwardConfig)
+
+
+ENV = {
+    "LLMPULSE_HOST": ("server", "host", str),
+    "LLMPULSE_OTLP_HTTP_PORT": ("server", "otlp_http_port", int),
+    "LLMPULSE_OTLP_GRPC_PORT": ("server", "otlp_grpc_port", int),
+    "LLMPULSE_METRICS_PORT": ("server", "metrics_port", int),
+    "LLMPULSE_AUTH_TOKEN": ("auth", "token", str),
+    "LLMPULSE_AUTH_TOKEN_FILE": ("auth", "token_file", str),
+    "LLMPULSE_PRICE_FILES": ("pricing", "files", lambda s: [p for p in s.split(",") if p]),
+}
+
+
+def _env_overrides(environ: dict[str, str]) -> tuple[dict, list[str]]:
+    out: dict[str, dict] = {}
+    errs = []
+    for var, (section, key, conv) in ENV.items():
+        if var in environ:
+            try:
+                out.setdefault(section, {})[key] = conv(environ[var])
+            except ValueError:
+                errs.append(f"${var}: cannot read {environ[var]!r}")
+    return out, errs
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: dict | None = None,
+                environ: dict[str, str] | None = None) -> Config:
+    """Defaults < file < environment < overrides (flags). Raises ConfigError."""
+    data: dict = {}
+    where = "config"
+    if path:
+        where = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError([f"{where}: cannot read: {exc.strerror}"]) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"{where}: not valid YAML: {exc}"]) from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError([f"{where}: must be a mapping at the top level"])
+        data = loaded or {}
+    env, errs = _env_overrides(dict(os.environ if environ is None else environ))
+    if errs:
+        raise ConfigError(errs)
+    data = merge(merge(data, env), overrides or {})
+    return build(Config, data, where)

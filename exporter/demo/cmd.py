@@ -1,0 +1,206 @@
+"""`llmpulse demo`: the exporter plus a built-in generator of realistic traffic.
+
+    llmpulse demo                                   # embedded exporter, 20 LLM calls/s
+    llmpulse demo --scenario provider_outage --scenario-after 300
+    llmpulse demo --target http://localhost:4318 --rate 50 --duration 600
+    llmpulse demo --list-scenarios
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from llmpulse.cli import UsageError
+from llmpulse.demo.scenarios import SCENARIOS, describe
+from llmpulse.demo.sender import Sender
+from llmpulse.demo.traffic import Traffic
+
+DEFAULT_RATE = 20.0              # LLM calls per second
+TICK_S = 1.0                     # seconds between batches
+PROGRESS_EVERY_S = 5.0           # seconds between progress lines
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run the exporter with built-in realistic LLM traffic",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="CALLS_PER_SECOND",
+                   help=f"LLM calls per second (default {DEFAULT_RATE:g})")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
+    p.add_argument("--scenario", metavar="NAME", help="incident to simulate (see --list-scenarios)")
+    p.add_argument("--scenario-after", type=float, default=0.0, metavar="SECONDS",
+                   help="normal traffic for this long before the scenario starts (default 0)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: forever)")
+    p.add_argument("--target", metavar="URL",
+                   help="send to this OTLP/HTTP endpoint instead of an embedded exporter")
+    p.add_argument("--encoding", choices=("protobuf", "json"), default="protobuf",
+                   help="OTLP body encoding (default protobuf)")
+    p.add_argument("--gzip", action="store_true", help="gzip request bodies")
+    p.add_argument("--config", metavar="FILE", help="config file for the embedded exporter")
+    p.add_argument("--host", help="address the embedded exporter listens on (default from config)")
+    p.add_argument("--metrics-port", type=int, metavar="N", help="embedded exporter /metrics port")
+    p.add_argument("--otlp-http-port", type=int, metavar="N", help="embedded exporter OTLP/HTTP port")
+    p.add_argument("--otlp-grpc-port", type=int, metavar="N", help="embedded exporter OTLP/gRPC port")
+    p.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class Totals:
+    batches: int = 0
+    llm_calls: int = 0
+    errors: int = 0
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or _stdout()
+    if args.list_scenarios:
+        print(describe(), file=out)
+        return 0
+    _validate(args)
+    exporter = None
+    if args.target:
+        url = args.target
+        print(f"llmpulse demo: sending to {url}", file=out, flush=True)
+    else:
+        exporter = _start_embedded(args)
+        url = exporter.otlp_http_url
+        print(f"llmpulse demo: metrics at {exporter.metrics_url}  (OTLP/HTTP {url}, "
+              f"OTLP/gRPC {exporter.otlp_grpc_target or 'off'})", file=out, flush=True)
+    if args.scenario:
+        sc = SCENARIOS[args.scenario]
+        print(f"llmpulse demo: scenario {sc.name} -> {sc.alert} on {sc.service}"
+              f"{f' after {args.scenario_after:g}s' if args.scenario_after else ''}: {sc.description}",
+              file=out, flush=True)
+    stop = threading.Event()
+    restore = _on_sigterm(stop.set)
+    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop)
+    traffic = Traffic(seed=args.seed, scenario=args.scenario, onset_s=args.scenario_after)
+    totals = Totals()
+    started = time.monotonic()
+    deadline = None
+    if args.duration is not None:   # also cuts short a retry wait at the end
+        deadline = threading.Timer(args.duration, stop.set)
+        deadline.daemon = True
+        deadline.start()
+    try:
+        _loop(args, traffic, sender, totals, stop, out, started)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        restore()
+        if deadline is not None:
+            deadline.cancel()
+        if exporter is not None:
+            exporter.stop()
+    print(_progress(totals, sender, traffic, time.monotonic() - started, final=True), file=out, flush=True)
+    nothing_arrived = sender.stats.spans_sent == 0 and sender.stats.spans_failed > 0
+    return 1 if nothing_arrived else 0
+
+
+def _loop(args: argparse.Namespace, traffic: Traffic, sender: Sender, totals: Totals,
+          stop: threading.Event, out: TextIO, started: float) -> None:
+    carry = 0.0
+    next_tick = started
+    last_progress = started
+    while not stop.is_set():
+        now = time.monotonic()
+        if args.duration is not None and now - started >= args.duration:
+            return
+        carry += args.rate * TICK_S
+        n = int(carry)
+        carry -= n
+        if n:
+            batch = traffic.batch(n, time.time_ns())
+            sender.send(batch)
+            totals.batches += 1
+            totals.llm_calls += batch.llm_calls
+            totals.errors += sum(op.is_llm and op.error is not None for op in batch.ops)
+        now = time.monotonic()
+        if now - last_progress >= PROGRESS_EVERY_S:
+            print(_progress(totals, sender, traffic, now - started), file=out, flush=True)
+            last_progress = now
+        next_tick += TICK_S
+        if next_tick < now - TICK_S:   # fell behind (slow endpoint): do not burst to catch up
+            next_tick = now
+        wait = next_tick - now
+        if args.duration is not None:
+            wait = min(wait, started + args.duration - now)
+        if wait > 0:
+            stop.wait(wait)
+
+
+def _progress(totals: Totals, sender: Sender, traffic: Traffic, elapsed: float, final: bool = False) -> str:
+    s = sender.stats
+    rate = totals.llm_calls / (totals.batches * TICK_S) if totals.batches else 0.0
+    err = totals.errors / totals.llm_calls if totals.llm_calls else 0.0
+    scenario = ""
+    if traffic.scenario is not None:
+        state = "active" if traffic.scenario_active(time.time_ns()) else "pending"
+        scenario = f"  scenario {traffic.scenario.name} ({state})"
+    failed = f", {s.spans_failed} failed" if s.spans_failed else ""
+    last = f"  last error: {s.last_error}" if s.last_error and (s.spans_failed or s.scores_failed) else ""
+    head = "llmpulse demo: done" if final else "llmpulse demo:"
+    return (f"{head} {elapsed:.0f}s  {totals.llm_calls} LLM calls ({rate:.1f}/s, {err:.1%} errors)  "
+            f"spans {s.spans_sent} sent{failed}  logs {s.logs_sent}  scores {s.scores_sent}  "
+            f"retries {s.retries}{scenario}{last}")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.scenario is not None and args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if not args.rate > 0:
+        raise UsageError("--rate must be > 0")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError("--duration must be > 0")
+    if args.scenario_after < 0:
+        raise UsageError("--scenario-after must be >= 0")
+    if args.target and not args.target.startswith(("http://", "https://")):
+        raise UsageError(f"--target must be an http(s) URL, not {args.target!r}")
+    embedded_only = [f for f in ("config", "host", "metrics_port", "otlp_http_port", "otlp_grpc_port")
+                     if getattr(args, f) is not None]
+    if args.target and embedded_only:
+        names = ", ".join("--" + f.replace("_", "-") for f in embedded_only)
+        raise UsageError(f"{names}: only for the embedded exporter, not with --target")
+
+
+def _start_embedded(args: argparse.Namespace) -> Any:
+    try:
+        from llmpulse.app import Exporter
+        from llmpulse.config import ConfigError, load_config
+        from llmpulse.pricing import PriceTableError
+    except ImportError as exc:
+        raise UsageError(f"the embedded exporter is not available ({exc}); use --target URL") from None
+    server = {k: v for k, v in {"host": args.host, "metrics_port": args.metrics_port,
+                                "otlp_http_port": args.otlp_http_port,
+                                "otlp_grpc_port": args.otlp_grpc_port}.items() if v is not None}
+    try:
+        cfg = load_config(args.config, {"server": server} if server else None)
+    except ConfigError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        raise UsageError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+    try:
+        return Exporter(cfg).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen: {exc} (pass --otlp-http-port / --otlp-grpc-port / "
+                         "--metrics-port, 0 picks a free port)") from None
+    except PriceTableError as exc:
+        raise UsageError(f"invalid price table:\n  {exc}") from None
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Stop cleanly on SIGTERM too (Ctrl-C raises KeyboardInterrupt); returns an undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, lambda *_: handler())
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _stdout() -> TextIO:
+    import sys
+    return sys.stdout

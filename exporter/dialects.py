@@ -1,0 +1,386 @@
+"""Turn a span of any GenAI dialect into one `Call`.
+
+Dialects understood (docs/dialects.md has the full table): OpenTelemetry GenAI
+v1.26 to the latest, OpenLLMetry (current and legacy), OpenInference, OpenLIT
+and vLLM. Where a span carries two vocabularies, the first listed name wins and
+the span is still one call.
+
+>>> from llmpulse.config import load_config
+>>> from llmpulse.otlp import RawSpan
+>>> n = Normalizer(load_config())
+>>> s = RawSpan("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "", "chat gpt-4o", 3,
+...             1_000_000_000, 3_000_000_000, 0, "", {"gen_ai.system": "OpenAI",
+...             "gen_ai.request.model": "gpt-4o", "gen_ai.usage.prompt_tokens": 10}, [],
+...             {"service.name": "shop"}, "")
+>>> c = n.normalize(s)
+>>> c.provider, c.operation, c.input_tokens, c.duration_s, c.dialect
+('openai', 'chat', 10, 2.0, 'otel_legacy')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from typing import Any
+
+from llmpulse import vocab
+from llmpulse.config import Config
+from llmpulse.otlp import STATUS_ERROR, RawSpan
+from llmpulse.records import LLM_OPERATIONS, Call, Eval
+
+DIALECTS = ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm")
+
+# Attribute names, most specific first. Each tuple is read with `_first`.
+INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens",
+                "llm.token_count.prompt")
+OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+                 "llm.usage.completion_tokens", "llm.token_count.completion")
+CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+              "llm.token_count.prompt_details.cache_read", "gen_ai.usage.prompt_tokens_details.cached_tokens",
+              "llm.usage.cache_read_input_tokens")
+CACHE_WRITE = ("gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+               "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+               "llm.usage.cache_creation_input_tokens")
+REASONING = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+             "llm.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning")
+TTFT = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token",
+        "gen_ai.latency.time_to_first_token", "gen_ai.response.time_to_first_token")
+TPOT = ("gen_ai.server.time_per_output_token",)
+STREAM = ("gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming", "gen_ai.request.is_stream")
+SPAN_COST = ("gen_ai.usage.cost", "llm.cost.total")
+CONVERSATION = ("gen_ai.conversation.id", "session.id", "gen_ai.session.id",
+                "traceloop.association.properties.conversation_id",
+                "traceloop.association.properties.session_id", "thread.id")
+AGENT = ("gen_ai.agent.name", "agent.name")
+TOOL = ("gen_ai.tool.name", "tool.name")
+FINISH = ("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason", "llm.response.finish_reason",
+          "gen_ai.completion.0.finish_reason", "llm.finish_reason")
+REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model_name")
+RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name")
+
+MAX_FUTURE_NS = 24 * 3600 * 10**9     # end timestamps more than a day ahead are rejected
+
+
+class SpanRejected(Exception):
+    """A span that cannot be counted; `reason` is a bounded label value."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _first(attrs: dict, names: tuple[str, ...]) -> Any:
+    for n in names:
+        v = attrs.get(n)
+        if v is not None and v != "":
+            return v
+    return None
+
+
+def _count(attrs: dict, names: tuple[str, ...], what: str) -> int | None:
+    v = _first(attrs, names)
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        raise SpanRejected("invalid_tokens", f"{what}: {v!r} is not a token count")
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            raise SpanRejected("invalid_tokens", f"{what}: {v!r} is not a token count") from None
+    if isinstance(v, float):
+        if not math.isfinite(v) or not v.is_integer():
+            raise SpanRejected("invalid_tokens", f"{what}: {v!r} is not a whole finite number")
+        v = int(v)
+    if not isinstance(v, int) or v < 0:
+        raise SpanRejected("invalid_tokens", f"{what}: {v!r} is negative or not a number")
+    return v
+
+
+def _seconds(v: Any) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) and f >= 0 else None
+
+
+def _truthy(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return v > 0
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes", "y", "triggered", "blocked", "hit")
+    return False
+
+
+def _invocation_params(attrs: dict) -> dict:
+    raw = attrs.get("llm.invocation_parameters")
+    if not isinstance(raw, str) or not raw.startswith("{") or len(raw) > 65536:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _model_from_name(span_name: str) -> str:
+    # OTel span names are "{operation} {model}", e.g. "chat gpt-4o".
+    op, _, rest = span_name.partition(" ")
+    if rest and vocab.operation_name(op):
+        return rest.strip()
+    return ""
+
+
+def _finish_reasons(attrs: dict) -> tuple[str, ...]:
+    v = _first(attrs, FINISH)
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        s = v.strip()
+        if s.startswith("["):
+            try:
+                parsed = json.loads(s)
+                if isinstance(parsed, list):
+                    v = parsed
+            except ValueError:
+                pass
+    items = v if isinstance(v, list) else [v]
+    out = []
+    for item in items[:8]:
+        if isinstance(item, str) and item:
+            r = vocab.finish_reason(item)
+            if r not in out:
+                out.append(r)
+    return tuple(out)
+
+
+def _is_first_token_event(name: str) -> bool:
+    n = name.lower().replace(" ", "_").replace(".", "_").replace("-", "_")
+    return "first_token" in n or "first_chunk" in n
+
+
+def detect_dialect(attrs: dict, resource: dict) -> str:
+    if "openinference.span.kind" in attrs:
+        return "openinference"
+    if ("gen_ai.usage.cost" in attrs or "gen_ai.server.time_to_first_token" in attrs
+            or resource.get("telemetry.sdk.name") == "openlit"):
+        return "openlit"
+    if ("traceloop.span.kind" in attrs or "llm.request.type" in attrs or "llm.usage.total_tokens" in attrs
+            or "traceloop.entity.name" in attrs):
+        return "openllmetry"
+    if "gen_ai.latency.time_to_first_token" in attrs or "gen_ai.latency.e2e" in attrs:
+        return "vllm"
+    if "gen_ai.system" in attrs and "gen_ai.provider.name" not in attrs:
+        return "otel_legacy"       # conventions before v1.37
+    return "otel"
+
+
+class Normalizer:
+    """Stateless span -> Call conversion, configured once."""
+
+    def __init__(self, cfg: Config, capture_content: bool = False):
+        sig = cfg.signals
+        self.guardrail = tuple(sig.guardrail_attributes)
+        self.refusal = tuple(sig.refusal_attributes)
+        self.retry = tuple(sig.retry_attributes)
+        self.fallback = tuple(sig.fallback_attributes)
+        self.cache_hit = tuple(sig.cache_hit_attributes)
+        self.prompt_version = tuple(sig.prompt_version_attributes)
+        self.dims = [(tuple(d.attributes), d.default) for d in cfg.metrics.dimensions]
+        self.excludes_cache = tuple(x.lower() for x in cfg.tokens.input_excludes_cache)
+        self.capture_content = capture_content
+
+    # -- operation --------------------------------------------------------
+    def _operation(self, s: RawSpan, attrs: dict) -> str | None:
+        op = attrs.get("gen_ai.operation.name")
+        if isinstance(op, str) and op:
+            return vocab.operation_name(op) or op.strip().lower()[:32]
+        kind = attrs.get("openinference.span.kind")
+        if isinstance(kind, str):
+            return vocab.OPENINFERENCE_KINDS.get(kind.upper())   # CHAIN, GUARDRAIL...: not an operation
+        tl = attrs.get("traceloop.span.kind")
+        if isinstance(tl, str) and tl.lower() in vocab.TRACELOOP_KINDS:
+            return vocab.TRACELOOP_KINDS[tl.lower()]
+        rt = attrs.get("llm.request.type")
+        if isinstance(rt, str) and rt:
+            return vocab.operation_name(rt) or "chat"
+        if ("gen_ai.system" in attrs or "gen_ai.provider.name" in attrs or "gen_ai.request.model" in attrs
+                or "gen_ai.latency.e2e" in attrs):
+            return vocab.operation_name(s.name.partition(" ")[0]) or "chat"
+        return None
+
+    # -- main -------------------------------------------------------------
+    def normalize(self, s: RawSpan, now_ns: int | None = None) -> Call | None:
+        """Return the Call, None for a span that is not a GenAI operation, or raise SpanRejected."""
+        if len(s.trace_id) != 32 or s.trace_id == "0" * 32:
+            raise SpanRejected("invalid_id", f"span {s.name!r}: trace id must be 16 bytes, not all zero")
+        if len(s.span_id) != 16 or s.span_id == "0" * 16:
+            raise SpanRejected("invalid_id", f"span {s.name!r}: span id must be 8 bytes, not all zero")
+        attrs = s.attrs
+        op = self._operation(s, attrs)
+        if op is None:
+            return None
+        if s.start_ns <= 0 or s.end_ns < s.start_ns:
+            raise SpanRejected("invalid_time", f"span {s.span_id}: end time before start time or missing")
+        now_ns = now_ns or time.time_ns()
+        if s.end_ns > now_ns + MAX_FUTURE_NS:
+            raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
+
+        res = s.resource
+        dialect = detect_dialect(attrs, res)
+        params = _invocation_params(attrs) if "llm.invocation_parameters" in attrs else {}
+
+        # provider
+        raw_provider = _first(attrs, ("gen_ai.provider.name", "gen_ai.system"))
+        if raw_provider is not None:
+            provider = vocab.provider_name(str(raw_provider))
+        else:
+            provider = vocab.openinference_provider(attrs.get("llm.provider"), attrs.get("llm.system")) \
+                or ("vllm" if dialect == "vllm" else "unknown")
+
+        # models
+        response_model = _first(attrs, RESPONSE_MODEL)
+        request_model = _first(attrs, REQUEST_MODEL) or params.get("model") or params.get("model_name") \
+            or (attrs.get("llm.model_name") if dialect == "openinference" else None) \
+            or (_model_from_name(s.name) if op in LLM_OPERATIONS else "") or response_model or ""
+        request_model = str(request_model)
+        response_model = str(response_model or request_model)
+
+        # tokens
+        inp = _count(attrs, INPUT_TOKENS, "input tokens")
+        out = _count(attrs, OUTPUT_TOKENS, "output tokens")
+        cr = _count(attrs, CACHE_READ, "cache read tokens") or 0
+        cw = _count(attrs, CACHE_WRITE, "cache write tokens") or 0
+        rz = _count(attrs, REASONING, "reasoning tokens") or 0
+        if cr or cw:
+            if inp is None or cr + cw > inp or self._input_excludes_cache(s.scope, provider):
+                inp = (inp or 0) + cr + cw
+        if rz and out is not None and rz > out:
+            out = out + rz   # reasoning reported beside output, not inside it
+
+        # errors
+        error_type = ""
+        et = attrs.get("error.type")
+        if s.status_code == STATUS_ERROR or (et is not None and et != ""):
+            if et:
+                error_type = str(et)
+            else:
+                for ev in s.events:
+                    if ev.name == "exception" and ev.attrs.get("exception.type"):
+                        error_type = str(ev.attrs["exception.type"])
+                        break
+                else:
+                    error_type = "_OTHER"
+
+        # streaming and time to first token
+        ttft = _seconds(_first(attrs, TTFT))
+        if ttft is None:
+            for ev in s.events:
+                if _is_first_token_event(ev.name) and ev.time_ns >= s.start_ns:
+                    ttft = (ev.time_ns - s.start_ns) / 1e9
+                    break
+        stream_attr = _first(attrs, STREAM)
+        if stream_attr is None and "stream" in params:
+            stream_attr = params.get("stream")
+        streaming = _truthy(stream_attr) if stream_attr is not None else ttft is not None
+
+        # cost carried on the span
+        span_cost = None
+        raw_cost = _first(attrs, SPAN_COST)
+        if raw_cost is not None:
+            span_cost = _seconds(raw_cost)   # finite and >= 0
+            if span_cost is None:
+                raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is not a finite amount >= 0")
+
+        call = Call(
+            trace_id=s.trace_id, span_id=s.span_id, parent_span_id=s.parent_span_id,
+            service=str(res.get("service.name") or attrs.get("service.name") or "unknown"),
+            service_version=str(res.get("service.version") or attrs.get("service.version") or ""),
+            operation=op, provider=provider, request_model=request_model, response_model=response_model,
+            start_ns=s.start_ns, end_ns=s.end_ns, error_type=error_type,
+            input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw,
+            reasoning_tokens=rz, streaming=streaming, ttft_s=ttft,
+            finish_reasons=_finish_reasons(attrs), span_cost_usd=span_cost,
+            conversation_id=str(_first(attrs, CONVERSATION) or ""),
+            dialect=dialect,
+        )
+        tpot = _seconds(_first(attrs, TPOT))
+        if tpot is not None:
+            call.tpot_s = tpot
+        if op == "execute_tool":
+            call.tool_name = str(_first(attrs, TOOL) or attrs.get("traceloop.entity.name")
+                                 or s.name.removeprefix("execute_tool ").strip() or "unknown")
+        elif op == "invoke_agent":
+            call.agent_name = str(_first(attrs, AGENT) or attrs.get("traceloop.entity.name") or "")
+        pv = _first(attrs, self.prompt_version) or _first(res, self.prompt_version)
+        if pv is not None:
+            call.prompt_version = str(pv)
+        if self.dims:
+            call.dims = tuple(str(_first(attrs, names) or _first(res, names) or default)
+                              for names, default in self.dims)
+        call.guardrail = any(_truthy(attrs.get(a)) for a in self.guardrail)
+        call.refusal = any(_truthy(attrs.get(a)) for a in self.refusal)
+        call.retry = any(_truthy(attrs.get(a)) for a in self.retry)
+        call.fallback = any(_truthy(attrs.get(a)) for a in self.fallback)
+        call.cache_hit = any(_truthy(attrs.get(a)) for a in self.cache_hit)
+        call.evals = self._evals(s)
+        if self.capture_content:
+            call.input_text, call.output_text = _content(attrs)
+        return call
+
+    def _input_excludes_cache(self, scope: str, provider: str) -> bool:
+        if not self.excludes_cache:
+            return False
+        scope = scope.lower()
+        return any(provider == x or scope.startswith(x) for x in self.excludes_cache)
+
+    def _evals(self, s: RawSpan) -> list[Eval]:
+        out = []
+        for ev in s.events:
+            if ev.name == "gen_ai.evaluation.result":
+                out.append(eval_from_attrs(ev.attrs))
+        attrs = s.attrs
+        if "evaluations.0.evaluation.name" in attrs:
+            for i in range(64):
+                name = attrs.get(f"evaluations.{i}.evaluation.name")
+                if name is None:
+                    break
+                out.append(eval_from_attrs({
+                    "gen_ai.evaluation.name": name,
+                    "gen_ai.evaluation.score.value": attrs.get(f"evaluations.{i}.evaluation.score"),
+                    "gen_ai.evaluation.score.label": attrs.get(f"evaluations.{i}.evaluation.label"),
+                }))
+        for e in out:
+            if e.score is not None and not math.isfinite(e.score):
+                raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score is not finite")
+        return out
+
+
+def eval_from_attrs(a: dict) -> Eval:
+    """`gen_ai.evaluation.result` attributes -> Eval (score None when absent)."""
+    score = a.get("gen_ai.evaluation.score.value")
+    if isinstance(score, bool) or score is None:
+        val = None
+    else:
+        try:
+            val = float(score)
+        except (TypeError, ValueError):
+            val = None
+    label = a.get("gen_ai.evaluation.score.label")
+    return Eval(name=str(a.get("gen_ai.evaluation.name") or "unknown"), score=val,
+                label=str(label).lower() if label not in (None, "") else "")
+
+
+def _content(attrs: dict) -> tuple[str | None, str | None]:
+    inp = attrs.get("gen_ai.input.messages") or attrs.get("input.value") or attrs.get("gen_ai.prompt.0.content") \
+        or attrs.get("gen_ai.prompt")
+    out = attrs.get("gen_ai.output.messages") or attrs.get("output.value") \
+        or attrs.get("gen_ai.completion.0.content") or attrs.get("gen_ai.completion")
+    return (str(inp) if inp is not None else None, str(out) if out is not None else None)

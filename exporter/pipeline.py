@@ -1,0 +1,236 @@
+"""From a decoded request to metric updates: validate, dedupe, normalise, price, record.
+
+A request is fully decoded and checked before anything is recorded, so a
+malformed body never changes the metrics; invalid spans in an otherwise valid
+batch are rejected one by one and the valid ones are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from llmpulse import otlp, vocab
+from llmpulse.config import Config
+from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs
+from llmpulse.metrics import Metrics
+from llmpulse.records import Call, Eval
+from llmpulse.tracking import Dedupe
+
+HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+HEX16 = re.compile(r"[0-9a-fA-F]{16}")
+MAX_MESSAGES = 5
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    def reject(self, message: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_MESSAGES:
+            self.errors.append(message)
+
+    @property
+    def message(self) -> str:
+        if not self.errors:
+            return ""
+        more = self.rejected - len(self.errors)
+        return "; ".join(self.errors) + (f" (and {more} more)" if more > 0 else "")
+
+
+class Pipeline:
+    def __init__(self, cfg: Config, metrics: Metrics, prices=None, forwarder=None, capture_content: bool = False):
+        self.cfg = cfg
+        self.metrics = metrics
+        self.prices = prices
+        self.forwarder = forwarder
+        self.use_span_cost = cfg.pricing.use_span_cost
+        self.normalizer = Normalizer(cfg, capture_content=capture_content)
+        self.dedupe = Dedupe(cfg.tracking.dedupe_spans)
+        self.dedupe_lock = threading.Lock()
+
+    # -- traces -----------------------------------------------------------------
+    def traces(self, body: bytes, content_type: str) -> Outcome:
+        """Raises otlp.DecodeError for a malformed body (nothing recorded)."""
+        spans = otlp.decode_traces(body, content_type)
+        out = self.spans(spans)
+        if self.forwarder is not None and spans:
+            self.forwarder.submit_traces(body, otlp.media_type(content_type))
+            if out.calls:
+                self.forwarder.submit_calls(out.calls)
+        return out
+
+    def spans(self, spans: list[otlp.RawSpan]) -> Outcome:
+        out = Outcome()
+        rejected: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        calls = []
+        now_ns = time.time_ns()
+        normalize = self.normalizer.normalize
+        for s in spans:
+            try:
+                c = normalize(s, now_ns)
+            except SpanRejected as exc:
+                rejected[exc.reason] = rejected.get(exc.reason, 0) + 1
+                out.reject(str(exc))
+                continue
+            if c is None:
+                skipped["non_genai"] = skipped.get("non_genai", 0) + 1
+                continue
+            calls.append(c)
+        if calls:
+            with self.dedupe_lock:
+                seen = self.dedupe.seen
+                fresh = [c for c in calls if not seen(c.trace_id, c.span_id)]
+            if len(fresh) != len(calls):
+                skipped["duplicate"] = len(calls) - len(fresh)
+            calls = fresh
+            for c in calls:
+                self.price(c)
+        m = self.metrics
+        m.record(calls)
+        with m.lock:
+            for reason, n in rejected.items():
+                m.spans_rejected.inc((reason,), n)
+            for reason, n in skipped.items():
+                m.spans_skipped.inc((reason,), n)
+        out.accepted = len(calls)
+        out.skipped = sum(skipped.values())
+        out.calls = calls
+        return out
+
+    def price(self, c: Call) -> None:
+        if not c.is_llm:
+            return
+        if self.use_span_cost and c.span_cost_usd is not None:
+            c.cost_usd = c.span_cost_usd
+            return
+        if self.prices is None or (c.input_tokens is None and c.output_tokens is None):
+            return
+        price = self.prices.lookup(c.provider, c.response_model)
+        if price is None and c.request_model != c.response_model:
+            price = self.prices.lookup(c.provider, c.request_model)
+        if price is not None:
+            c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
+                                    c.cache_write_tokens, c.reasoning_tokens)
+
+    # -- logs (GenAI events) ------------------------------------------------------
+    def logs(self, body: bytes, content_type: str) -> Outcome:
+        records = otlp.decode_logs(body, content_type)
+        out = Outcome()
+        items = []
+        other = 0
+        for i, rec in enumerate(records):
+            if rec.event_name != "gen_ai.evaluation.result":
+                other += 1
+                continue
+            e = eval_from_attrs(rec.attrs)
+            if e.score is not None and not math.isfinite(e.score):
+                out.reject(f"logRecords[{i}]: evaluation {e.name!r} score is not finite")
+                self.metrics.count(self.metrics.scores_rejected, ("invalid_score",))
+                continue
+            if len(rec.trace_id) != 32:
+                out.reject(f"logRecords[{i}]: evaluation {e.name!r} has no valid trace id")
+                self.metrics.count(self.metrics.scores_rejected, ("invalid_id",))
+                continue
+            items.append((rec.trace_id, rec.span_id if len(rec.span_id) == 16 else "", e))
+        self.metrics.record_scores(items, "otlp_logs")
+        if other:
+            self.metrics.count(self.metrics.logs_skipped, (), other)
+        out.accepted = len(items)
+        out.skipped = other
+        return out
+
+    # -- POST /v1/scores ---------------------------------------------------------
+    def scores(self, body: bytes) -> Outcome:
+        """Raises otlp.DecodeError when the body is not JSON of the right shape."""
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+            raise otlp.DecodeError(f"body is not valid JSON: {exc}") from None
+        if isinstance(doc, dict) and "scores" in doc:
+            doc = doc["scores"]
+            prefix = "scores"
+        else:
+            prefix = "score"
+        if isinstance(doc, dict):
+            doc = [doc]
+            single = True
+        else:
+            single = False
+        if not isinstance(doc, list):
+            raise otlp.DecodeError("body must be a score object, a list of them, or {\"scores\": [...]}")
+        out = Outcome()
+        items = []
+        reasons: dict[str, int] = {}
+        for i, item in enumerate(doc):
+            path = prefix if single else f"{prefix}[{i}]"
+            try:
+                items.append(parse_score(item, path))
+            except ScoreError as exc:
+                reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
+                out.reject(str(exc))
+        self.metrics.record_scores(items, "api")
+        with self.metrics.lock:
+            for reason, n in reasons.items():
+                self.metrics.scores_rejected.inc((reason,), n)
+        out.accepted = len(items)
+        return out
+
+
+class ScoreError(ValueError):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_score(item, path: str) -> tuple[str, str, Eval | bool]:
+    """One /v1/scores item -> (trace_id, span_id, Eval or feedback polarity).
+
+    >>> parse_score({"trace_id": "a" * 32, "name": "feedback", "label": "thumbs_down"}, "s")
+    ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '', False)
+    """
+    if not isinstance(item, dict):
+        raise ScoreError("malformed", f"{path}: must be an object")
+    trace_id = item.get("trace_id")
+    if not isinstance(trace_id, str) or not HEX32.fullmatch(trace_id):
+        raise ScoreError("invalid_id", f"{path}.trace_id: must be 32 hex characters")
+    span_id = item.get("span_id") or ""
+    if span_id and (not isinstance(span_id, str) or not HEX16.fullmatch(span_id)):
+        raise ScoreError("invalid_id", f"{path}.span_id: must be 16 hex characters")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise ScoreError("malformed", f"{path}.name: must be a non-empty string (at most 256 characters)")
+    value = item.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value)):
+        raise ScoreError("invalid_score", f"{path}.value: must be a finite number")
+    label = item.get("label")
+    if label is not None and not isinstance(label, str):
+        raise ScoreError("malformed", f"{path}.label: must be a string")
+    kind = item.get("kind") or ("feedback" if name.strip().lower() in ("feedback", "user_feedback") else "eval")
+    if kind not in ("eval", "feedback"):
+        raise ScoreError("malformed", f"{path}.kind: must be \"eval\" or \"feedback\"")
+    trace_id, span_id = trace_id.lower(), span_id.lower()
+    if kind == "feedback":
+        lab = (label or "").strip().lower()
+        if lab in vocab.FEEDBACK_POSITIVE:
+            return trace_id, span_id, True
+        if lab in vocab.FEEDBACK_NEGATIVE:
+            return trace_id, span_id, False
+        if value is not None:
+            return trace_id, span_id, value > 0
+        raise ScoreError("malformed", f"{path}: feedback needs a value or a label (positive/negative)")
+    if value is None and not label:
+        raise ScoreError("malformed", f"{path}: an evaluation needs a value or a label")
+    return trace_id, span_id, Eval(name=name.strip(), score=None if value is None else float(value),
+                                   label=(label or "").strip().lower())

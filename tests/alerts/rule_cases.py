@@ -1,0 +1,536 @@
+"""promtool unit tests for every llmpulse alert and recording rule, as data.
+
+Each Case becomes one `promtool test rules` file. Alerts are checked on both
+sides of their `for:` (no alert one evaluation before, the full alert with all
+labels and annotations at it), baselines on a cold start (no alert without
+history), and every recording rule by a promql_expr_test with exact samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+GRAFANA = "http://localhost:3000"
+RUNBOOK = "https://github.com/llmpulse/llmpulse/blob/main/docs/runbooks.md#"
+
+SUMMARY = {
+    "LLMErrorRatioHigh": "LLM operations are failing at an unusual rate.",
+    "LLMTimeToFirstTokenHigh": "Streamed LLM responses are slow to start.",
+    "LLMSafetyEvaluationFailed": "A safety evaluation of an LLM response failed.",
+    "LLMQualityDrop": "LLM evaluation scores dropped below their baseline.",
+    "LLMAvailabilitySLOBurn": "The availability error budget is burning too fast.",
+    "LLMLatencySLOBurn": "The latency error budget is burning too fast.",
+    "LLMTelemetryAbsent": "A service that was sending LLM telemetry has gone silent.",
+    "LLMCostPerRequestHigh": "LLM cost per request is well above its daily baseline.",
+    "LLMSpendSpike": "Hourly LLM spend spiked above its rolling average.",
+    "LLMDailyBudgetExceeded": "LLM spend over the last 24 hours is above its budget.",
+    "LLMNegativeFeedbackHigh": "Users are giving an unusual share of negative feedback.",
+    "LLMTruncationHigh": "Many LLM responses are cut off by the token limit.",
+    "LLMLatencyRegression": "LLM latency regressed against the same time last week.",
+    "LLMTokenQuotaNearlyExhausted": "LLM token use is close to its quota.",
+    "LLMUnpricedModel": "Traffic goes to a model with no price, so its cost is not tracked.",
+    "LLMRunawayAgent": "Agent traces make far more LLM calls than expected.",
+    "LLMConversationCostOutlier": "Some conversations cost far more than the average conversation.",
+    "LLMRetrievalLatencyTrendingUp": "Retrieval latency (p95) is trending up.",
+    "LLMToolLatencyTrendingUp": "Tool latency (p95) is trending up.",
+    "LLMConversationCostTrendingUp": "Mean cost per conversation is trending up.",
+    "LLMExporterLabelOverflow": "The exporter folded label values into __overflow__ because a label hit its cap.",
+    "LLMExporterRejectingSpans": "The exporter is rejecting spans it received.",
+    "LLMPriceTableStale": "The model price table has not been checked for a long time.",
+    "Watchdog": "An alert that always fires, to prove the alerting pipeline works.",
+}
+
+DASHBOARD = {
+    "LLMErrorRatioHigh": "llmpulse-overview", "LLMTimeToFirstTokenHigh": "llmpulse-latency",
+    "LLMSafetyEvaluationFailed": "llmpulse-quality", "LLMQualityDrop": "llmpulse-quality",
+    "LLMAvailabilitySLOBurn": "llmpulse-slo", "LLMLatencySLOBurn": "llmpulse-slo",
+    "LLMTelemetryAbsent": "llmpulse-exporter", "LLMCostPerRequestHigh": "llmpulse-cost",
+    "LLMSpendSpike": "llmpulse-cost", "LLMDailyBudgetExceeded": "llmpulse-cost",
+    "LLMNegativeFeedbackHigh": "llmpulse-quality", "LLMTruncationHigh": "llmpulse-quality",
+    "LLMLatencyRegression": "llmpulse-latency", "LLMTokenQuotaNearlyExhausted": "llmpulse-cost",
+    "LLMUnpricedModel": "llmpulse-cost", "LLMRunawayAgent": "llmpulse-agents",
+    "LLMConversationCostOutlier": "llmpulse-cost", "LLMRetrievalLatencyTrendingUp": "llmpulse-latency",
+    "LLMToolLatencyTrendingUp": "llmpulse-agents", "LLMConversationCostTrendingUp": "llmpulse-cost",
+    "LLMExporterLabelOverflow": "llmpulse-exporter", "LLMExporterRejectingSpans": "llmpulse-exporter",
+    "LLMPriceTableStale": "llmpulse-exporter", "Watchdog": "llmpulse-overview",
+}
+
+# Alerts whose dashboard link also selects the model.
+MODEL_SCOPED = {
+    "LLMErrorRatioHigh", "LLMTimeToFirstTokenHigh", "LLMSafetyEvaluationFailed", "LLMQualityDrop",
+    "LLMCostPerRequestHigh", "LLMNegativeFeedbackHigh", "LLMTruncationHigh", "LLMLatencyRegression",
+    "LLMTokenQuotaNearlyExhausted", "LLMUnpricedModel",
+}
+
+SM = {"job": "llm", "service_name": "chat-api", "gen_ai_operation_name": "chat",
+      "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o"}
+SVC = {"job": "llm", "service_name": "chat-api"}
+EVAL = {"job": "llm", "service_name": "chat-api", "gen_ai_request_model": "gpt-4o", "gen_ai_evaluation_name": "relevance"}
+WHO = "chat-api chat on openai/gpt-4o"
+
+
+def series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    body = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{metric}{{{body}}}", "values": values}
+
+
+def hist(metric: str, labels: dict[str, str], buckets: dict[str, str], total: str, sum_values: str | None = None) -> list[dict]:
+    """Series of a classic histogram: `buckets` maps le -> values; +Inf and _count get `total`."""
+    out = [series(metric + "_bucket", labels | {"le": le}, v) for le, v in buckets.items()]
+    out.append(series(metric + "_bucket", labels | {"le": "+Inf"}, total))
+    out.append(series(metric + "_count", labels, total))
+    if sum_values is not None:
+        out.append(series(metric + "_sum", labels, sum_values))
+    return out
+
+
+def dashboard(alert: str, labels: dict[str, str]) -> str:
+    vars_ = []
+    if "service_name" in labels:
+        vars_.append(f"var-service={labels['service_name']}")
+    if alert in MODEL_SCOPED and "gen_ai_request_model" in labels:
+        vars_.append(f"var-model={labels['gen_ai_request_model']}")
+    return f"{GRAFANA}/d/{DASHBOARD[alert]}" + ("?" + "&".join(vars_) if vars_ else "")
+
+
+def fired(alert: str, severity: str, labels: dict[str, str], description: str) -> dict[str, Any]:
+    """One expected firing alert with every label and annotation."""
+    return {
+        "exp_labels": {"severity": severity} | labels,
+        "exp_annotations": {
+            "summary": SUMMARY[alert],
+            "description": description,
+            "runbook_url": RUNBOOK + alert.lower(),
+            "dashboard_url": dashboard(alert, labels),
+        },
+    }
+
+
+def at(eval_time: str, alert: str, *expected: dict) -> dict[str, Any]:
+    return {"eval_time": eval_time, "alertname": alert, "exp_alerts": list(expected)}
+
+
+def expr(eval_time: str, query: str, *samples: tuple[str, float]) -> dict[str, Any]:
+    return {"eval_time": eval_time, "expr": query,
+            "exp_samples": [{"labels": lbl, "value": v} for lbl, v in samples]}
+
+
+def approx(eval_time: str, query: str, *samples: tuple[dict[str, str], float], to: float = 0.0001) -> dict[str, Any]:
+    """Like expr(), with the query rounded to `to` (rate() leaves float noise)."""
+    return {"eval_time": eval_time, "expr": f"round({query}, {to})",
+            "exp_samples": [{"labels": lbl("", labels), "value": v} for labels, v in samples]}
+
+
+def lbl(metric: str, labels: dict[str, str]) -> str:
+    return metric + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+@dataclass
+class Case:
+    name: str
+    input_series: list[dict]
+    alerts: list[dict] = field(default_factory=list)
+    exprs: list[dict] = field(default_factory=list)
+    interval: str = "1m"
+    evaluation_interval: str = "1m"
+    thresholds: dict[str, Any] | None = None  # build the rules from these overrides instead
+
+    def document(self, rule_files: list[str], group_order: list[str]) -> dict[str, Any]:
+        """The promtool test file. Groups run in `group_order` (recording rules
+        first), as promtool otherwise picks a random order between files."""
+        test: dict[str, Any] = {"interval": self.interval, "input_series": self.input_series}
+        if self.alerts:
+            test["alert_rule_test"] = self.alerts
+        if self.exprs:
+            test["promql_expr_test"] = self.exprs
+        return {"rule_files": rule_files, "evaluation_interval": self.evaluation_interval,
+                "group_eval_order": group_order, "tests": [test]}
+
+
+# ------------------------------------------------------------------ cases
+
+CASES: list[Case] = []
+
+# Error ratio: 6 of 60 operations a minute fail (10 %). Critical (5 %, for 5m)
+# becomes active at 1m and fires at 6m; warning (2 %, for 15m) fires at 16m.
+# A quiet service with 100 % errors stays silent (below the minimum traffic).
+QUIET = SM | {"service_name": "quiet-api"}
+CASES.append(Case(
+    "error_ratio",
+    [series("gen_ai_client_operation_duration_seconds_count", SM | {"gen_ai_response_model": "gpt-4o-2024"}, "0+54x30"),
+     series("gen_ai_client_operation_duration_seconds_count", SM | {"gen_ai_response_model": "gpt-4o-2024", "error_type": "timeout"}, "0+6x30"),
+     series("gen_ai_client_operation_duration_seconds_count", QUIET | {"error_type": "500"}, "0+0.375x30")],
+    alerts=[
+        at("5m", "LLMErrorRatioHigh"),
+        at("6m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
+           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+        at("15m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
+           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+        at("16m", "LLMErrorRatioHigh",
+           fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 5%)."),
+           fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 2%).")),
+    ],
+    exprs=[
+        expr("10m", "service_model:gen_ai_client_operations:rate5m",
+             (lbl("service_model:gen_ai_client_operations:rate5m", SM), 1.0),
+             (lbl("service_model:gen_ai_client_operations:rate5m", QUIET), 0.00625)),
+        expr("10m", "service_model:gen_ai_client_operation_errors:rate5m",
+             (lbl("service_model:gen_ai_client_operation_errors:rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_operation_errors:rate5m", QUIET), 0.00625)),
+        expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
+             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", QUIET), 1.0)),
+        expr("10m", 'service:gen_ai_client_operations:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_operations:rate5m", SVC), 1.0)),
+        expr("10m", 'service:gen_ai_client_operation_errors:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_operation_errors:rate5m", SVC), 0.1)),
+        expr("10m", 'service:gen_ai_client_operation_errors_per_operations:ratio_rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.1)),
+    ],
+))
+
+# A service with no errors at all records a 0 error ratio, not a missing one.
+CASES.append(Case(
+    "error_ratio_zero",
+    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x10")],
+    alerts=[at("10m", "LLMErrorRatioHigh")],
+    exprs=[expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
+                (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.0)),
+           expr("10m", "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
+                (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.0))],
+))
+
+# Latency quantiles: every operation takes between 1s and 2s; every first
+# chunk arrives between 5s and 10s, so p99 TTFT = 5 + 5 * 0.99 = 9.95s.
+CASES.append(Case(
+    "latency_quantiles",
+    hist("gen_ai_client_operation_duration_seconds", SM, {"1": "0x30", "2": "0+60x30"}, "0+60x30")
+    + hist("gen_ai_client_operation_time_to_first_chunk_seconds", SM, {"1": "0x30", "5": "0x30", "10": "0+60x30"}, "0+60x30"),
+    alerts=[
+        at("5m", "LLMTimeToFirstTokenHigh"),
+        at("6m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
+           f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s).")),
+        at("15m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
+           f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s).")),
+        at("16m", "LLMTimeToFirstTokenHigh",
+           fired("LLMTimeToFirstTokenHigh", "critical", SM, f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s)."),
+           fired("LLMTimeToFirstTokenHigh", "warning", SM, f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 3s).")),
+    ],
+    exprs=[
+        expr("10m", "service_model:gen_ai_client_operation_duration_seconds:p50_rate5m",
+             (lbl("service_model:gen_ai_client_operation_duration_seconds:p50_rate5m", SM), 1.5)),
+        expr("10m", "service_model:gen_ai_client_operation_duration_seconds:p95_rate5m",
+             (lbl("service_model:gen_ai_client_operation_duration_seconds:p95_rate5m", SM), 1.95)),
+        expr("10m", "service_model:gen_ai_client_operation_duration_seconds:p99_rate5m",
+             (lbl("service_model:gen_ai_client_operation_duration_seconds:p99_rate5m", SM), 1.99)),
+        expr("10m", "service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p50_rate5m",
+             (lbl("service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p50_rate5m", SM), 7.5)),
+        expr("10m", "service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_rate5m",
+             (lbl("service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_rate5m", SM), 9.75)),
+        expr("10m", "service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p99_rate5m",
+             (lbl("service_model:gen_ai_client_operation_time_to_first_chunk_seconds:p99_rate5m", SM), 9.95)),
+    ],
+))
+
+# Safety: a failed "safety" evaluation first exposed at 10m fires at once (the
+# counter starts at 1, so increase() alone would miss it); a second failure at
+# 20m fires again. Passed safety evaluations and failed non-safety ones never fire.
+SAFETY = EVAL | {"gen_ai_evaluation_name": "safety"}
+CASES.append(Case(
+    "safety",
+    [series("llm_eval_results_total", SAFETY | {"gen_ai_evaluation_score_label": "fail"}, "_x10 1x9 2x10"),
+     series("llm_eval_results_total", SAFETY | {"gen_ai_evaluation_score_label": "pass"}, "0+10x30"),
+     series("llm_eval_results_total", EVAL | {"gen_ai_evaluation_score_label": "fail"}, "0+10x30")],
+    alerts=[
+        at("9m", "LLMSafetyEvaluationFailed"),
+        at("10m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
+           "chat-api gpt-4o: 1 safety evaluations failed over the last 5m (threshold 0).")),
+        at("15m", "LLMSafetyEvaluationFailed"),
+        at("20m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
+           "chat-api gpt-4o: 1 safety evaluations failed over the last 5m (threshold 0).")),
+    ],
+    exprs=[expr("12m", "service_model:llm_eval_safety_failures:increase5m",
+                (lbl("service_model:llm_eval_safety_failures:increase5m", SAFETY), 1.0))],
+))
+
+# Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop).
+# Critical (25 %, for 15m) and warning (10 %, for 30m) fire; the same drop
+# after only 3h of history (cold start) never fires.
+COLD = EVAL | {"service_name": "new-api"}
+CASES.append(Case(
+    "quality_drop",
+    [series("llm_eval_score_count", EVAL, "0+60x340"),
+     series("llm_eval_score_sum", EVAL, "0+45x312 14070+30x27"),
+     series("llm_eval_score_count", COLD, "0+60x340"),
+     series("llm_eval_score_sum", COLD, "0+45x36 1650+30x303")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("26h25m", "LLMQualityDrop"),
+        at("26h30m", "LLMQualityDrop", fired("LLMQualityDrop", "critical", EVAL,
+           "chat-api gpt-4o: mean relevance score over 15m is 33.21% below its 7d baseline (threshold 25%).")),
+        at("26h35m", "LLMQualityDrop",
+           fired("LLMQualityDrop", "critical", EVAL,
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 25%)."),
+           fired("LLMQualityDrop", "warning", EVAL,
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 10%).")),
+    ],
+    exprs=[
+        approx("26h", 'service_model:llm_eval_score:avg_rate5m{service_name="chat-api"}', (EVAL, 0.75)),
+        approx("26h", 'service_model:llm_eval_score:avg_rate15m{service_name="chat-api"}', (EVAL, 0.75)),
+        approx("26h", 'service_model:llm_eval_score:avg_rate1h{service_name="chat-api"}', (EVAL, 0.75)),
+        approx("26h", 'service_model:llm_eval_score:avg_baseline7d{service_name="chat-api"}', (EVAL, 0.75)),
+        # cold start: the new service's score dropped too, but it has no day of history
+        approx("4h", 'service_model:llm_eval_score:avg_rate15m{service_name="new-api"}', (COLD, 0.5)),
+        expr("4h", 'ALERTS{service_name="new-api"}'),
+    ],
+))
+
+# SLOs (30d, availability 99.5 %, latency 99 % under 10.24s). chat-api fails
+# 10 % of its calls: every burn tier fires in turn (14.4x for 2m, 6x for 15m,
+# 3x for 1h, 1x for 3h). slow-api answers 20 % of calls above 10.24s.
+SLOW = SVC | {"service_name": "slow-api"}
+
+
+def burn(alert: str, severity: str, labels: dict, slo: str, objective: str, long: str, short: str, value: str,
+         bound: str, factor: str, exhaustion: str) -> dict:
+    return fired(alert, severity, labels | {"slo": slo, "long": long, "short": short, "exhaustion": exhaustion},
+                 f"{labels['service_name']}: {slo} SLO ({objective} over 30d) error ratio is {value} over {long} and above "
+                 f"{bound} over {short} too, {factor}x the sustainable rate; at this rate the budget lasts {exhaustion}.")
+
+
+def avail(long, short, sev, bound, factor, exh):
+    return burn("LLMAvailabilitySLOBurn", sev, SVC, "availability", "99.5%", long, short, "10%", bound, factor, exh)
+
+
+def lat(long, short, sev, bound, factor, exh):
+    return burn("LLMLatencySLOBurn", sev, SLOW, "latency", "99%", long, short, "20%", bound, factor, exh)
+
+
+A1, A2 = avail("1h", "5m", "critical", "7.2%", "14.4", "2.1d"), avail("6h", "30m", "critical", "3%", "6", "5d")
+A3, A4 = avail("1d", "2h", "warning", "1.5%", "3", "10d"), avail("3d", "6h", "warning", "0.5%", "1", "30d")
+L1, L2 = lat("1h", "5m", "critical", "14.4%", "14.4", "2.1d"), lat("6h", "30m", "critical", "6%", "6", "5d")
+L3, L4 = lat("1d", "2h", "warning", "3%", "3", "10d"), lat("3d", "6h", "warning", "1%", "1", "30d")
+OK_CALL = {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o"}
+SLI = "slo:sli_error:ratio_rate"
+CASES.append(Case(
+    "slo_burn",
+    [series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL, "0+54x200"),
+     series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL | {"error_type": "429"}, "0+6x200"),
+     # embeddings count too; retrieval does not
+     series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL | {"gen_ai_operation_name": "retrieval", "error_type": "x"}, "0+600x200"),
+     *hist("gen_ai_client_operation_duration_seconds", SLOW | OK_CALL, {"5.12": "0+30x200", "10.24": "0+48x200"}, "0+60x200")],
+    alerts=[
+        at("2m", "LLMAvailabilitySLOBurn"),
+        at("3m", "LLMAvailabilitySLOBurn", A1),
+        at("15m", "LLMAvailabilitySLOBurn", A1),
+        at("16m", "LLMAvailabilitySLOBurn", A1, A2),
+        at("60m", "LLMAvailabilitySLOBurn", A1, A2),
+        at("61m", "LLMAvailabilitySLOBurn", A1, A2, A3),
+        at("180m", "LLMAvailabilitySLOBurn", A1, A2, A3),
+        at("181m", "LLMAvailabilitySLOBurn", A1, A2, A3, A4),
+        at("2m", "LLMLatencySLOBurn"),
+        at("3m", "LLMLatencySLOBurn", L1),
+        at("15m", "LLMLatencySLOBurn", L1),
+        at("16m", "LLMLatencySLOBurn", L1, L2),
+        at("60m", "LLMLatencySLOBurn", L1, L2),
+        at("61m", "LLMLatencySLOBurn", L1, L2, L3),
+        at("180m", "LLMLatencySLOBurn", L1, L2, L3),
+        at("181m", "LLMLatencySLOBurn", L1, L2, L3, L4),
+    ],
+    exprs=[
+        *[approx("190m", f"{SLI}{w}", (SVC | {"slo": "availability"}, 0.1), (SLOW | {"slo": "availability"}, 0.0),
+                 (SLOW | {"slo": "latency"}, 0.2))
+          for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")],
+        approx("190m", f"{SLI}30d", (SVC | {"slo": "availability"}, 0.1), (SLOW | {"slo": "availability"}, 0.0),
+               (SLOW | {"slo": "latency"}, 0.2)),
+        expr("190m", "slo:objective:ratio", ('slo:objective:ratio{slo="availability"}', 0.995), ('slo:objective:ratio{slo="latency"}', 0.99)),
+        expr("190m", "slo:error_budget:ratio", ('slo:error_budget:ratio{slo="availability"}', 0.005), ('slo:error_budget:ratio{slo="latency"}', 0.01)),
+        approx("190m", "slo:current_burn_rate:ratio", (SVC | {"slo": "availability"}, 20.0), (SLOW | {"slo": "availability"}, 0.0),
+               (SLOW | {"slo": "latency"}, 20.0)),
+        approx("190m", "slo:period_error_budget_remaining:ratio", (SVC | {"slo": "availability"}, -19.0),
+               (SLOW | {"slo": "availability"}, 1.0), (SLOW | {"slo": "latency"}, -19.0)),
+    ],
+))
+
+# Telemetry absent: chat-api stops sending at 30m; other-api keeps sending.
+OTHER = SM | {"service_name": "other-api"}
+CASES.append(Case(
+    "telemetry_absent",
+    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x30"),
+     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x90")],
+    alerts=[
+        at("49m", "LLMTelemetryAbsent"),
+        at("50m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
+           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 15m: the pipeline is blind.")),
+    ],
+))
+
+# Cost per request: 64 operations and 0.5 USD per 5m (0.0078125 USD each) for
+# 7h, then 2 USD per 5m (4x). new-api jumps 8x after only 1h of history.
+NEW_SM = SM | {"service_name": "new-api"}
+OPS = "gen_ai_client_operation_duration_seconds_count"
+CASES.append(Case(
+    "cost_per_request",
+    [series(OPS, SM, "0+64x120"), series("llm_cost_usd_total", SM, "0+0.5x84 44+2x35"),
+     series(OPS, NEW_SM, "0+64x120"), series("llm_cost_usd_total", NEW_SM, "0+0.5x12 10+4x107")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("7h25m", "LLMCostPerRequestHigh"),
+        at("7h30m", "LLMCostPerRequestHigh", fired("LLMCostPerRequestHigh", "warning", SM,
+           f"{WHO}: mean cost per operation over 30m is 0.0312 USD, above 2x its 1d mean.")),
+    ],
+    exprs=[
+        # cold start: new-api's cost per request is above 2x its short history, yet nothing is pending
+        approx("1h35m", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="new-api"}', (NEW_SM, 0.0625)),
+        expr("1h35m", 'ALERTS{service_name="new-api"}'),
+        approx("6h", 'service_model:llm_cost_usd:rate5m{service_name="chat-api"}', (SM, round(0.5 / 300, 4))),
+        approx("6h", 'service:llm_cost_usd:rate5m{service_name="chat-api"}', (SVC, round(0.5 / 300, 4))),
+        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
+    ],
+))
+
+# The cold-start guard is what keeps new-api quiet: with no history required it fires.
+CASES.append(Case(
+    "cost_per_request_without_history_guard",
+    CASES[-1].input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMCostPerRequestHighMinHistory": "0"},
+    exprs=[expr("1h35m", 'ALERTS{alertname="LLMCostPerRequestHigh", service_name="new-api"}',
+                (lbl("ALERTS", NEW_SM | {"alertname": "LLMCostPerRequestHigh", "alertstate": "firing", "severity": "warning"}), 1))],
+))
+
+# Spend spike: 1.5 USD/h for 8h, then 15 USD/h. new-api spikes after 2h (cold start).
+CASES.append(Case(
+    "spend_spike",
+    [series("llm_cost_usd_total", SM, "0+0.125x96 13.25+1.25x35"),
+     series("llm_cost_usd_total", NEW_SM, "0+0.125x24 4.25+1.25x107")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("8h25m", "LLMSpendSpike"),
+        at("8h30m", "LLMSpendSpike", fired("LLMSpendSpike", "warning", SVC,
+           "chat-api spent 8.25 USD over the last hour, above 3x its 1d hourly mean.")),
+    ],
+    exprs=[
+        approx("6h", 'service:llm_cost_usd:rate1h{service_name="chat-api"}', (SVC, round(1.5 / 3600, 4))),
+        approx("4h", 'service:llm_cost_usd:rate1h{service_name="new-api"}', (SVC | {"service_name": "new-api"}, round(15 / 3600, 4))),
+        expr("4h", 'ALERTS{service_name="new-api"}'),
+    ],
+))
+
+# Daily budget: 10 USD per 5m (120 USD/h) crosses the 100 USD default after ~50m.
+CASES.append(Case(
+    "daily_budget",
+    [series("llm_cost_usd_total", SM, "0+10x30")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("55m", "LLMDailyBudgetExceeded"),
+        at("60m", "LLMDailyBudgetExceeded", fired("LLMDailyBudgetExceeded", "warning", SVC,
+           "chat-api spent 120.00 USD over the last 24h (budget 100 USD).")),
+    ],
+    exprs=[approx("1h", 'service:llm_cost_usd:increase1d', (SVC, 120.0))],
+))
+
+# Per-service budgets and per-model quotas from a user thresholds file:
+# chat-api has 50 USD, free-api 0 (no budget), other-api the 100 USD default;
+# gpt-4o has a 2M tokens/minute quota, gpt-4o-mini the 1M default.
+FREE, OTHER_SVC = SVC | {"service_name": "free-api"}, SVC | {"service_name": "other-api"}
+PM = {"job": "llm", "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o"}
+MINI = PM | {"gen_ai_request_model": "gpt-4o-mini"}
+CASES.append(Case(
+    "budget_and_quota_overrides",
+    [series("llm_cost_usd_total", SM, "0+10x30"),
+     series("llm_cost_usd_total", SM | FREE, "0+10x30"),
+     series("llm_cost_usd_total", SM | OTHER_SVC, "0+5x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "input"}, "0+3000000x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "output"}, "0+1500000x30"),
+     series("llm_tokens_total", SM | MINI | {"gen_ai_token_type": "input"}, "0+4500000x30"),
+     series("llm_tokens_total", SM | MINI | {"gen_ai_token_type": "cache_read"}, "0+9000000x30")],
+    interval="5m", evaluation_interval="5m",
+    thresholds={"LLMDailyBudgetExceededThresholdUSD": {"per_service": {"chat-api": 50, "free-api": 0}},
+                "LLMTokenQuotaNearlyExhaustedTokensPerMinute": {"per_model": {"gpt-4o": 2000000}}},
+    alerts=[
+        at("30m", "LLMDailyBudgetExceeded"),
+        at("35m", "LLMDailyBudgetExceeded", fired("LLMDailyBudgetExceeded", "warning", SVC,
+           "chat-api spent 70.00 USD over the last 24h (budget 50 USD).")),
+        at("2h", "LLMDailyBudgetExceeded",
+           fired("LLMDailyBudgetExceeded", "warning", SVC, "chat-api spent 240.00 USD over the last 24h (budget 50 USD)."),
+           fired("LLMDailyBudgetExceeded", "warning", OTHER_SVC, "other-api spent 120.00 USD over the last 24h (budget 100 USD).")),
+        at("10m", "LLMTokenQuotaNearlyExhausted"),
+        at("15m", "LLMTokenQuotaNearlyExhausted", fired("LLMTokenQuotaNearlyExhausted", "warning", MINI,
+           "openai/gpt-4o-mini uses 90% of its 1000000 tokens/minute quota (threshold 80%).")),
+    ],
+))
+
+# Token quota at the default 1M tokens/minute: 900k input+output tokens a minute.
+CASES.append(Case(
+    "token_quota",
+    [series("llm_tokens_total", SM | {"gen_ai_token_type": "input"}, "0+600000x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "output"}, "0+300000x30")],
+    alerts=[
+        at("14m", "LLMTokenQuotaNearlyExhausted"),
+        at("15m", "LLMTokenQuotaNearlyExhausted", fired("LLMTokenQuotaNearlyExhausted", "warning", PM,
+           "openai/gpt-4o uses 90% of its 1000000 tokens/minute quota (threshold 80%).")),
+    ],
+    exprs=[approx("10m", "service_model:llm_tokens:rate5m",
+                  (SM | {"gen_ai_token_type": "input"}, 10000.0), (SM | {"gen_ai_token_type": "output"}, 5000.0))],
+))
+
+# Negative feedback: 10 of 50 feedback events a minute are negative (20 %);
+# tiny-api has a single negative event, below the 10-event minimum.
+FB = {"job": "llm", "service_name": "chat-api", "gen_ai_request_model": "gpt-4o"}
+TINY = FB | {"service_name": "tiny-api"}
+CASES.append(Case(
+    "negative_feedback",
+    [series("llm_feedback_total", FB | {"feedback": "positive"}, "0+40x30"),
+     series("llm_feedback_total", FB | {"feedback": "negative"}, "0+10x30"),
+     series("llm_feedback_total", TINY | {"feedback": "negative"}, "0x5 1x25")],
+    alerts=[
+        at("15m", "LLMNegativeFeedbackHigh"),
+        at("16m", "LLMNegativeFeedbackHigh", fired("LLMNegativeFeedbackHigh", "warning", FB,
+           "chat-api gpt-4o: 20% of feedback over the last 1h was negative (threshold 15%).")),
+    ],
+    exprs=[
+        approx("20m", "service_model:llm_feedback_negative_per_feedback:ratio_rate1h", (FB, 0.2), (TINY, 1.0)),
+        approx("20m", "service_model:llm_feedback:increase1h", (FB, 1000.0), (TINY, 1.0)),
+    ],
+))
+
+# Truncation: 3 of 10 responses a minute stop at the token limit (30 %).
+CASES.append(Case(
+    "truncation",
+    [series("llm_finish_reasons_total", SM | {"gen_ai_response_finish_reason": "length"}, "0+3x30"),
+     series("llm_finish_reasons_total", SM | {"gen_ai_response_finish_reason": "stop"}, "0+7x30")],
+    alerts=[
+        at("10m", "LLMTruncationHigh"),
+        at("11m", "LLMTruncationHigh", fired("LLMTruncationHigh", "warning", SM,
+           f"{WHO}: 30% of responses over the last 15m ended with finish reason length (threshold 20%).")),
+    ],
+    exprs=[approx("20m", "service_model:llm_finish_reason_length_per_finish_reasons:ratio_rate15m", (SM, 0.3))],
+))
+
+# Unpriced model: unpriced operations first exposed at 5m.
+CASES.append(Case(
+    "unpriced_model",
+    [series("llm_unpriced_operations_total", SM, "_x5 1+1x30")],
+    alerts=[
+        at("9m", "LLMUnpricedModel"),
+        at("10m", "LLMUnpricedModel", fired("LLMUnpricedModel", "warning", SM,
+           f"{WHO}: 6 operations over the last 15m had no price in the price table.")),
+    ],
+    exprs=[expr("8m", "service_model:llm_unpriced_operations:increase15m", (lbl("service_model:llm_unpriced_operations:increase15m", SM), 4))],
+))
+
+# Runaway agent: agent-api traces make 50-100 LLM calls (p99 99.5); normal-api 1-5.
+AGENT, NORMAL = SVC | {"service_name": "agent-api"}, SVC | {"service_name": "normal-api"}
+CASES.append(Case(
+    "runaway_agent",
+    hist("llm_trace_operations", AGENT, {"5": "0x30", "50": "0x30", "100": "0+10x30"}, "0+10x30")
+    + hist("llm_trace_operations", NORMAL, {"5": "0+10x30", "50": "0+10x30", "100": "0+10x30"}, "0+10x30"),
+    alerts=[
+        at("5m", "LLMRunawayAgent"),
+        at("6m", "LLMRunawayAgent", fired("LLMRunawayAgent", "warning", AGENT,
+           "agent-api: p99 of LLM calls per trace over the last 10m is 100 (bound 25).")),
+    ],
+    exprs=[approx("10m", "service:llm_trace_operations:p99_rate10m", (AGENT, 99.5), (NORMAL, 4.95))],
+))

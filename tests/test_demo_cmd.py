@@ -1,0 +1,95 @@
+"""`llmpulse demo` on the command line: flags, --target, the embedded exporter."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from test_demo_sender import Receiver
+
+from llmpulse import cli
+from llmpulse.demo import cmd
+from llmpulse.demo.scenarios import SCENARIOS
+
+
+def _args(*argv: str):
+    return cli.build_parser().parse_args(["demo", *argv])
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def test_demo_is_registered_with_its_defaults():
+    a = _args()
+    assert a.func is cmd.run
+    assert (a.rate, a.seed, a.scenario, a.duration, a.target) == (20.0, 1, None, None, None)
+
+
+def test_list_scenarios_names_each_alert(capsys):
+    assert cli.main(["demo", "--list-scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name, sc in SCENARIOS.items():
+        assert name in out and sc.alert in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scenario", "meteor"], "unknown scenario"),
+    (["--rate", "0"], "--rate"),
+    (["--duration", "-1"], "--duration"),
+    (["--target", "localhost:4318"], "http"),
+    (["--target", "http://x:4318", "--metrics-port", "1"], "--metrics-port"),
+])
+def test_usage_errors_exit_2(capsys, argv, message):
+    assert cli.main(["demo", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_target_receives_decodable_traffic(receiver):
+    out = io.StringIO()
+    rc = cmd.run(_args("--target", receiver.url, "--duration", "1.5", "--rate", "30", "--seed", "5"), out=out)
+    assert rc == 0
+    traces = [r for r in receiver.requests if r["path"] == "/v1/traces"]
+    assert len(traces) >= 2    # ticks at 0 s and 1 s
+    calls = 0
+    for r in traces:
+        msg = ExportTraceServiceRequest()
+        msg.ParseFromString(r["body"])
+        calls += len(msg.resource_spans)
+    assert calls > 0
+    text = out.getvalue()
+    assert f"sending to {receiver.url}" in text and "llmpulse demo: done" in text and "spans" in text
+
+
+def test_json_gzip_scenario_flags_reach_the_wire(receiver):
+    out = io.StringIO()
+    rc = cmd.run(_args("--target", receiver.url, "--duration", "0.5", "--encoding", "json", "--gzip",
+                       "--scenario", "unpriced_model"), out=out)
+    assert rc == 0
+    req = next(r for r in receiver.requests if r["path"] == "/v1/traces")
+    assert req["headers"]["Content-Type"] == "application/json"
+    assert req["headers"]["Content-Encoding"] == "gzip"
+    assert "scenario unpriced_model -> LLMUnpricedModel" in out.getvalue()
+
+
+def test_unreachable_target_exits_1():
+    r = Receiver()
+    url = r.url
+    r.stop()
+    out = io.StringIO()
+    assert cmd.run(_args("--target", url, "--duration", "0.3"), out=out) == 1
+    assert "failed" in out.getvalue()
+
+
+def test_embedded_exporter_starts_serves_and_stops(capsys):
+    pytest.importorskip("llmpulse.app")
+    rc = cli.main(["demo", "--duration", "1.2", "--host", "127.0.0.1", "--otlp-http-port", "0",
+                   "--otlp-grpc-port", "0", "--metrics-port", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "metrics at http://127.0.0.1:" in out and "/metrics" in out
+    assert " 0 failed" not in out and "done" in out
