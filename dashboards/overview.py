@@ -131,7 +131,7 @@ def quality_panels(t: Thresholds) -> list[core.Panel]:
             "Mean score per evaluation (0 to 1, higher is better), from the exporter's eval score "
             "histogram via recording rules. A line sloping down is a quality regression.",
             "percentunit",
-            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SELECTOR_SERVICE_MODEL}}})", "{{gen_ai_evaluation_name}}")],
+            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SELECTOR_SERVICE_MODEL}}} >= 0)", "{{gen_ai_evaluation_name}}")],
             minimum=0,
             maximum=1,
         ),
@@ -228,7 +228,7 @@ def deployment_panels() -> list[core.Panel]:
             "dateTimeAsIso",
             [
                 target(
-                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:1m])) * 1000",
+                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:$__interval])) * 1000",
                     "",
                     instant=True,
                     fmt="table",
