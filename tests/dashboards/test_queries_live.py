@@ -42,7 +42,6 @@ MAY_BE_EMPTY: dict[tuple[str, str], str] = {
         "normal demo traffic uses priced models (the unpriced_model scenario fills it)",
     ("llmpulse-quality", "Safety evaluation failures"):
         "normal demo traffic passes its safety evaluations (the safety_failure scenario fills it)",
-    ("llmpulse-agents", "Retries and fallbacks"): "the demo does not mark calls as retries or fallbacks",
     ("llmpulse-exporter", "Spans rejected by reason"): "the demo sends only valid spans",
     ("llmpulse-exporter", "Label overflows by label"): "the demo stays below every label cap",
     ("llmpulse-exporter", "Forward queue length"): "no forwarding sink is configured in the test stack",
