@@ -173,7 +173,7 @@ def all_queries(thresholds: Thresholds | None = None) -> list[tuple[str, str, st
     return out
 
 
-LIVE_SUBSTITUTIONS = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
+LIVE_SUBSTITUTIONS = {"$__rate_interval": "1m", "$__interval": "10s", "$__range": "1h"}
 _VARIABLE = re.compile(r'"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"')
 
 

@@ -90,19 +90,20 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
             "Mean evaluation score (0 to 1, higher is better) over all evaluations of the selected "
             "services and models, 5 m. Compare with the tile to the right for a drop.",
             "percentunit",
-            [target(f"avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}})", "score")],
+            [target(f"avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}} >= 0)", "score")],
             thresholds=steps((BLUE, None)),
         ),
         stat(
             "Quality drop vs 7 d",
-            "How far the mean evaluation score sits below its 7-day average (0 = no drop). Amber from "
+            "How far evaluation scores sit below their 7-day baseline, averaged over evaluations "
+            "(0 = no drop). Amber from "
             f"{n(t.quality_drop_warning)}, red from {n(t.quality_drop_critical)}: the LLMQualityDrop "
             "thresholds.",
             "percentunit",
             [
                 target(
-                    f"clamp_min(1 - avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}}) / "
-                    f"avg({BASELINE}{{{SELECTOR_SERVICE_MODEL}}}), 0)",
+                    f"clamp_min(1 - avg({SCORE}{{{SELECTOR_SERVICE_MODEL}}} / "
+                    f"({BASELINE}{{{SELECTOR_SERVICE_MODEL}}} > 0)), 0)",
                     "drop",
                     instant=True,
                 )
@@ -130,7 +131,7 @@ def quality_panels(t: Thresholds) -> list[core.Panel]:
             "Mean score per evaluation (0 to 1, higher is better), from the exporter's eval score "
             "histogram via recording rules. A line sloping down is a quality regression.",
             "percentunit",
-            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SELECTOR_SERVICE_MODEL}}})", "{{gen_ai_evaluation_name}}")],
+            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SELECTOR_SERVICE_MODEL}}} >= 0)", "{{gen_ai_evaluation_name}}")],
             minimum=0,
             maximum=1,
         ),
@@ -227,7 +228,7 @@ def deployment_panels() -> list[core.Panel]:
             "dateTimeAsIso",
             [
                 target(
-                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:])) * 1000",
+                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:$__interval])) * 1000",
                     "",
                     instant=True,
                     fmt="table",

@@ -41,7 +41,7 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
             "Mean evaluation score",
             "Mean score over all evaluations (0 to 1, higher is better), 5 m recording rule.",
             "percentunit",
-            [target(f"avg({SCORE}{{{SEL}}})", "score")],
+            [target(f"avg({SCORE}{{{SEL}}} >= 0)", "score")],
             thresholds=steps((BLUE, None)),
         ),
         stat(
@@ -84,7 +84,7 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
 def score_panels() -> list[core.Panel]:
     deployment = (
         f"llm_deployment_info{{{SEL}}} * on (job, service_name, gen_ai_request_model) group_left () "
-        f"avg by (job, service_name, gen_ai_request_model) ({SCORE}{{{SEL}}})"
+        f"avg by (job, service_name, gen_ai_request_model) ({SCORE}{{{SEL}}} >= 0)"
     )
     return [
         timeseries(
@@ -92,7 +92,7 @@ def score_panels() -> list[core.Panel]:
             "Mean score per evaluation name (5 m recording rule). Compare lines, not absolute "
             "levels: each evaluator has its own scale of 'good'.",
             "percentunit",
-            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SEL}}})", "{{gen_ai_evaluation_name}}")],
+            [target(f"avg by (gen_ai_evaluation_name) ({SCORE}{{{SEL}}} >= 0)", "{{gen_ai_evaluation_name}}")],
             minimum=0,
             maximum=1,
         ),
@@ -100,7 +100,7 @@ def score_panels() -> list[core.Panel]:
             "Score by model",
             "Mean score over all evaluations per model: a model swap that lowers quality shows here.",
             "percentunit",
-            [target(f"avg by (gen_ai_request_model) ({SCORE}{{{SEL}}})", "{{gen_ai_request_model}}")],
+            [target(f"avg by (gen_ai_request_model) ({SCORE}{{{SEL}}} >= 0)", "{{gen_ai_request_model}}")],
             minimum=0,
             maximum=1,
         ),
