@@ -227,7 +227,7 @@ def deployment_panels() -> list[core.Panel]:
             "dateTimeAsIso",
             [
                 target(
-                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:1m])) * 1000",
+                    f"min by ({keys}) (min_over_time(timestamp(llm_deployment_info{{{SELECTOR}}})[$__range:])) * 1000",
                     "",
                     instant=True,
                     fmt="table",

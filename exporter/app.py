@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from llmpulse import grpc_server, http_server
 from llmpulse.config import Config
+from llmpulse.forward import Forwarder
 from llmpulse.metrics import Metrics
 from llmpulse.pipeline import Pipeline
 
@@ -40,8 +41,10 @@ class Exporter:
         self.metrics = Metrics(cfg, self.registry)
         self.token = cfg.auth.resolved_token()
         self.prices = load_prices(cfg, self.metrics)
-        self.forwarder = None
-        self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder)
+        fwd = cfg.forward
+        self.forwarder = Forwarder(fwd, self.registry) if (fwd.otlp.endpoint or fwd.loki.url) else None
+        capture = bool(cfg.forward.loki.url) and cfg.forward.loki.content.enabled
+        self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture)
         self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
         self.ready = threading.Event()
         self._stop = threading.Event()

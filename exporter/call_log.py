@@ -207,8 +207,19 @@ def stream_labels(call: Call, static: Mapping[str, str], cap: LabelCap,
     return labels
 
 
-def timestamp_ns(call: Call) -> int:
-    return call.end_ns or call.start_ns or time.time_ns()
+# Loki refuses lines far behind the newest line of their stream (1 h by default)
+# or in the future; such calls are stamped with the time llmpulse pushes them.
+MAX_LAG_SECONDS = 1800
+MAX_LEAD_SECONDS = 60
+
+
+def timestamp_ns(call: Call, now_ns: int | None = None) -> int:
+    """The span's end time, or now when that is unusable for Loki."""
+    now = time.time_ns() if now_ns is None else now_ns
+    ts = call.end_ns or call.start_ns
+    if not ts or ts < now - MAX_LAG_SECONDS * 10**9 or ts > now + MAX_LEAD_SECONDS * 10**9:
+        return now
+    return ts
 
 
 def push_body(entries: Iterable[tuple[dict[str, str], int, str]]) -> dict:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from llmpulse.forward import ForwardConfig
 from llmpulse.typed import ConfigError, build, merge
 
 __all__ = ["Config", "ConfigError", "load_config"]
@@ -212,7 +212,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    forward: dict[str, Any] = field(default_factory=dict)
+    forward: ForwardConfig = field(default_factory=ForwardConfig)
 
 
 ENV = {

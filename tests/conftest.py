@@ -5,15 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from llmpulse.app import Exporter  # noqa: E402
-from llmpulse.config import load_config  # noqa: E402
-
-LOOPBACK = {"host": "127.0.0.1", "otlp_http_port": 0, "otlp_grpc_port": 0, "metrics_port": 0}
-
-
-def make_exporter(**overrides) -> Exporter:
-    server = {**LOOPBACK, **overrides.pop("server", {})}
-    return Exporter(load_config(overrides={"server": server, **overrides})).start()
+from harness import LiveStack, make_exporter  # noqa: E402
 
 
 @pytest.fixture
@@ -21,39 +13,6 @@ def exporter():
     exp = make_exporter(tracking={"trace_idle_seconds": 0.2, "conversation_idle_seconds": 0.2})
     yield exp
     exp.stop()
-
-
-class LiveStack:
-    """`llmpulse demo` (exporter + traffic) scraped by a real Prometheus, for the whole session."""
-
-    def __init__(self, tmp):
-        from live import REPO, Prometheus, Proc, free_port, llmpulse_argv, wait_until
-
-        self.metrics_port, self.http_port, self.grpc_port = free_port(), free_port(), free_port()
-        self.exporter = Proc(llmpulse_argv("demo", "--rate", "40", "--seed", "11", "--host", "127.0.0.1",
-                                           "--metrics-port", str(self.metrics_port),
-                                           "--otlp-http-port", str(self.http_port),
-                                           "--otlp-grpc-port", str(self.grpc_port)), tmp / "demo.log")
-        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        self.otlp_http_url = f"http://127.0.0.1:{self.http_port}"
-        import requests
-        wait_until(lambda: requests.get(self.metrics_url, timeout=1).ok, 30, "llmpulse demo", self.exporter)
-        self.rule_files = sorted(str(p) for p in (REPO / "alerts" / "generated").glob("*.yaml"))
-        self.prometheus = Prometheus(tmp, {"llmpulse": f"127.0.0.1:{self.metrics_port}"}, self.rule_files)
-        self.url = self.prometheus.url
-        # first scrape takes ~5 s (service discovery throttle), then rates need two samples
-        wait_until(lambda: self.query('rate(gen_ai_client_operation_duration_seconds_count[1m]) > 0'),
-                   60, "first rate() from the demo", self.exporter, interval=0.5)
-
-    def query(self, expr: str) -> list:
-        return self.prometheus.query(expr)
-
-    def api(self, path: str, **params):
-        return self.prometheus.api(path, **params)
-
-    def stop(self) -> None:
-        self.prometheus.stop()
-        self.exporter.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import requests
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from conftest import make_exporter
+from harness import make_exporter
 from otlpdata import logs_request, span, to_json, traces_request
 
 PB = {"Content-Type": "application/x-protobuf"}

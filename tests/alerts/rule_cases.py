@@ -136,13 +136,16 @@ class Case:
     evaluation_interval: str = "1m"
     thresholds: dict[str, Any] | None = None  # build the rules from these overrides instead
 
-    def document(self, rule_files: list[str]) -> dict[str, Any]:
+    def document(self, rule_files: list[str], group_order: list[str]) -> dict[str, Any]:
+        """The promtool test file. Groups run in `group_order` (recording rules
+        first), as promtool otherwise picks a random order between files."""
         test: dict[str, Any] = {"interval": self.interval, "input_series": self.input_series}
         if self.alerts:
             test["alert_rule_test"] = self.alerts
         if self.exprs:
             test["promql_expr_test"] = self.exprs
-        return {"rule_files": rule_files, "evaluation_interval": self.evaluation_interval, "tests": [test]}
+        return {"rule_files": rule_files, "evaluation_interval": self.evaluation_interval,
+                "group_eval_order": group_order, "tests": [test]}
 
 
 # ------------------------------------------------------------------ cases
@@ -159,12 +162,12 @@ CASES.append(Case(
      series("gen_ai_client_operation_duration_seconds_count", SM | {"gen_ai_response_model": "gpt-4o-2024", "error_type": "timeout"}, "0+6x30"),
      series("gen_ai_client_operation_duration_seconds_count", QUIET | {"error_type": "500"}, "0+0.375x30")],
     alerts=[
-        at("6m", "LLMErrorRatioHigh"),
-        at("7m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
+        at("5m", "LLMErrorRatioHigh"),
+        at("6m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
            f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
-        at("16m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
+        at("15m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
            f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
-        at("17m", "LLMErrorRatioHigh",
+        at("16m", "LLMErrorRatioHigh",
            fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 5%)."),
            fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 2%).")),
     ],
@@ -205,12 +208,12 @@ CASES.append(Case(
     hist("gen_ai_client_operation_duration_seconds", SM, {"1": "0x30", "2": "0+60x30"}, "0+60x30")
     + hist("gen_ai_client_operation_time_to_first_chunk_seconds", SM, {"1": "0x30", "5": "0x30", "10": "0+60x30"}, "0+60x30"),
     alerts=[
-        at("6m", "LLMTimeToFirstTokenHigh"),
-        at("7m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
+        at("5m", "LLMTimeToFirstTokenHigh"),
+        at("6m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
            f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s).")),
-        at("16m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
+        at("15m", "LLMTimeToFirstTokenHigh", fired("LLMTimeToFirstTokenHigh", "critical", SM,
            f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s).")),
-        at("17m", "LLMTimeToFirstTokenHigh",
+        at("16m", "LLMTimeToFirstTokenHigh",
            fired("LLMTimeToFirstTokenHigh", "critical", SM, f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 5s)."),
            fired("LLMTimeToFirstTokenHigh", "warning", SM, f"{WHO}: p99 time to first token is 9.95s over the last 5m (threshold 3s).")),
     ],
@@ -240,11 +243,11 @@ CASES.append(Case(
      series("llm_eval_results_total", SAFETY | {"gen_ai_evaluation_score_label": "pass"}, "0+10x30"),
      series("llm_eval_results_total", EVAL | {"gen_ai_evaluation_score_label": "fail"}, "0+10x30")],
     alerts=[
-        at("10m", "LLMSafetyEvaluationFailed"),
-        at("11m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
+        at("9m", "LLMSafetyEvaluationFailed"),
+        at("10m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
            "chat-api gpt-4o: 1 safety evaluations failed over the last 5m (threshold 0).")),
-        at("17m", "LLMSafetyEvaluationFailed"),
-        at("21m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
+        at("15m", "LLMSafetyEvaluationFailed"),
+        at("20m", "LLMSafetyEvaluationFailed", fired("LLMSafetyEvaluationFailed", "critical", SAFETY,
            "chat-api gpt-4o: 1 safety evaluations failed over the last 5m (threshold 0).")),
     ],
     exprs=[expr("12m", "service_model:llm_eval_safety_failures:increase5m",
@@ -266,11 +269,11 @@ CASES.append(Case(
         at("26h25m", "LLMQualityDrop"),
         at("26h30m", "LLMQualityDrop", fired("LLMQualityDrop", "critical", EVAL,
            "chat-api gpt-4o: mean relevance score over 15m is 33.21% below its 7d baseline (threshold 25%).")),
-        at("26h45m", "LLMQualityDrop",
+        at("26h35m", "LLMQualityDrop",
            fired("LLMQualityDrop", "critical", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.07% below its 7d baseline (threshold 25%)."),
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 25%)."),
            fired("LLMQualityDrop", "warning", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.07% below its 7d baseline (threshold 10%).")),
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 10%).")),
     ],
     exprs=[
         approx("26h", 'service_model:llm_eval_score:avg_rate5m{service_name="chat-api"}', (EVAL, 0.75)),
@@ -281,4 +284,253 @@ CASES.append(Case(
         approx("4h", 'service_model:llm_eval_score:avg_rate15m{service_name="new-api"}', (COLD, 0.5)),
         expr("4h", 'ALERTS{service_name="new-api"}'),
     ],
+))
+
+# SLOs (30d, availability 99.5 %, latency 99 % under 10.24s). chat-api fails
+# 10 % of its calls: every burn tier fires in turn (14.4x for 2m, 6x for 15m,
+# 3x for 1h, 1x for 3h). slow-api answers 20 % of calls above 10.24s.
+SLOW = SVC | {"service_name": "slow-api"}
+
+
+def burn(alert: str, severity: str, labels: dict, slo: str, objective: str, long: str, short: str, value: str,
+         bound: str, factor: str, exhaustion: str) -> dict:
+    return fired(alert, severity, labels | {"slo": slo, "long": long, "short": short, "exhaustion": exhaustion},
+                 f"{labels['service_name']}: {slo} SLO ({objective} over 30d) error ratio is {value} over {long} and above "
+                 f"{bound} over {short} too, {factor}x the sustainable rate; at this rate the budget lasts {exhaustion}.")
+
+
+def avail(long, short, sev, bound, factor, exh):
+    return burn("LLMAvailabilitySLOBurn", sev, SVC, "availability", "99.5%", long, short, "10%", bound, factor, exh)
+
+
+def lat(long, short, sev, bound, factor, exh):
+    return burn("LLMLatencySLOBurn", sev, SLOW, "latency", "99%", long, short, "20%", bound, factor, exh)
+
+
+A1, A2 = avail("1h", "5m", "critical", "7.2%", "14.4", "2.1d"), avail("6h", "30m", "critical", "3%", "6", "5d")
+A3, A4 = avail("1d", "2h", "warning", "1.5%", "3", "10d"), avail("3d", "6h", "warning", "0.5%", "1", "30d")
+L1, L2 = lat("1h", "5m", "critical", "14.4%", "14.4", "2.1d"), lat("6h", "30m", "critical", "6%", "6", "5d")
+L3, L4 = lat("1d", "2h", "warning", "3%", "3", "10d"), lat("3d", "6h", "warning", "1%", "1", "30d")
+OK_CALL = {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o"}
+SLI = "slo:sli_error:ratio_rate"
+CASES.append(Case(
+    "slo_burn",
+    [series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL, "0+54x200"),
+     series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL | {"error_type": "429"}, "0+6x200"),
+     # embeddings count too; retrieval does not
+     series("gen_ai_client_operation_duration_seconds_count", SVC | OK_CALL | {"gen_ai_operation_name": "retrieval", "error_type": "x"}, "0+600x200"),
+     *hist("gen_ai_client_operation_duration_seconds", SLOW | OK_CALL, {"5.12": "0+30x200", "10.24": "0+48x200"}, "0+60x200")],
+    alerts=[
+        at("2m", "LLMAvailabilitySLOBurn"),
+        at("3m", "LLMAvailabilitySLOBurn", A1),
+        at("15m", "LLMAvailabilitySLOBurn", A1),
+        at("16m", "LLMAvailabilitySLOBurn", A1, A2),
+        at("60m", "LLMAvailabilitySLOBurn", A1, A2),
+        at("61m", "LLMAvailabilitySLOBurn", A1, A2, A3),
+        at("180m", "LLMAvailabilitySLOBurn", A1, A2, A3),
+        at("181m", "LLMAvailabilitySLOBurn", A1, A2, A3, A4),
+        at("2m", "LLMLatencySLOBurn"),
+        at("3m", "LLMLatencySLOBurn", L1),
+        at("15m", "LLMLatencySLOBurn", L1),
+        at("16m", "LLMLatencySLOBurn", L1, L2),
+        at("60m", "LLMLatencySLOBurn", L1, L2),
+        at("61m", "LLMLatencySLOBurn", L1, L2, L3),
+        at("180m", "LLMLatencySLOBurn", L1, L2, L3),
+        at("181m", "LLMLatencySLOBurn", L1, L2, L3, L4),
+    ],
+    exprs=[
+        *[approx("190m", f"{SLI}{w}", (SVC | {"slo": "availability"}, 0.1), (SLOW | {"slo": "availability"}, 0.0),
+                 (SLOW | {"slo": "latency"}, 0.2))
+          for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")],
+        approx("190m", f"{SLI}30d", (SVC | {"slo": "availability"}, 0.1), (SLOW | {"slo": "availability"}, 0.0),
+               (SLOW | {"slo": "latency"}, 0.2)),
+        expr("190m", "slo:objective:ratio", ('slo:objective:ratio{slo="availability"}', 0.995), ('slo:objective:ratio{slo="latency"}', 0.99)),
+        expr("190m", "slo:error_budget:ratio", ('slo:error_budget:ratio{slo="availability"}', 0.005), ('slo:error_budget:ratio{slo="latency"}', 0.01)),
+        approx("190m", "slo:current_burn_rate:ratio", (SVC | {"slo": "availability"}, 20.0), (SLOW | {"slo": "availability"}, 0.0),
+               (SLOW | {"slo": "latency"}, 20.0)),
+        approx("190m", "slo:period_error_budget_remaining:ratio", (SVC | {"slo": "availability"}, -19.0),
+               (SLOW | {"slo": "availability"}, 1.0), (SLOW | {"slo": "latency"}, -19.0)),
+    ],
+))
+
+# Telemetry absent: chat-api stops sending at 30m; other-api keeps sending.
+OTHER = SM | {"service_name": "other-api"}
+CASES.append(Case(
+    "telemetry_absent",
+    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x30"),
+     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x90")],
+    alerts=[
+        at("49m", "LLMTelemetryAbsent"),
+        at("50m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
+           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 15m: the pipeline is blind.")),
+    ],
+))
+
+# Cost per request: 64 operations and 0.5 USD per 5m (0.0078125 USD each) for
+# 7h, then 2 USD per 5m (4x). new-api jumps 8x after only 1h of history.
+NEW_SM = SM | {"service_name": "new-api"}
+OPS = "gen_ai_client_operation_duration_seconds_count"
+CASES.append(Case(
+    "cost_per_request",
+    [series(OPS, SM, "0+64x120"), series("llm_cost_usd_total", SM, "0+0.5x84 44+2x35"),
+     series(OPS, NEW_SM, "0+64x120"), series("llm_cost_usd_total", NEW_SM, "0+0.5x12 10+4x107")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("7h25m", "LLMCostPerRequestHigh"),
+        at("7h30m", "LLMCostPerRequestHigh", fired("LLMCostPerRequestHigh", "warning", SM,
+           f"{WHO}: mean cost per operation over 30m is 0.0312 USD, above 2x its 1d mean.")),
+    ],
+    exprs=[
+        # cold start: new-api's cost per request is above 2x its short history, yet nothing is pending
+        approx("1h35m", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="new-api"}', (NEW_SM, 0.0625)),
+        expr("1h35m", 'ALERTS{service_name="new-api"}'),
+        approx("6h", 'service_model:llm_cost_usd:rate5m{service_name="chat-api"}', (SM, round(0.5 / 300, 4))),
+        approx("6h", 'service:llm_cost_usd:rate5m{service_name="chat-api"}', (SVC, round(0.5 / 300, 4))),
+        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
+    ],
+))
+
+# The cold-start guard is what keeps new-api quiet: with no history required it fires.
+CASES.append(Case(
+    "cost_per_request_without_history_guard",
+    CASES[-1].input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMCostPerRequestHighMinHistory": "0"},
+    exprs=[expr("1h35m", 'ALERTS{alertname="LLMCostPerRequestHigh", service_name="new-api"}',
+                (lbl("ALERTS", NEW_SM | {"alertname": "LLMCostPerRequestHigh", "alertstate": "firing", "severity": "warning"}), 1))],
+))
+
+# Spend spike: 1.5 USD/h for 8h, then 15 USD/h. new-api spikes after 2h (cold start).
+CASES.append(Case(
+    "spend_spike",
+    [series("llm_cost_usd_total", SM, "0+0.125x96 13.25+1.25x35"),
+     series("llm_cost_usd_total", NEW_SM, "0+0.125x24 4.25+1.25x107")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("8h25m", "LLMSpendSpike"),
+        at("8h30m", "LLMSpendSpike", fired("LLMSpendSpike", "warning", SVC,
+           "chat-api spent 8.25 USD over the last hour, above 3x its 1d hourly mean.")),
+    ],
+    exprs=[
+        approx("6h", 'service:llm_cost_usd:rate1h{service_name="chat-api"}', (SVC, round(1.5 / 3600, 4))),
+        approx("4h", 'service:llm_cost_usd:rate1h{service_name="new-api"}', (SVC | {"service_name": "new-api"}, round(15 / 3600, 4))),
+        expr("4h", 'ALERTS{service_name="new-api"}'),
+    ],
+))
+
+# Daily budget: 10 USD per 5m (120 USD/h) crosses the 100 USD default after ~50m.
+CASES.append(Case(
+    "daily_budget",
+    [series("llm_cost_usd_total", SM, "0+10x30")],
+    interval="5m", evaluation_interval="5m",
+    alerts=[
+        at("55m", "LLMDailyBudgetExceeded"),
+        at("60m", "LLMDailyBudgetExceeded", fired("LLMDailyBudgetExceeded", "warning", SVC,
+           "chat-api spent 120.00 USD over the last 24h (budget 100 USD).")),
+    ],
+    exprs=[approx("1h", 'service:llm_cost_usd:increase1d', (SVC, 120.0))],
+))
+
+# Per-service budgets and per-model quotas from a user thresholds file:
+# chat-api has 50 USD, free-api 0 (no budget), other-api the 100 USD default;
+# gpt-4o has a 2M tokens/minute quota, gpt-4o-mini the 1M default.
+FREE, OTHER_SVC = SVC | {"service_name": "free-api"}, SVC | {"service_name": "other-api"}
+PM = {"job": "llm", "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o"}
+MINI = PM | {"gen_ai_request_model": "gpt-4o-mini"}
+CASES.append(Case(
+    "budget_and_quota_overrides",
+    [series("llm_cost_usd_total", SM, "0+10x30"),
+     series("llm_cost_usd_total", SM | FREE, "0+10x30"),
+     series("llm_cost_usd_total", SM | OTHER_SVC, "0+5x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "input"}, "0+3000000x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "output"}, "0+1500000x30"),
+     series("llm_tokens_total", SM | MINI | {"gen_ai_token_type": "input"}, "0+4500000x30"),
+     series("llm_tokens_total", SM | MINI | {"gen_ai_token_type": "cache_read"}, "0+9000000x30")],
+    interval="5m", evaluation_interval="5m",
+    thresholds={"LLMDailyBudgetExceededThresholdUSD": {"per_service": {"chat-api": 50, "free-api": 0}},
+                "LLMTokenQuotaNearlyExhaustedTokensPerMinute": {"per_model": {"gpt-4o": 2000000}}},
+    alerts=[
+        at("30m", "LLMDailyBudgetExceeded"),
+        at("35m", "LLMDailyBudgetExceeded", fired("LLMDailyBudgetExceeded", "warning", SVC,
+           "chat-api spent 70.00 USD over the last 24h (budget 50 USD).")),
+        at("2h", "LLMDailyBudgetExceeded",
+           fired("LLMDailyBudgetExceeded", "warning", SVC, "chat-api spent 240.00 USD over the last 24h (budget 50 USD)."),
+           fired("LLMDailyBudgetExceeded", "warning", OTHER_SVC, "other-api spent 120.00 USD over the last 24h (budget 100 USD).")),
+        at("10m", "LLMTokenQuotaNearlyExhausted"),
+        at("15m", "LLMTokenQuotaNearlyExhausted", fired("LLMTokenQuotaNearlyExhausted", "warning", MINI,
+           "openai/gpt-4o-mini uses 90% of its 1000000 tokens/minute quota (threshold 80%).")),
+    ],
+))
+
+# Token quota at the default 1M tokens/minute: 900k input+output tokens a minute.
+CASES.append(Case(
+    "token_quota",
+    [series("llm_tokens_total", SM | {"gen_ai_token_type": "input"}, "0+600000x30"),
+     series("llm_tokens_total", SM | {"gen_ai_token_type": "output"}, "0+300000x30")],
+    alerts=[
+        at("14m", "LLMTokenQuotaNearlyExhausted"),
+        at("15m", "LLMTokenQuotaNearlyExhausted", fired("LLMTokenQuotaNearlyExhausted", "warning", PM,
+           "openai/gpt-4o uses 90% of its 1000000 tokens/minute quota (threshold 80%).")),
+    ],
+    exprs=[approx("10m", "service_model:llm_tokens:rate5m",
+                  (SM | {"gen_ai_token_type": "input"}, 10000.0), (SM | {"gen_ai_token_type": "output"}, 5000.0))],
+))
+
+# Negative feedback: 10 of 50 feedback events a minute are negative (20 %);
+# tiny-api has a single negative event, below the 10-event minimum.
+FB = {"job": "llm", "service_name": "chat-api", "gen_ai_request_model": "gpt-4o"}
+TINY = FB | {"service_name": "tiny-api"}
+CASES.append(Case(
+    "negative_feedback",
+    [series("llm_feedback_total", FB | {"feedback": "positive"}, "0+40x30"),
+     series("llm_feedback_total", FB | {"feedback": "negative"}, "0+10x30"),
+     series("llm_feedback_total", TINY | {"feedback": "negative"}, "0x5 1x25")],
+    alerts=[
+        at("15m", "LLMNegativeFeedbackHigh"),
+        at("16m", "LLMNegativeFeedbackHigh", fired("LLMNegativeFeedbackHigh", "warning", FB,
+           "chat-api gpt-4o: 20% of feedback over the last 1h was negative (threshold 15%).")),
+    ],
+    exprs=[
+        approx("20m", "service_model:llm_feedback_negative_per_feedback:ratio_rate1h", (FB, 0.2), (TINY, 1.0)),
+        approx("20m", "service_model:llm_feedback:increase1h", (FB, 1000.0), (TINY, 1.0)),
+    ],
+))
+
+# Truncation: 3 of 10 responses a minute stop at the token limit (30 %).
+CASES.append(Case(
+    "truncation",
+    [series("llm_finish_reasons_total", SM | {"gen_ai_response_finish_reason": "length"}, "0+3x30"),
+     series("llm_finish_reasons_total", SM | {"gen_ai_response_finish_reason": "stop"}, "0+7x30")],
+    alerts=[
+        at("10m", "LLMTruncationHigh"),
+        at("11m", "LLMTruncationHigh", fired("LLMTruncationHigh", "warning", SM,
+           f"{WHO}: 30% of responses over the last 15m ended with finish reason length (threshold 20%).")),
+    ],
+    exprs=[approx("20m", "service_model:llm_finish_reason_length_per_finish_reasons:ratio_rate15m", (SM, 0.3))],
+))
+
+# Unpriced model: unpriced operations first exposed at 5m.
+CASES.append(Case(
+    "unpriced_model",
+    [series("llm_unpriced_operations_total", SM, "_x5 1+1x30")],
+    alerts=[
+        at("9m", "LLMUnpricedModel"),
+        at("10m", "LLMUnpricedModel", fired("LLMUnpricedModel", "warning", SM,
+           f"{WHO}: 6 operations over the last 15m had no price in the price table.")),
+    ],
+    exprs=[expr("8m", "service_model:llm_unpriced_operations:increase15m", (lbl("service_model:llm_unpriced_operations:increase15m", SM), 4))],
+))
+
+# Runaway agent: agent-api traces make 50-100 LLM calls (p99 99.5); normal-api 1-5.
+AGENT, NORMAL = SVC | {"service_name": "agent-api"}, SVC | {"service_name": "normal-api"}
+CASES.append(Case(
+    "runaway_agent",
+    hist("llm_trace_operations", AGENT, {"5": "0x30", "50": "0x30", "100": "0+10x30"}, "0+10x30")
+    + hist("llm_trace_operations", NORMAL, {"5": "0+10x30", "50": "0+10x30", "100": "0+10x30"}, "0+10x30"),
+    alerts=[
+        at("5m", "LLMRunawayAgent"),
+        at("6m", "LLMRunawayAgent", fired("LLMRunawayAgent", "warning", AGENT,
+           "agent-api: p99 of LLM calls per trace over the last 10m is 100 (bound 25).")),
+    ],
+    exprs=[approx("10m", "service:llm_trace_operations:p99_rate10m", (AGENT, 99.5), (NORMAL, 4.95))],
 ))

@@ -31,8 +31,9 @@ def run_case(case: Case, tmp_path: Path) -> subprocess.CompletedProcess:
         for name, text in render(load_thresholds(overrides=case.thresholds)).items():
             (tmp_path / name).write_text(text)
             rule_files.append(str(tmp_path / name))
+    order = [g["name"] for f in rule_files for g in yaml.safe_load(open(f))["groups"]]
     test_file = tmp_path / f"{case.name}_test.yaml"
-    test_file.write_text(yaml.safe_dump(case.document(rule_files), sort_keys=False, width=1000))
+    test_file.write_text(yaml.safe_dump(case.document(rule_files, order), sort_keys=False, width=1000))
     return subprocess.run([tool("promtool"), "test", "rules", str(test_file)], capture_output=True, text=True)
 
 

@@ -117,3 +117,53 @@ def test_dead_sinks_change_nothing(helpers) -> None:
         reference.stop()
     assert helpers.metric(upstream.registry, "llmpulse_forward_retries_total", sink="otlp") > 0
     assert helpers.metric(upstream.registry, "llmpulse_forward_sent_total", sink="otlp") == 0
+
+
+@pytest.mark.live
+def test_captured_content_reaches_loki_redacted_only(receiver, helpers) -> None:
+    from prometheus_client import generate_latest
+
+    from llmpulse.forward import LokiContentConfig
+    from llmpulse.pipeline import Pipeline
+
+    upstream = new_exporter()
+    fwd = attach(upstream, ForwardConfig(loki=LokiForwardConfig(
+        url=receiver.url, batch_interval_seconds=0.05,
+        content=LokiContentConfig(enabled=True, sample_rate=0.0))))
+    # What the lead's wiring does when forward.loki.content.enabled is true.
+    upstream.pipeline = Pipeline(upstream.cfg, upstream.metrics, upstream.prices, fwd,
+                                 capture_content=True)
+    upstream.start()
+    secrets = ["carol@example.com", "sk-proj-Abc123Def456Ghi789Jkl012Mno345Pqr678", "4111 1111 1111 1111"]
+    try:
+        tp = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+        tp.add_span_processor(SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=upstream.otlp_http_url + "/v1/traces")))
+        tracer = tp.get_tracer("app")
+        for i, error in enumerate([True, False]):
+            attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                     "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 10,
+                     "gen_ai.usage.output_tokens": 5,
+                     "gen_ai.input.messages": f"I am {secrets[0]}, key {secrets[1]}, card {secrets[2]}",
+                     "gen_ai.output.messages": "Thanks, carol@example.com"}
+            if error:
+                attrs["error.type"] = "RateLimitError"
+            with tracer.start_as_current_span("chat gpt-4o", attributes=attrs):
+                pass
+        tp.shutdown()
+        helpers.wait_until(lambda: helpers.metric(upstream.registry, "llmpulse_forward_sent_total",
+                                                  sink="loki") == 2, "2 log lines pushed")
+        scrape = generate_latest(upstream.registry).decode()
+    finally:
+        upstream.stop()
+    pushed = b"".join(r.body for r in receiver.requests).decode()
+    for secret in secrets:
+        assert secret not in pushed
+        assert secret not in scrape
+    lines = [json.loads(line) for r in receiver.requests
+             for s in json.loads(r.body)["streams"] for _, line in s["values"]]
+    kept = [ln for ln in lines if "prompt" in ln]
+    assert len(kept) == 1 and kept[0]["error_type"] == "RateLimitError"  # sample_rate 0: errors only
+    assert kept[0]["prompt"] == ("I am [REDACTED:email], key [REDACTED:api_key], "
+                                 "card [REDACTED:card]")
+    assert kept[0]["completion"] == "Thanks, [REDACTED:email]"

@@ -8,6 +8,7 @@ POST /loki/api/v1/push, Content-Type: application/json,
 from __future__ import annotations
 
 import json
+import time
 
 import jsonschema
 import pytest
@@ -38,10 +39,13 @@ LINE_FIELDS = {"trace_id", "span_id", "service", "provider", "model", "operation
 ALLOWED_LABELS = {"job", "service_name", "gen_ai_provider_name", "level"}
 
 
+T0 = time.time_ns() - 60 * 10**9  # a minute ago: recent enough for Loki
+
+
 def make_call(k: int, **kw) -> Call:
     base = dict(trace_id=f"{k:032x}", span_id=f"{k:016x}", service="chatbot", provider="openai",
                 request_model="gpt-4o", response_model="gpt-4o-2024-08-06",
-                start_ns=1_700_000_000_000_000_000 + k, end_ns=1_700_000_001_500_000_000 + k,
+                start_ns=T0 + k, end_ns=T0 + 1_500_000_000 + k,
                 input_tokens=100 + k, output_tokens=20, cache_read_tokens=50, reasoning_tokens=5,
                 ttft_s=0.25, finish_reasons=("stop",), cost_usd=0.0012,
                 evals=[Eval(name="relevance", score=0.9, label="pass")],
@@ -87,7 +91,7 @@ def test_push_format_and_line_fields(receiver, registry, helpers) -> None:
     labels, ts, line = by_trace[f"{1:032x}"]
     assert labels == {"job": "llmpulse", "service_name": "chatbot",
                       "gen_ai_provider_name": "openai", "level": "info"}
-    assert ts == str(1_700_000_001_500_000_000 + 1)
+    assert ts == str(T0 + 1_500_000_000 + 1)  # the span's end time
     assert LINE_FIELDS <= set(line)
     assert line["span_id"] == f"{1:016x}" and line["model"] == "gpt-4o"
     assert line["tokens"] == {"input": 101, "output": 20, "cache_read": 50, "cache_write": 0,
@@ -237,6 +241,16 @@ def test_huge_text_cut_before_redaction_never_leaks_a_split_secret() -> None:
     assert len(line["prompt"]) < max_chars
     assert "4111" not in line["prompt"]
     assert line["content_truncated"] is True
+
+
+def test_timestamps_loki_would_refuse_become_now() -> None:
+    from llmpulse.call_log import timestamp_ns
+    now = 2_000_000_000 * 10**9
+    ok = make_call(1, start_ns=now - 20 * 10**9, end_ns=now - 10 * 10**9)
+    assert timestamp_ns(ok, now) == now - 10 * 10**9
+    for start, end in [(0, 0), (now - 7200 * 10**9, now - 7100 * 10**9),
+                       (now + 3600 * 10**9, now + 3601 * 10**9)]:
+        assert timestamp_ns(make_call(2, start_ns=start, end_ns=end), now) == now
 
 
 def test_nan_and_inf_become_null() -> None:

@@ -34,7 +34,8 @@ local u = import 'util.libsonnet';
     local EV = ['service_name', 'gen_ai_request_model', 'gen_ai_evaluation_name'],
     local who = '{{ $labels.service_name }} {{ $labels.gen_ai_operation_name }} on {{ $labels.gen_ai_provider_name }}/{{ $labels.gen_ai_request_model }}',
     // `history` old samples of `series`, so a baseline never fires on a cold start.
-    local hasHistory(by, series, history) = 'and on (%s)\n(%s offset %s)' % [by, series, history],
+    local hasHistory(by, series, history) =
+      if u.seconds(history) == 0 then '' else 'and on (%s)\n(%s offset %s)' % [by, series, history],
 
     local errorRatio(sev) =
       local t = c['LLMErrorRatioHigh%sThreshold' % sev];

@@ -1,0 +1,47 @@
+"""The config file: defaults, every error with its path, environment and flags."""
+
+import pytest
+
+from llmpulse.cli import main
+from llmpulse.config import ConfigError, load_config
+
+
+def test_defaults_are_the_documented_ports():
+    cfg = load_config(environ={})
+    assert (cfg.server.otlp_http_port, cfg.server.otlp_grpc_port, cfg.server.metrics_port) == (4318, 4317, 9464)
+
+
+def test_every_error_is_reported_with_its_path(tmp_path):
+    f = tmp_path / "llmpulse.yaml"
+    f.write_text("server:\n  metrics_prot: 1\n  otlp_http_port: 'x'\nmetrics:\n  label_caps: {service_name: 0}\n"
+                 "  dimensions:\n    - name: user_id\n      attributes: [enduser.id]\nbogus: 1\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(f, environ={})
+    problems = exc.value.problems
+    assert f"{f}.server.metrics_prot: unknown key" in problems[0]
+    assert any(p.startswith(f"{f}.server.otlp_http_port: must be an integer") for p in problems)
+    assert any("label_caps.service_name: must be >= 1" in p for p in problems)
+    assert any("dimensions[0].name: 'user_id' is an identifier, never a label" in p for p in problems)
+    assert any(p.startswith(f"{f}.bogus: unknown key") for p in problems)
+
+
+def test_environment_then_overrides_win(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("server: {metrics_port: 1111, otlp_http_port: 2222}\n")
+    cfg = load_config(f, overrides={"server": {"otlp_http_port": 3333}},
+                      environ={"LLMPULSE_METRICS_PORT": "4444", "LLMPULSE_AUTH_TOKEN": "t"})
+    assert (cfg.server.metrics_port, cfg.server.otlp_http_port, cfg.auth.token) == (4444, 3333, "t")
+    with pytest.raises(ConfigError, match="LLMPULSE_METRICS_PORT"):
+        load_config(environ={"LLMPULSE_METRICS_PORT": "x"})
+
+
+def test_cli_reports_bad_config_and_exits_2(tmp_path, capsys):
+    f = tmp_path / "c.yaml"
+    f.write_text("servr: {}\n")
+    assert main(["serve", "--config", str(f)]) == 2
+    assert "servr: unknown key" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.startswith("llmpulse 0.")
