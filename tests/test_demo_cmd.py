@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from demo_receiver import Receiver
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from test_demo_sender import Receiver
 
 from llmpulse import cli
 from llmpulse.demo import cmd

@@ -34,7 +34,7 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("gpt-4o-mini", "openai", "gpt-4o-mini-2024-07-18", 0.35, 110.0, (0.15, 0.60, 0.075, 0.0)),
     Model("text-embedding-3-small", "openai", "text-embedding-3-small", 0.12, 0.0,
           (0.02, 0.0, 0.0, 0.0), embedding=True),
-    Model("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5-20250929", 0.80, 75.0,
+    Model("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5-20250929", 0.70, 75.0,
           (3.00, 15.00, 0.30, 3.75), reasoning=True),
     Model("claude-3-5-haiku", "anthropic", "claude-3-5-haiku-20241022", 0.45, 120.0,
           (0.80, 4.00, 0.08, 1.00)),

@@ -148,7 +148,7 @@ def _progress(totals: Totals, sender: Sender, traffic: Traffic, elapsed: float, 
     head = "llmpulse demo: done" if final else "llmpulse demo:"
     return (f"{head} {elapsed:.0f}s  {totals.llm_calls} LLM calls ({rate:.1f}/s, {err:.1%} errors)  "
             f"spans {s.spans_sent} sent{failed}  logs {s.logs_sent}  scores {s.scores_sent}  "
-            f"retries {s.retries}{scenario}{last}")
+            f"http retries {s.retries}{scenario}{last}")
 
 
 def _validate(args: argparse.Namespace) -> None:

@@ -38,12 +38,13 @@ TOOL_ERROR_SHARE = 0.005         # fraction of tool calls failing
 REASONING_SHARE = 0.3            # fraction of calls to reasoning models that think
 REASONING_MEDIAN_TOKENS = 120    # median reasoning tokens of a call that thinks
 OUTPUT_SIGMA = 0.4               # lognormal sigma of output tokens
+TTFT_SIGMA = 0.3                 # lognormal sigma of time to first token
 CONTEXT_GROWTH_PER_TURN = 0.2    # agent prompts grow by this share of the first prompt per turn
 MAX_CONTEXT_GROWTH = 3.0         # ... up to this factor
 GUARDRAIL_SHARE = 0.015          # fraction of support-bot answers a guardrail blocks
 JUDGE_SHARE = 0.25               # fraction of answers scored later by an async judge
 FEEDBACK_SHARE = 0.08            # fraction of answers a user rates
-NEGATIVE_FEEDBACK_SHARE = 0.07   # fraction of ratings that are thumbs down
+NEGATIVE_FEEDBACK_SHARE = 0.05   # fraction of ratings that are thumbs down
 MIXED_VOCAB_SHARE = 0.15         # fraction of spans carrying two vocabularies
 LOG_SAFETY_SHARE = 0.2           # fraction of safety evals sent as log records
 TRACE_END_JITTER_S = 1.0         # traces end up to this long before `now_ns`
@@ -332,7 +333,7 @@ class Traffic:
             self._cache(op, m, tr)
             if dialect in (C.OTEL_V126, C.VLLM):   # these spans cannot carry cache or reasoning counts
                 op.cache_read_tokens = op.cache_write_tokens = op.reasoning_tokens = 0
-            op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 60000), 0.35) * latency
+            op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 60000), TTFT_SIGMA) * latency
             gen = out_tokens / self._lognormal(m.tokens_per_s, 0.2) * latency
             dur = op.ttft_s + gen + 0.01
             op.output_text = self._text(C.COMPLETIONS)
