@@ -64,6 +64,8 @@ class Thresholds:
     truncation_ratio: float = 0.20  # ratio of responses with finish reason length
     runaway_operations_per_trace: float = 25  # LLM calls per trace
     price_table_max_age_seconds: float = 30 * 86400  # seconds since the last price check
+    # Burn-rate factors of the critical (paging) SLO alert tiers, x error budget rate.
+    slo_burn_factors: tuple[float, ...] = (14.4, 6.0)
     slos: tuple[SLO, ...] = (
         SLO("availability", 0.995, "Share of LLM calls that succeed."),
         SLO("latency", 0.99, "Share of LLM calls faster than the latency threshold."),
@@ -125,6 +127,21 @@ def _slos(data: dict[str, Any], defaults: tuple[SLO, ...]) -> tuple[SLO, ...]:
     return tuple(out)
 
 
+def _burn_factors(data: dict[str, Any], default: tuple[float, ...]) -> tuple[float, ...]:
+    """Factors of the critical tiers in `slo.windows`: budgetPercent/100 * period_h / long_h."""
+    block = data.get("slo") or {}
+    windows = block.get("windows") if isinstance(block, dict) else None
+    if not isinstance(windows, list):
+        return default
+    period_hours = _seconds(block, "period", 30 * 86400) / 3600
+    factors = []
+    for tier in windows:
+        if isinstance(tier, dict) and tier.get("severity") == "critical":
+            long_hours = _seconds(tier, "long", 3600) / 3600
+            factors.append(round(float(tier["budgetPercent"]) / 100 * period_hours / long_hours, 4))
+    return tuple(sorted(factors, reverse=True)) or default
+
+
 def _latency_threshold(data: dict[str, Any], default: float) -> float:
     if "LLMLatencySLOThresholdSeconds" in data:
         return _number(data, "LLMLatencySLOThresholdSeconds", default)
@@ -167,6 +184,7 @@ def thresholds_from_mapping(data: dict[str, Any]) -> Thresholds:
         ),
         price_table_max_age_seconds=_seconds(data, "LLMPriceTableStaleMaxAge", base.price_table_max_age_seconds),
         slos=_slos(data, base.slos),
+        slo_burn_factors=_burn_factors(data, base.slo_burn_factors),
     )
 
 
