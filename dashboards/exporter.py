@@ -158,9 +158,13 @@ def scrape_and_build(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
                 "Exporter build version per instance and the price table version in use.",
                 "none",
                 [
-                    target(f"max by (instance, version) (llmpulse_build_info{{{JOB}}})", "", instant=True, fmt="table"),
                     target(
-                        f"max by (instance, version) (llmpulse_price_table_info{{{JOB}}})", "", instant=True, fmt="table"
+                        f'label_replace(max by (instance, version) (llmpulse_build_info{{{JOB}}}), "component", "exporter", "", "") '
+                        f'or label_replace(max by (instance, version) (llmpulse_price_table_info{{{JOB}}}), '
+                        '"component", "price table", "", "")',
+                        "",
+                        instant=True,
+                        fmt="table",
                     ),
                 ],
                 transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True}}}],

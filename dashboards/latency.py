@@ -23,10 +23,15 @@ BY_MODEL = "gen_ai_provider_name, gen_ai_request_model"
 MODEL_LEGEND = "{{gen_ai_provider_name}}/{{gen_ai_request_model}}"
 
 
-def rule_percentiles(metric: str, quantiles: tuple[str, ...]) -> list[core.Target]:
+def model_calls(t: Thresholds) -> str:
+    """The variable selector plus the model-call operations (thresholds `slo.selector`)."""
+    return f"{SELECTOR}, {t.model_call_selector}"
+
+
+def rule_percentiles(metric: str, quantiles: tuple[str, ...], selector: str) -> list[core.Target]:
     return [
         target(
-            f"max by ({BY_MODEL}) (service_model:{metric}:{q}_rate5m{{{SELECTOR}}})",
+            f"max by ({BY_MODEL}) (service_model:{metric}:{q}_rate5m{{{selector}}})",
             f"{MODEL_LEGEND} {q}",
         )
         for q in quantiles
@@ -39,11 +44,11 @@ def end_to_end(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
         (
             timeseries(
                 "Duration p50 / p95 / p99 by model",
-                "End-to-end duration percentiles of LLM operations per provider and model, from the "
-                "5 m recording rules (worst service/operation per model). The dashed line is the "
-                "latency SLO threshold.",
+                "Duration percentiles of model calls (chat, completions, embeddings) per provider "
+                "and model, from the 5 m recording rules (worst service per model). Agent and tool "
+                "spans are in the per-operation row. The dashed line is the latency SLO threshold.",
                 "s",
-                rule_percentiles(DURATION, ("p50", "p95", "p99")),
+                rule_percentiles(DURATION, ("p50", "p95", "p99"), model_calls(t)),
                 thresholds=slo_line,
             ),
             12,
@@ -52,10 +57,10 @@ def end_to_end(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
         (
             timeseries(
                 "Duration p95 by model (with traces)",
-                "p95 end-to-end duration per provider and model from the raw histogram. Exemplar "
+                "p95 duration of model calls per provider and model from the raw histogram. Exemplar "
                 "dots are individual calls: click one to open its trace in Tempo.",
                 "s",
-                [target(promql.quantile(0.95, DURATION, BY_MODEL, SELECTOR), MODEL_LEGEND, exemplar=True)],
+                [target(promql.quantile(0.95, DURATION, BY_MODEL, model_calls(t)), MODEL_LEGEND, exemplar=True)],
                 thresholds=slo_line,
             ),
             12,
@@ -64,11 +69,11 @@ def end_to_end(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
         (
             heatmap(
                 "Duration distribution",
-                "How many operations fell in each duration bucket over time; a second band "
+                "How many model calls fell in each duration bucket over time; a second band "
                 "appearing above the usual one is a slow subset (a model, region or retry). "
                 "Exemplars link to traces.",
                 "s",
-                f"sum by (le) (rate({DURATION}_bucket{{{SELECTOR}}}[$__rate_interval]))",
+                f"sum by (le) (rate({DURATION}_bucket{{{model_calls(t)}}}[$__rate_interval]))",
             ),
             12,
             9,
@@ -106,7 +111,7 @@ def streaming(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
                 "Time from request to the first streamed chunk (streamed calls only), 5 m recording "
                 "rules. The dashed line is the LLMTimeToFirstTokenHigh critical threshold (p99).",
                 "s",
-                rule_percentiles(TTFT, ("p95", "p99")),
+                rule_percentiles(TTFT, ("p95", "p99"), SELECTOR),
                 thresholds=steps((GREEN, None), (RED, t.ttft_critical_seconds)),
             ),
             8,

@@ -56,10 +56,17 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
         ),
         stat(
             "p95 latency (slowest model)",
-            "End-to-end p95 duration of the slowest service/model pair (5 m). Red from the latency "
+            "p95 duration of model calls (chat, completions, embeddings; not agents or tools) for "
+            "the slowest service/model pair (5 m). Red from the latency "
             f"SLO threshold ({n(t.latency_slo_threshold_seconds)} s). Open Latency to find the stage.",
             "s",
-            [target(f"max(service_model:gen_ai_client_operation_duration_seconds:p95_rate5m{{{SELECTOR}}})", "p95")],
+            [
+                target(
+                    "max(service_model:gen_ai_client_operation_duration_seconds:p95_rate5m"
+                    f"{{{SELECTOR}, {t.model_call_selector}}})",
+                    "p95",
+                )
+            ],
             thresholds=steps((GREEN, None), (RED, t.latency_slo_threshold_seconds)),
         ),
         stat(

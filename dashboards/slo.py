@@ -17,16 +17,18 @@ from llmpulse.dashboards.panels import AMBER, GREEN, RED, Grid, stat, steps, tar
 from llmpulse.dashboards.thresholds import SLO, Thresholds, load_thresholds
 from llmpulse.dashboards.variables import SELECTOR_SERVICE
 
-# Burn-rate colours: the multiwindow thresholds of the SRE workbook for a 30 d period
-# (page at 14.4x over 1 h, ticket at 6x over 6 h); same tiers as the SLO burn alerts.
-FAST_BURN_FACTOR = 14.4  # x error budget rate
-SLOW_BURN_FACTOR = 6.0  # x error budget rate
+# Burn-rate colours come from the critical SLO alert tiers in thresholds.yaml
+# (slo.windows; 14.4x and 6x for a 30 d period): red from the fastest, amber from the slowest.
 ERROR_BUDGET_LOW_RATIO = 0.25  # share of the 30 d budget left below which the tile is amber
 PERIOD = "30d"
 
 
 def sli_error(slo: SLO, window: str) -> str:
     return f'slo:sli_error:ratio_rate{window}{{slo="{slo.name}", {SELECTOR_SERVICE}}}'
+
+
+def burn_steps(t: Thresholds) -> list[dict[str, object]]:
+    return steps((GREEN, None), (AMBER, min(t.slo_burn_factors)), (RED, max(t.slo_burn_factors)))
 
 
 def slo_panels(slo: SLO, t: Thresholds) -> list[tuple[core.Panel, int, int]]:
@@ -70,11 +72,11 @@ def slo_panels(slo: SLO, t: Thresholds) -> list[tuple[core.Panel, int, int]]:
             stat(
                 f"{slo.name.capitalize()} burn rate (1 h)",
                 "How fast the error budget burns now: 1 = exactly on budget for the period. "
-                f"Amber from {promql.number(SLOW_BURN_FACTOR)}x, red from "
-                f"{promql.number(FAST_BURN_FACTOR)}x (the SLO burn alert tiers).",
+                f"Amber from {promql.number(min(t.slo_burn_factors))}x, red from "
+                f"{promql.number(max(t.slo_burn_factors))}x (the paging SLO burn alert tiers).",
                 "suffix:x",
                 [target(f"max({sli_error(slo, '1h')}) / {budget}", "burn rate")],
-                thresholds=steps((GREEN, None), (AMBER, SLOW_BURN_FACTOR), (RED, FAST_BURN_FACTOR)),
+                thresholds=burn_steps(t),
                 decimals=2,
             ),
             4,
@@ -88,7 +90,7 @@ def slo_panels(slo: SLO, t: Thresholds) -> list[tuple[core.Panel, int, int]]:
                 "long window are both above a tier (dashed lines).",
                 "suffix:x",
                 [target(f"max({sli_error(slo, w)}) / {budget}", w) for w in SLO_WINDOWS],
-                thresholds=steps((GREEN, None), (AMBER, SLOW_BURN_FACTOR), (RED, FAST_BURN_FACTOR)),
+                thresholds=burn_steps(t),
                 minimum=0,
             ),
             12,

@@ -31,6 +31,9 @@ BUDGET_PACE_WARNING_RATIO = 0.8
 # Default safety-evaluation selector (contract: configurable, this is the default).
 DEFAULT_SAFETY_EVALUATION_REGEX = "(?i).*(safety|toxicity|harm|jailbreak|pii|guardrail).*"
 DEFAULT_FAIL_LABEL_REGEX = "(?i)fail(ed|ure)?"
+# Which operations are model calls (the SLO selector of thresholds.yaml): latency tiles
+# and "by model" latency panels use it so agent and workflow spans do not dominate.
+DEFAULT_MODEL_CALL_SELECTOR = 'gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"'
 
 _DURATION = re.compile(r"^([0-9]+)(ms|s|m|h|d|w|y)$")
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -58,12 +61,15 @@ class Thresholds:
     daily_budget_per_service_usd: dict[str, float] = field(default_factory=dict)
     quality_drop_warning: float = 0.10  # fraction below the 7 d baseline
     quality_drop_critical: float = 0.25  # fraction below the 7 d baseline
+    model_call_selector: str = DEFAULT_MODEL_CALL_SELECTOR  # PromQL matchers
     safety_evaluation_regex: str = DEFAULT_SAFETY_EVALUATION_REGEX
     safety_fail_label_regex: str = DEFAULT_FAIL_LABEL_REGEX
     negative_feedback_ratio: float = 0.15  # ratio of negative feedback
     truncation_ratio: float = 0.20  # ratio of responses with finish reason length
     runaway_operations_per_trace: float = 25  # LLM calls per trace
     price_table_max_age_seconds: float = 30 * 86400  # seconds since the last price check
+    # Burn-rate factors of the critical (paging) SLO alert tiers, x error budget rate.
+    slo_burn_factors: tuple[float, ...] = (14.4, 6.0)
     slos: tuple[SLO, ...] = (
         SLO("availability", 0.995, "Share of LLM calls that succeed."),
         SLO("latency", 0.99, "Share of LLM calls faster than the latency threshold."),
@@ -125,6 +131,27 @@ def _slos(data: dict[str, Any], defaults: tuple[SLO, ...]) -> tuple[SLO, ...]:
     return tuple(out)
 
 
+def _burn_factors(data: dict[str, Any], default: tuple[float, ...]) -> tuple[float, ...]:
+    """Factors of the critical tiers in `slo.windows`: budgetPercent/100 * period_h / long_h."""
+    block = data.get("slo") or {}
+    windows = block.get("windows") if isinstance(block, dict) else None
+    if not isinstance(windows, list):
+        return default
+    period_hours = _seconds(block, "period", 30 * 86400) / 3600
+    factors = []
+    for tier in windows:
+        if isinstance(tier, dict) and tier.get("severity") == "critical":
+            long_hours = _seconds(tier, "long", 3600) / 3600
+            factors.append(round(float(tier["budgetPercent"]) / 100 * period_hours / long_hours, 4))
+    return tuple(sorted(factors, reverse=True)) or default
+
+
+def _model_call_selector(data: dict[str, Any], default: str) -> str:
+    block = data.get("slo") or {}
+    selector = block.get("selector", default) if isinstance(block, dict) else default
+    return str(selector).strip() or default
+
+
 def _latency_threshold(data: dict[str, Any], default: float) -> float:
     if "LLMLatencySLOThresholdSeconds" in data:
         return _number(data, "LLMLatencySLOThresholdSeconds", default)
@@ -167,6 +194,8 @@ def thresholds_from_mapping(data: dict[str, Any]) -> Thresholds:
         ),
         price_table_max_age_seconds=_seconds(data, "LLMPriceTableStaleMaxAge", base.price_table_max_age_seconds),
         slos=_slos(data, base.slos),
+        model_call_selector=_model_call_selector(data, base.model_call_selector),
+        slo_burn_factors=_burn_factors(data, base.slo_burn_factors),
     )
 
 

@@ -103,3 +103,19 @@ def test_rate_without_rate_interval_is_refused(expr):
 
 def test_rate_interval_accepted_and_recording_rule_names_are_not_rates():
     panels.target("sum(rate(x[$__rate_interval])) / sum(service:x:ratio_rate5m)")
+
+
+def test_slo_burn_colours_follow_the_alert_tiers(tmp_path):
+    user = tmp_path / "t.yaml"
+    user.write_text(
+        "slo:\n  period: 28d\n  windows:\n"
+        "    - {severity: critical, long: 1h, short: 5m, budgetPercent: 2, for: 2m}\n"
+        "    - {severity: critical, long: 6h, short: 30m, budgetPercent: 5, for: 15m}\n"
+        "    - {severity: warning, long: 1d, short: 2h, budgetPercent: 10, for: 1h}\n"
+    )
+    t = load_thresholds(user)
+    assert t.slo_burn_factors == (13.44, 5.6)
+    assert load_thresholds(None).slo_burn_factors == (14.4, 6.0)
+    slo = json.loads(build.render_all(t)["llmpulse-slo.json"])
+    burn = next(p for p in leaf_panels(slo) if p["title"] == "Availability burn rate (1 h)")
+    assert [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 5.6, 13.44]

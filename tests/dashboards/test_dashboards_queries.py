@@ -94,3 +94,9 @@ def test_every_query_is_valid_promql(tmp_path):
     result = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(rules)} rules found" in result.stdout
+
+
+def test_contract_names_are_what_the_exporter_registers(exporter):
+    """The names the dashboards may use are all registered by a real exporter (tests/conftest.py)."""
+    registered = {m.name + ("_total" if m.type == "counter" else "") for m in exporter.registry.collect()}
+    assert metric_names.EXPORTED_METRICS <= registered, metric_names.EXPORTED_METRICS - registered
