@@ -86,7 +86,7 @@ def test_dialect_markers_match_the_reference(normal_rows):
 
 def test_workflow_layers_of_each_library(normal_rows):
     kinds = {r.attrs.get("openinference.span.kind") for r in normal_rows}
-    assert {"LLM", "EMBEDDING", "RETRIEVER", "CHAIN"} <= kinds
+    assert {"LLM", "EMBEDDING", "RETRIEVER", "CHAIN", "AGENT", "TOOL"} <= kinds
     assert {"workflow", "agent", "tool"} <= {r.attrs.get("traceloop.span.kind") for r in normal_rows}
     ops = {r.attrs.get("gen_ai.operation.name") for r in normal_rows}
     assert {"chat", "embeddings", "retrieval", "execute_tool", "invoke_agent", "invoke_workflow"} <= ops
@@ -246,13 +246,20 @@ def test_messy_realism(normal_rows):
     # prompt version: span attribute and resource attribute
     assert any(C.PROMPT_VERSION_ATTR in r.attrs for r in normal_rows)
     assert any(C.PROMPT_VERSION_ATTR in r.resource for r in normal_rows)
-    # guardrail triggers
-    assert any(r.attrs.get(C.GUARDRAIL_ATTR) is True for r in normal_rows)
     # prompt / completion text with a (fake) e-mail address to exercise redaction
     texts = [v for r in normal_rows for k, v in r.attrs.items()
              if isinstance(v, str) and k in ("gen_ai.prompt.0.content", "input.value", "gen_ai.input.messages",
                                             "gen_ai.completion.0.content", "gen_ai.output.messages")]
     assert any(re.search(r"[\w.]+@example\.(com|org|net)", t) for t in texts)
+
+
+def test_guardrails_trigger_rarely():
+    rows = all_rows(run(seed=1, batches=60))
+    answers = [r for r in rows if r.service == "support-bot" and r.is_llm and not r.error]
+    blocked = [r for r in answers if r.attrs.get(C.GUARDRAIL_ATTR) is True]
+    assert blocked and len(blocked) / len(answers) < 0.02
+    for r in blocked:
+        assert r.attrs[C.GUARDRAIL_NAME_ATTR] and r.finish_reasons in (["content_filter"], ["refusal"])
 
 
 def test_latencies_and_tokens_are_plausible(normal_rows):

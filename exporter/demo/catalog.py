@@ -192,7 +192,7 @@ class Service:
 SERVICES: tuple[Service, ...] = (
     Service("support-bot", "2.14.0", "production", "agent", 0.40,
             (("claude-sonnet-4-5", 0.4), ("gpt-4o-mini", 0.35), ("claude-3-5-haiku", 0.25)),
-            ((OTEL, 0.7), (OPENLIT, 0.3)), "support-v7",
+            ((OTEL, 0.6), (OPENLIT, 0.25), (OPENINFERENCE, 0.15)), "support-v7",
             streaming_share=0.9, input_tokens_median=1500, output_tokens_median=160),
     Service("search-api", "1.8.3", "production", "rag", 0.30,
             (("gpt-4o-mini", 0.5), ("gemini-2.5-flash", 0.35), ("gpt-4o", 0.15)),
