@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ class Grafana:
         try:
             response = self.session.request(method, self.url + path, timeout=self.timeout, **kwargs)
         except requests.exceptions.RequestException as exc:
-            raise PushError(f"cannot reach Grafana at {self.url}: {type(exc).__name__}: {exc}") from exc
+            raise PushError(f"cannot reach Grafana at {self.url}: {_reason(exc, self.timeout)}") from exc
         if response.status_code in (401, 403):
             raise PushError(
                 f"Grafana refused the request {method} {path} with HTTP {response.status_code} "
@@ -130,6 +131,18 @@ class Grafana:
             body["folderUid"] = folder_uid
         response = self._call("POST", "/api/dashboards/db", json=body)
         return _json(response, "/api/dashboards/db")
+
+
+def _reason(exc: requests.exceptions.RequestException, timeout: float) -> str:
+    """A one-line cause: 'connection refused', 'timed out after 10 s', ..."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"timed out after {timeout:g} s"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    if found:
+        return found.group(1).strip().lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (check the certificate or the URL scheme)"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _message(response: requests.Response) -> str:

@@ -132,7 +132,7 @@ def test_unreachable_grafana_is_a_clear_error(capsys):
         port = sock.getsockname()[1]
     assert push(f"http://127.0.0.1:{port}", "--token", "secret", "--timeout", "2") == 1
     err = capsys.readouterr().err
-    assert f"cannot reach Grafana at http://127.0.0.1:{port}" in err
+    assert f"cannot reach Grafana at http://127.0.0.1:{port}: connection refused" in err
     assert "Traceback" not in err
 
 

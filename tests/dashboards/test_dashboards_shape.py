@@ -51,6 +51,10 @@ class TestDashboard:
         assert all(isinstance(i, int) for i in ids)
         assert len(ids) == len(set(ids))
 
+    def test_panel_titles_unique(self, uid):
+        titles = [p["title"] for p in leaf_panels(DASHBOARDS[uid])]
+        assert len(titles) == len(set(titles))
+
     def test_grid_positions_do_not_overlap(self, uid):
         def check(panels):
             cells = {}
