@@ -86,12 +86,21 @@ def scores_and_forwarding() -> list[core.Panel]:
     return [
         timeseries(
             "Scores received and rejected",
-            "Evaluation scores and feedback per second accepted (by source) and rejected (by reason).",
+            "Evaluation scores and feedback per second accepted (by source) and rejected (by reason), "
+            "and OTLP log records that carried no GenAI event.",
             "ops",
             [
                 target(promql.rate("llmpulse_scores_received_total", JOB, by="source"), "received {{source}}"),
                 target(promql.rate("llmpulse_scores_rejected_total", JOB, by="reason"), "rejected {{reason}}"),
+                target(promql.rate("llmpulse_log_records_skipped_total", JOB), "log records without GenAI events"),
             ],
+        ),
+        timeseries(
+            "Held in memory",
+            "Open traces and conversations waiting to go idle, and spans remembered for late scores. "
+            "Each is capped in the config (tracking.*); a line flat at its cap means the oldest are evicted.",
+            "short",
+            [target(f"max by (kind) (llmpulse_tracked_items{{{JOB}}})", "{{kind}}")],
         ),
         timeseries(
             "Forward queue length",

@@ -1,4 +1,4 @@
-"""Metric and recording-rule names the dashboards may query (from the shared contract).
+"""Metric and recording-rule names the dashboards may query (metrics read from the exporter).
 
 Tests check every name a panel query uses against these sets, so a renamed metric
 breaks the build instead of silently emptying a panel.
@@ -11,53 +11,27 @@ True
 
 from __future__ import annotations
 
-# Families as exposed on /metrics (counters carry their `_total` name).
-EXPORTED_HISTOGRAMS = frozenset(
-    {
-        "gen_ai_client_operation_duration_seconds",
-        "gen_ai_client_token_usage",
-        "gen_ai_client_operation_time_to_first_chunk_seconds",
-        "gen_ai_client_operation_time_per_output_chunk_seconds",
-        "llm_request_cost_usd",
-        "llm_eval_score",
-        "llm_trace_operations",
-        "llm_trace_cost_usd",
-        "llm_conversation_cost_usd",
-        "llmpulse_ingest_duration_seconds",
-    }
-)
+def _exported() -> tuple[frozenset[str], frozenset[str]]:
+    """(histogram families, every family as exposed) read from the exporter itself.
 
-EXPORTED_METRICS = EXPORTED_HISTOGRAMS | frozenset(
-    {
-        "llm_tokens_total",
-        "llm_cost_usd_total",
-        "llm_unpriced_operations_total",
-        "llm_finish_reasons_total",
-        "llm_eval_results_total",
-        "llm_feedback_total",
-        "llm_tool_calls_total",
-        "llm_deployment_info",
-        "llm_guardrail_triggers_total",
-        "llm_refusals_total",
-        "llm_retries_total",
-        "llm_fallbacks_total",
-        "llm_cache_hits_total",
-        "llmpulse_spans_received_total",
-        "llmpulse_spans_rejected_total",
-        "llmpulse_spans_skipped_total",
-        "llmpulse_requests_total",
-        "llmpulse_label_overflows_total",
-        "llmpulse_scores_received_total",
-        "llmpulse_scores_rejected_total",
-        "llmpulse_forward_queue_length",
-        "llmpulse_forward_sent_total",
-        "llmpulse_forward_dropped_total",
-        "llmpulse_forward_retries_total",
-        "llmpulse_price_table_info",
-        "llmpulse_price_table_checked_timestamp_seconds",
-        "llmpulse_build_info",
-    }
-)
+    An exporter with every optional part on (forwarding) is built into a private
+    registry; nothing listens. Counters carry their `_total` name.
+    """
+    from prometheus_client import CollectorRegistry
+
+    from llmpulse.app import Exporter
+    from llmpulse.config import load_config
+
+    registry = CollectorRegistry()
+    cfg = load_config(environ={}, overrides={"forward": {"otlp": {"endpoint": "http://127.0.0.1:9"}}})
+    Exporter(cfg, registry=registry)
+    families = list(registry.collect())
+    hist = frozenset(f.name for f in families if f.type == "histogram")
+    every = frozenset(f.name + "_total" if f.type == "counter" else f.name for f in families)
+    return hist, every
+
+
+EXPORTED_HISTOGRAMS, EXPORTED_METRICS = _exported()
 
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 

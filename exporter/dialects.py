@@ -222,7 +222,10 @@ class Normalizer:
             return vocab.operation_name(op) or op.strip().lower()[:32]
         kind = attrs.get("openinference.span.kind")
         if isinstance(kind, str):
-            return vocab.OPENINFERENCE_KINDS.get(kind.upper())   # CHAIN, GUARDRAIL...: not an operation
+            kind = kind.upper()
+            if kind == "CHAIN" and not s.parent_span_id:
+                return "invoke_workflow"       # the root chain of a trace is the workflow
+            return vocab.OPENINFERENCE_KINDS.get(kind)   # inner CHAIN, GUARDRAIL...: plumbing
         tl = attrs.get("traceloop.span.kind")
         if isinstance(tl, str) and tl.lower() in vocab.TRACELOOP_KINDS:
             return vocab.TRACELOOP_KINDS[tl.lower()]

@@ -12,6 +12,7 @@ import gzip
 import hmac
 import json
 import logging
+import socket
 import socketserver
 import threading
 import time
@@ -95,6 +96,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "llmpulse"
     sys_version = ""
     timeout = 30
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's algorithm
+        # and delayed ACKs add ~40 ms to every keep-alive request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         log.debug("%s %s", self.address_string(), format % args)

@@ -76,7 +76,8 @@ def test_openinference_kinds():
     assert norm({"openinference.span.kind": "EMBEDDING", "embedding.model_name": "e"}).operation == "embeddings"
     assert norm({"openinference.span.kind": "TOOL", "tool.name": "calc"}).tool_name == "calc"
     assert norm({"openinference.span.kind": "AGENT", "agent.name": "planner"}).agent_name == "planner"
-    assert norm({"openinference.span.kind": "CHAIN"}) is None
+    assert norm({"openinference.span.kind": "CHAIN"}, parent=b"\x01" * 8) is None
+    assert norm({"openinference.span.kind": "CHAIN"}).operation == "invoke_workflow"   # a root chain
 
 
 def test_openlit():
