@@ -20,11 +20,12 @@ from .conftest import GENERATED, free_port, stop, tool
 pytestmark = pytest.mark.live
 
 
-def start_demo(tmp: Path, scenario: str) -> tuple[subprocess.Popen, str]:
+def start_demo(tmp: Path, scenario: str, extra: list[str] = ()) -> tuple[subprocess.Popen, str]:
+    """`llmpulse demo` with its embedded exporter on free ports; returns (process, metrics URL)."""
     log = tmp / "demo.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "llmpulse", "demo", "--scenario", scenario, "--rate", "20", "--duration", "300",
-         "--host", "127.0.0.1", "--metrics-port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0"],
+         "--host", "127.0.0.1", "--metrics-port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0", *extra],
         stdout=open(log, "w"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -39,14 +40,18 @@ def start_demo(tmp: Path, scenario: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"demo did not start: {log.read_text()}")
 
 
-def start_prometheus(tmp: Path, metrics_url: str, alertmanager_url: str,
+def start_prometheus(tmp: Path, metrics_urls: str | dict[str, str], alertmanager_url: str,
                      rules_dir: Path = GENERATED) -> tuple[subprocess.Popen, str]:
-    target = re.match(r"http://([^/]+)/", metrics_url).group(1)
+    """Prometheus scraping each URL every second (job `llmpulse`, or one job per dict key)."""
+    if isinstance(metrics_urls, str):
+        metrics_urls = {"llmpulse": metrics_urls}
+    jobs = [{"job_name": job, "static_configs": [{"targets": [re.match(r"http://([^/]+)/", url).group(1)]}]}
+            for job, url in metrics_urls.items()]
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules_dir / "llmpulse-rules.yaml"), str(rules_dir / "llmpulse-alerts.yaml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_url.removeprefix("http://")]}]}]},
-        "scrape_configs": [{"job_name": "llmpulse", "static_configs": [{"targets": [target]}]}],
+        "scrape_configs": jobs,
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
@@ -58,7 +63,17 @@ def start_prometheus(tmp: Path, metrics_url: str, alertmanager_url: str,
          "--rules.alert.resend-delay=1s"],
         stdout=open(tmp / "prometheus.log", "w"), stderr=subprocess.STDOUT,
     )
-    return proc, f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError(f"prometheus not ready: {(tmp / 'prometheus.log').read_text()[-2000:]}")
 
 
 def test_safety_failure_pages_through_alertmanager(tmp_path: Path, alertmanager):
@@ -133,3 +148,73 @@ def test_provider_outage_pages_and_the_critical_mutes_its_warning(tmp_path: Path
         if prom is not None:
             stop(prom)
         stop(demo)
+
+
+# Thresholds that let each scenario's alert fire within seconds of a fresh
+# start: no `for:`, no history guard, and short current windows for the
+# baseline comparisons (their scenarios start after some normal traffic).
+FAST = {
+    "LLMErrorRatioHighCriticalFor": "0", "LLMErrorRatioHighWarningFor": "0",
+    "LLMTimeToFirstTokenHighCriticalFor": "0", "LLMTimeToFirstTokenHighWarningFor": "0",
+    "LLMRunawayAgentFor": "0", "LLMTruncationHighFor": "0", "LLMUnpricedModelFor": "0",
+    "LLMCostPerRequestHighFor": "0", "LLMCostPerRequestHighWindow": "15s", "LLMCostPerRequestHighMinHistory": "0",
+    "LLMQualityDropCriticalFor": "0", "LLMQualityDropWarningFor": "0", "LLMQualityDropWindow": "15s",
+    "LLMQualityDropMinHistory": "0",
+}
+ONSET = {"cost_spike": 30, "quality_drop": 30}   # seconds of normal traffic before these scenarios
+RECEIVER = {"critical": "pager", "warning": "chat", "info": "digest"}
+
+
+def test_every_demo_scenario_fires_its_alert_through_the_right_receiver(tmp_path: Path, alertmanager):
+    """All demo scenarios at once (one demo process each, one Prometheus job
+    each): the contract alert of every scenario fires on the real exporter's
+    metrics and reaches the receiver of its severity."""
+    from llmpulse.alerts.build import render
+    from llmpulse.alerts.thresholds import load_thresholds
+    from llmpulse.demo.scenarios import SCENARIOS
+
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for name, text in render(load_thresholds(overrides=FAST)).items():
+        (rules_dir / name).write_text(text)
+    config = tmp_path / "llmpulse.yaml"
+    config.write_text("tracking: {trace_idle_seconds: 1, conversation_idle_seconds: 2}\n")
+    demos: dict[str, tuple[subprocess.Popen, str]] = {}
+    prom = None
+    try:
+        for name in SCENARIOS:
+            (tmp_path / name).mkdir()
+            demos[name] = start_demo(tmp_path / name, name, ["--config", str(config),
+                                                              "--scenario-after", str(ONSET.get(name, 0))])
+        prom, prom_url = start_prometheus(tmp_path, {n: url for n, (_, url) in demos.items()}, alertmanager.url, rules_dir)
+        pending = dict(SCENARIOS)
+        started = time.monotonic()
+        deadline = started + 150
+        fired: dict[str, set[str]] = {}
+        while pending and time.monotonic() < deadline:
+            alerts = requests.get(f"{prom_url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+            for name, sc in list(pending.items()):
+                sev = {a["labels"]["severity"] for a in alerts if a["state"] == "firing" and a["labels"].get("job") == name
+                       and a["labels"]["alertname"] == sc.alert and a["labels"].get("service_name") == sc.service}
+                if sev:
+                    fired[name] = sev
+                    del pending[name]
+                    after = time.monotonic() - started
+                    print(f"{name}: {sc.alert} {sorted(sev)} firing after {after:.0f}s")
+                    # baseline alerts must not fire on the normal traffic before the onset
+                    # (the demos started before Prometheus, hence the 5s slack)
+                    assert after >= ONSET.get(name, 0) - 5, f"{name}: {sc.alert} fired {after:.0f}s in, before its onset"
+            time.sleep(1)
+        assert not pending, f"scenarios whose alert never fired: {sorted(pending)}; fired: {fired}"
+        for name, sc in SCENARIOS.items():
+            top = "critical" if "critical" in fired[name] else "warning" if "warning" in fired[name] else "info"
+            got = alertmanager.sink.wait_for(lambda r, a: a["labels"].get("job") == name
+                                             and a["labels"].get("alertname") == sc.alert
+                                             and a["labels"].get("severity") == top, timeout=20)
+            assert got, f"{name}: {sc.alert} ({top}) never reached a receiver"
+            assert {r for r, _ in got} == {RECEIVER[top]}, (name, got)
+    finally:
+        if prom is not None:
+            stop(prom)
+        for proc, _ in demos.values():
+            stop(proc)

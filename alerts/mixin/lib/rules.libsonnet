@@ -10,10 +10,10 @@ local u = import 'util.libsonnet';
     local ops = 'gen_ai_client_operation_duration_seconds_count',
     local rec(record, expr, labels={}) = { record: record, expr: expr } + (if labels == {} then {} else { labels: labels }),
     // Ratio that is 0, not absent, when the numerator has no series.
-    local ratio(num, den) = '(%s or %s * 0)\n/\n%s' % [num, den, den],
-    local sumRate(by, sel, w) = 'sum by (%s) (rate(%s[%s]))' % [by, sel, w],
-    local quantile(q, by, bucket, w) = 'histogram_quantile(%s, sum by (%s, le) (rate(%s[%s])))' % [u.num(q), by, bucket, w],
-    local avg(by, metric, w) = '%s\n/\n%s' % [sumRate(by, m(metric + '_sum'), w), sumRate(by, m(metric + '_count'), w)],
+    local ratio(num, den) = '(' + num + ' or ' + den + ' * 0)\n/\n' + den,
+    local sumRate(by, sel, w) = 'sum by (' + by + ') (rate(' + sel + '[' + w + ']))',
+    local quantile(q, by, bucket, w) = 'histogram_quantile(' + u.num(q) + ', sum by (' + by + ', le) (rate(' + bucket + '[' + w + '])))',
+    local avg(by, metric, w) = sumRate(by, m(metric + '_sum'), w) + '\n/\n' + sumRate(by, m(metric + '_count'), w),
 
     local sloWindows = std.set(['5m', '30m', '1h', '2h', '6h', '1d', '3d']
                                + [w.long for w in c.slo.windows] + [w.short for w in c.slo.windows], u.seconds),

@@ -11,7 +11,9 @@
       std.parseInt(std.substr(d, 0, std.length(d) - std.length(unit))) * unitSeconds[unit],
 
   // A number printed at fixed precision, so 14.4 * 0.005 prints 0.072.
-  num(x):: std.format('%.10g', x),
+  num(x)::
+    local s = std.toString(x);
+    if std.length(s) <= 10 then s else std.format('%.10g', x),
 
   // The one place burn-rate factors come from (Sloth's getBurnRateFactor):
   // the share of the error budget a window may consume, scaled to the period.
@@ -45,7 +47,7 @@
   // (a counter first exposed at 1 has increase() 0, so a single failed
   // safety evaluation would otherwise never alert).
   increaseWithNew(sel, w)::
-    '(%(s)s unless %(s)s offset %(w)s) or increase(%(s)s[%(w)s])' % { s: sel, w: w },
+    '(' + sel + ' unless ' + sel + ' offset ' + w + ') or increase(' + sel + '[' + w + '])',
 
   // Keeps the first of rules that share record name and labels.
   dedupe(rules)::
