@@ -7,10 +7,11 @@ path, and every error is reported at once:
     >>> th = load_thresholds()
     >>> th.LLMErrorRatioHighCriticalThreshold
     0.05
-    >>> load_thresholds(overrides={"LLMErrorRatioHighCriticalTreshold": 1})
-    Traceback (most recent call last):
-    ...
-    llmpulse.alerts.thresholds.ThresholdsError: <overrides>: LLMErrorRatioHighCriticalTreshold: unknown key ...
+    >>> try:
+    ...     load_thresholds(overrides={"LLMErrorRatioHighCriticalTreshold": 1})
+    ... except ThresholdsError as exc:
+    ...     print(exc)
+    <overrides>: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold?)
 """
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | 
     result = _convert(Thresholds, merged, "", final_errors, partial=False)
     final_errors.extend(_consistency(result) if not final_errors else [])
     if final_errors:
-        source = str(path) if path is not None else DEFAULT_PATH.name
+        source = str(path) if path is not None else "<overrides>" if overrides is not None else DEFAULT_PATH.name
         raise ThresholdsError([f"{source}: {e}" for e in final_errors])
     return result
 

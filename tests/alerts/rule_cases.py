@@ -255,25 +255,24 @@ CASES.append(Case(
 ))
 
 # Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop).
-# Critical (25 %, for 15m) and warning (10 %, for 30m) fire; the same drop
-# after only 3h of history (cold start) never fires.
+# Critical (25 %, for 5m) and warning (10 %, for 15m) fire; the same drop
+# after only 15m of history (cold start, new-api) never fires.
 COLD = EVAL | {"service_name": "new-api"}
 CASES.append(Case(
     "quality_drop",
     [series("llm_eval_score_count", EVAL, "0+60x340"),
      series("llm_eval_score_sum", EVAL, "0+45x312 14070+30x27"),
-     series("llm_eval_score_count", COLD, "0+60x340"),
-     series("llm_eval_score_sum", COLD, "0+45x36 1650+30x303")],
+     # new-api starts at 25h50m and drops 15 minutes later
+     series("llm_eval_score_count", COLD, "_x310 0+60x30"),
+     series("llm_eval_score_sum", COLD, "_x310 0+45x2 120+30x27")],
     interval="5m", evaluation_interval="5m",
     alerts=[
-        at("26h25m", "LLMQualityDrop"),
-        at("26h30m", "LLMQualityDrop", fired("LLMQualityDrop", "critical", EVAL,
-           "chat-api gpt-4o: mean relevance score over 15m is 33.21% below its 7d baseline (threshold 25%).")),
-        at("26h35m", "LLMQualityDrop",
+        at("26h15m", "LLMQualityDrop"),
+        at("26h20m", "LLMQualityDrop",
            fired("LLMQualityDrop", "critical", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 25%)."),
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 25%)."),
            fired("LLMQualityDrop", "warning", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.17% below its 7d baseline (threshold 10%).")),
+                 "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 10%).")),
     ],
     exprs=[
         approx("26h", 'service_model:llm_eval_score:avg_rate5m{service_name="chat-api"}', (EVAL, 0.75)),
@@ -281,8 +280,8 @@ CASES.append(Case(
         approx("26h", 'service_model:llm_eval_score:avg_rate1h{service_name="chat-api"}', (EVAL, 0.75)),
         approx("26h", 'service_model:llm_eval_score:avg_baseline7d{service_name="chat-api"}', (EVAL, 0.75)),
         # cold start: the new service's score dropped too, but it has no day of history
-        approx("4h", 'service_model:llm_eval_score:avg_rate15m{service_name="new-api"}', (COLD, 0.5)),
-        expr("4h", 'ALERTS{service_name="new-api"}'),
+        approx("26h35m", 'service_model:llm_eval_score:avg_rate15m{service_name="new-api"}', (COLD, 0.5)),
+        expr("26h35m", 'ALERTS{service_name="new-api"}'),
     ],
 ))
 
@@ -360,20 +359,19 @@ CASES.append(Case(
     [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x30"),
      series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x90")],
     alerts=[
-        at("49m", "LLMTelemetryAbsent"),
-        at("50m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
-           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 15m: the pipeline is blind.")),
+        at("44m", "LLMTelemetryAbsent"),
+        at("45m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
+           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 10m: the pipeline is blind.")),
     ],
 ))
 
 # Cost per request: 64 operations and 0.5 USD per 5m (0.0078125 USD each) for
-# 7h, then 2 USD per 5m (4x). new-api jumps 8x after only 1h of history.
+# 7h, then 2 USD per 5m (4x).
 NEW_SM = SM | {"service_name": "new-api"}
 OPS = "gen_ai_client_operation_duration_seconds_count"
 CASES.append(Case(
     "cost_per_request",
-    [series(OPS, SM, "0+64x120"), series("llm_cost_usd_total", SM, "0+0.5x84 44+2x35"),
-     series(OPS, NEW_SM, "0+64x120"), series("llm_cost_usd_total", NEW_SM, "0+0.5x12 10+4x107")],
+    [series(OPS, SM, "0+64x120"), series("llm_cost_usd_total", SM, "0+0.5x84 44+2x35")],
     interval="5m", evaluation_interval="5m",
     alerts=[
         at("7h25m", "LLMCostPerRequestHigh"),
@@ -381,9 +379,6 @@ CASES.append(Case(
            f"{WHO}: mean cost per operation over 30m is 0.0312 USD, above 2x its 1d mean.")),
     ],
     exprs=[
-        # cold start: new-api's cost per request is above 2x its short history, yet nothing is pending
-        approx("1h35m", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="new-api"}', (NEW_SM, 0.0625)),
-        expr("1h35m", 'ALERTS{service_name="new-api"}'),
         approx("6h", 'service_model:llm_cost_usd:rate5m{service_name="chat-api"}', (SM, round(0.5 / 300, 4))),
         approx("6h", 'service:llm_cost_usd:rate5m{service_name="chat-api"}', (SVC, round(0.5 / 300, 4))),
         approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
@@ -391,20 +386,29 @@ CASES.append(Case(
     ],
 ))
 
-# The cold-start guard is what keeps new-api quiet: with no history required it fires.
+# Cold start: new-api's cost per request jumps 16x after 1h30m of history.
+# With 3h of history required nothing is even pending; without the guard it fires.
+COLD_COST = [series(OPS, NEW_SM, "0+64x40"), series("llm_cost_usd_total", NEW_SM, "0+0.5x18 17+8x21")]
+CASES.append(Case(
+    "cost_per_request_cold_start",
+    COLD_COST, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMCostPerRequestHighMinHistory": "3h"},
+    exprs=[approx("2h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m', (NEW_SM, 0.125)),
+           expr("2h30m", 'ALERTS{alertname="LLMCostPerRequestHigh"}')],
+))
 CASES.append(Case(
     "cost_per_request_without_history_guard",
-    CASES[-1].input_series, interval="5m", evaluation_interval="5m",
+    COLD_COST, interval="5m", evaluation_interval="5m",
     thresholds={"LLMCostPerRequestHighMinHistory": "0"},
-    exprs=[expr("1h35m", 'ALERTS{alertname="LLMCostPerRequestHigh", service_name="new-api"}',
+    exprs=[expr("2h30m", 'ALERTS{alertname="LLMCostPerRequestHigh", service_name="new-api"}',
                 (lbl("ALERTS", NEW_SM | {"alertname": "LLMCostPerRequestHigh", "alertstate": "firing", "severity": "warning"}), 1))],
 ))
 
-# Spend spike: 1.5 USD/h for 8h, then 15 USD/h. new-api spikes after 2h (cold start).
+# Spend spike: 1.5 USD/h for 8h, then 15 USD/h. new-api spikes after 30m (cold start).
 CASES.append(Case(
     "spend_spike",
     [series("llm_cost_usd_total", SM, "0+0.125x96 13.25+1.25x35"),
-     series("llm_cost_usd_total", NEW_SM, "0+0.125x24 4.25+1.25x107")],
+     series("llm_cost_usd_total", NEW_SM, "0+0.125x6 2+1.25x113")],
     interval="5m", evaluation_interval="5m",
     alerts=[
         at("8h25m", "LLMSpendSpike"),
@@ -413,9 +417,16 @@ CASES.append(Case(
     ],
     exprs=[
         approx("6h", 'service:llm_cost_usd:rate1h{service_name="chat-api"}', (SVC, round(1.5 / 3600, 4))),
-        approx("4h", 'service:llm_cost_usd:rate1h{service_name="new-api"}', (SVC | {"service_name": "new-api"}, round(15 / 3600, 4))),
-        expr("4h", 'ALERTS{service_name="new-api"}'),
+        expr("55m", 'ALERTS{service_name="new-api"}'),
     ],
+))
+CASES.append(Case(
+    "spend_spike_without_history_guard",
+    CASES[-1].input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMSpendSpikeMinHistory": "0"},
+    exprs=[expr("55m", 'ALERTS{alertname="LLMSpendSpike", service_name="new-api"}',
+                (lbl("ALERTS", SVC | {"service_name": "new-api", "alertname": "LLMSpendSpike", "alertstate": "firing",
+                                      "severity": "warning"}), 1))],
 ))
 
 # Daily budget: 10 USD per 5m (120 USD/h) crosses the 100 USD default after ~50m.
@@ -535,13 +546,13 @@ CASES.append(Case(
     exprs=[approx("10m", "service:llm_trace_operations:p99_rate10m", (AGENT, 99.5), (NORMAL, 4.95))],
 ))
 
-# Quality without the history guard: new-api's drop after 3h would fire.
+# Quality without the history guard: new-api's drop after 15m would fire.
 CASES.append(Case(
     "quality_drop_without_history_guard",
     next(c for c in CASES if c.name == "quality_drop").input_series, interval="5m", evaluation_interval="5m",
     thresholds={"LLMQualityDropMinHistory": "0"},
-    exprs=[expr("4h", 'ALERTS{alertname="LLMQualityDrop", service_name="new-api", severity="critical"}',
-                (lbl("ALERTS", COLD | {"alertname": "LLMQualityDrop", "alertstate": "firing", "severity": "critical"}), 1))],
+    exprs=[expr("26h35m", 'ALERTS{alertname="LLMQualityDrop", service_name="new-api"}',
+                (lbl("ALERTS", COLD | {"alertname": "LLMQualityDrop", "alertstate": "firing", "severity": "warning"}), 1))],
 ))
 
 # Latency regression: p99 1.99s for a week, then 7.96s (4x the same hour last
@@ -566,17 +577,16 @@ CASES.append(Case(
 ))
 
 # Conversation cost outlier: 100 conversations at 0.0625 USD per 5m; from 7h
-# also 2 at 4 USD (p99 5.41 USD, far above 10x the 0.07 USD mean). new-api
-# gets the same outliers after 1h of history.
+# also 2 at 4 USD (p99 5.41 USD, far above 10x the 0.07 USD mean).
 CONV_BUCKETS = {"0.01": "0x120", "0.1": "0+100x120", "1": "0+100x120"}
 CASES.append(Case(
     "conversation_cost_outlier",
     hist("llm_conversation_cost_usd", SVC, CONV_BUCKETS | {"10": "0+100x84 8502+102x35"}, "0+100x84 8502+102x35",
          "0+6.25x84 539.25+14.25x35")
-    # new-api's series stop at 4h
+    # new-api: 5 outliers per 5m after only 30m of history; its series stop at 1h30m
     + hist("llm_conversation_cost_usd", SVC | {"service_name": "new-api"},
-           {"0.01": "0x48", "0.1": "0+100x48", "1": "0+100x48", "10": "0+100x12 1302+102x35"},
-           "0+100x12 1302+102x35", "0+6.25x12 89.25+14.25x35"),
+           {"0.01": "0x18", "0.1": "0+100x18", "1": "0+100x18", "10": "0+100x6 705+105x11"},
+           "0+100x6 705+105x11", "0+6.25x6 63.75+26.25x11"),
     interval="5m", evaluation_interval="5m",
     alerts=[
         at("7h45m", "LLMConversationCostOutlier"),
@@ -586,8 +596,16 @@ CASES.append(Case(
     exprs=[
         approx("7h", 'service:llm_conversation_cost_usd:avg_rate1d{service_name="chat-api"}', (SVC, 0.0625)),
         approx("9h", 'service:llm_conversation_cost_usd:p99_rate1h{service_name="chat-api"}', (SVC, 5.41)),
-        expr("3h", 'ALERTS{service_name="new-api"}'),
+        expr("55m", 'ALERTS{service_name="new-api"}'),
     ],
+))
+CASES.append(Case(
+    "conversation_cost_outlier_without_history_guard",
+    CASES[-1].input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMConversationCostOutlierMinHistory": "0"},
+    exprs=[expr("55m", 'ALERTS{alertname="LLMConversationCostOutlier", service_name="new-api"}',
+                (lbl("ALERTS", SVC | {"service_name": "new-api", "alertname": "LLMConversationCostOutlier",
+                                      "alertstate": "firing", "severity": "warning"}), 1))],
 ))
 
 # Trends over 7 days: retrieval and tool p95 go from 0.195s to 0.78s and the

@@ -1,4 +1,4 @@
-"""Live end to end: `llmpulse demo --scenario ...` -> real Prometheus
+"""Live end to end: `llmpulse demo --scenario ...` (every scenario) -> real Prometheus
 (scraping the demo's embedded exporter, evaluating the generated rules) -> real
 Alertmanager (alerts/alertmanager.yml routes) -> the `pager` webhook.
 """
@@ -76,80 +76,6 @@ def start_prometheus(tmp: Path, metrics_urls: str | dict[str, str], alertmanager
     raise RuntimeError(f"prometheus not ready: {(tmp / 'prometheus.log').read_text()[-2000:]}")
 
 
-def test_safety_failure_pages_through_alertmanager(tmp_path: Path, alertmanager):
-    demo, metrics_url = start_demo(tmp_path, "safety_failure")
-    prom = None
-    try:
-        prom, prom_url = start_prometheus(tmp_path, metrics_url, alertmanager.url)
-        got = alertmanager.sink.wait_for(
-            lambda r, a: a["labels"].get("alertname") == "LLMSafetyEvaluationFailed"
-            and a["labels"].get("service_name") == "support-bot" and a.get("status") == "firing",
-            timeout=90)
-        assert got, ("no LLMSafetyEvaluationFailed reached the webhook; prometheus alerts: "
-                     + requests.get(f"{prom_url}/api/v1/alerts", timeout=5).text[:2000])
-        receiver, alert = got[0]
-        assert receiver == "pager"
-        assert alert["labels"]["severity"] == "critical"
-        assert alert["labels"]["job"] == "llmpulse"
-        assert alert["labels"]["gen_ai_evaluation_name"] == "safety"
-        assert alert["annotations"]["runbook_url"].endswith("#llmsafetyevaluationfailed")
-        assert re.match(r"support-bot \S+: \d+ safety evaluations failed over the last 5m \(threshold 0\)\.",
-                        alert["annotations"]["description"]), alert["annotations"]["description"]
-        # the Watchdog evaluated by the same Prometheus reaches its own receiver
-        assert alertmanager.sink.wait_for(lambda r, a: a["labels"].get("alertname") == "Watchdog" and r == "watchdog",
-                                          timeout=30)
-        # every safety page went to the pager, never to chat or the digest
-        assert {r for r, a in alertmanager.sink.alerts()
-                if a["labels"].get("alertname") == "LLMSafetyEvaluationFailed"} == {"pager"}
-    finally:
-        if prom is not None:
-            stop(prom)
-        stop(demo)
-
-
-def test_provider_outage_pages_and_the_critical_mutes_its_warning(tmp_path: Path, alertmanager):
-    """provider_outage with a test thresholds file (`for: 0` on both tiers): both
-    tiers fire in Prometheus, only the critical reaches a receiver (the pager)."""
-    from llmpulse.alerts.build import render
-    from llmpulse.alerts.thresholds import load_thresholds
-
-    rules = render(load_thresholds(overrides={"LLMErrorRatioHighCriticalFor": "0", "LLMErrorRatioHighWarningFor": "0"}))
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    for name, text in rules.items():
-        (rules_dir / name).write_text(text)
-    demo, metrics_url = start_demo(tmp_path, "provider_outage")
-    prom = None
-    try:
-        prom, prom_url = start_prometheus(tmp_path, metrics_url, alertmanager.url, rules_dir)
-        is_outage = (lambda r, a: a["labels"].get("alertname") == "LLMErrorRatioHigh"
-                     and a["labels"].get("service_name") == "support-bot"
-                     and a["labels"].get("gen_ai_provider_name") == "anthropic")
-        got = alertmanager.sink.wait_for(is_outage, timeout=90)
-        assert got, requests.get(f"{prom_url}/api/v1/alerts", timeout=5).text[:2000]
-        receiver, alert = got[0]
-        assert (receiver, alert["labels"]["severity"]) == ("pager", "critical")
-        assert "(threshold 5%)" in alert["annotations"]["description"]
-        # Prometheus fires the warning twin too ...
-        firing = requests.get(f"{prom_url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
-        assert {a["labels"]["severity"] for a in firing if a["state"] == "firing"
-                and a["labels"]["alertname"] == "LLMErrorRatioHigh" and a["labels"]["service_name"] == "support-bot"
-                and a["labels"]["gen_ai_provider_name"] == "anthropic"} == {"critical", "warning"}
-        # ... and Alertmanager shows it inhibited, never delivered.
-        time.sleep(3)  # several group intervals (1s)
-        am_alerts = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=5).json()
-        warnings = [a for a in am_alerts if a["labels"]["alertname"] == "LLMErrorRatioHigh"
-                    and a["labels"].get("service_name") == "support-bot" and a["labels"]["severity"] == "warning"]
-        assert warnings and all(a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"] for a in warnings)
-        delivered = {(r, a["labels"]["severity"]) for r, a in alertmanager.sink.alerts()
-                     if a["labels"].get("alertname") == "LLMErrorRatioHigh" and a["labels"].get("service_name") == "support-bot"}
-        assert delivered == {("pager", "critical")}
-    finally:
-        if prom is not None:
-            stop(prom)
-        stop(demo)
-
-
 # Thresholds that let each scenario's alert fire within seconds of a fresh
 # start: no `for:`, no history guard, and short current windows for the
 # baseline comparisons (their scenarios start after some normal traffic).
@@ -213,8 +139,41 @@ def test_every_demo_scenario_fires_its_alert_through_the_right_receiver(tmp_path
                                              and a["labels"].get("severity") == top, timeout=20)
             assert got, f"{name}: {sc.alert} ({top}) never reached a receiver"
             assert {r for r, _ in got} == {RECEIVER[top]}, (name, got)
+        check_safety_page(alertmanager)
+        check_outage_warning_inhibited(alertmanager)
     finally:
         if prom is not None:
             stop(prom)
         for proc, _ in demos.values():
             stop(proc)
+
+
+def check_safety_page(alertmanager) -> None:
+    """The safety page as delivered: labels, templated description, links."""
+    got = alertmanager.sink.wait_for(lambda r, a: a["labels"].get("job") == "safety_failure"
+                                     and a["labels"].get("alertname") == "LLMSafetyEvaluationFailed")
+    receiver, alert = got[0]
+    assert receiver == "pager"
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["service_name"] == "support-bot"
+    assert alert["labels"]["gen_ai_evaluation_name"] == "safety"
+    assert alert["annotations"]["runbook_url"].endswith("#llmsafetyevaluationfailed")
+    assert alert["annotations"]["dashboard_url"].startswith("http://localhost:3000/d/llmpulse-quality?var-service=support-bot&var-model=")
+    assert re.match(r"support-bot \S+: \d+ safety evaluations failed over the last 5m \(threshold 0\)\.",
+                    alert["annotations"]["description"]), alert["annotations"]["description"]
+
+
+def check_outage_warning_inhibited(alertmanager) -> None:
+    """provider_outage fires LLMErrorRatioHigh at both severities (`for: 0`):
+    Alertmanager holds the warning as inhibited and only the critical is delivered."""
+    am_alerts = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=5).json()
+    outage = [a for a in am_alerts if a["labels"].get("job") == "provider_outage"
+              and a["labels"]["alertname"] == "LLMErrorRatioHigh" and a["labels"].get("service_name") == "support-bot"]
+    assert {a["labels"]["severity"] for a in outage} == {"critical", "warning"}
+    for a in outage:
+        if a["labels"]["severity"] == "warning":
+            assert a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"], a
+    delivered = {(r, a["labels"]["severity"]) for r, a in alertmanager.sink.alerts()
+                 if a["labels"].get("job") == "provider_outage" and a["labels"].get("alertname") == "LLMErrorRatioHigh"
+                 and a["labels"].get("service_name") == "support-bot"}
+    assert delivered == {("pager", "critical")}

@@ -88,3 +88,10 @@ def test_annotations_and_labels():
         assert uid in DASHBOARD_UIDS, a["alert"]
         if "service_name" in a["expr"] or "service:" in a["expr"] or "service_model:" in a["expr"]:
             assert "var-service={{ $labels.service_name }}" in ann["dashboard_url"], a["alert"]
+
+
+def test_every_demo_scenario_targets_an_existing_alert():
+    from llmpulse.demo.scenarios import SCENARIOS
+
+    names = {a["alert"] for a in ALERTS}
+    assert {sc.alert for sc in SCENARIOS.values()} <= names

@@ -115,3 +115,15 @@ def test_check_command(tmp_path: Path, capsys):
     bad.write_text("LLMTruncationHighThreshold: lots\n")
     assert main(["alerts", "check", "--thresholds", str(bad)]) == 1
     assert "LLMTruncationHighThreshold: must be a number in [0, 1]" in capsys.readouterr().err
+
+
+def test_docstring_examples():
+    import doctest
+
+    import llmpulse.alerts.alertmanager
+    import llmpulse.alerts.build
+    import llmpulse.alerts.thresholds
+
+    for module in (llmpulse.alerts.thresholds, llmpulse.alerts.build, llmpulse.alerts.alertmanager):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
