@@ -200,8 +200,8 @@ class OtlpHandler(_Handler):
             status = exc.status
             self._send_error(exc, signal, mtype)
         except otlp.DecodeError as exc:
-            status = 400
-            self._send_error(HttpError(400, str(exc)), signal, mtype)
+            status = 413 if isinstance(exc, otlp.TooManyItems) else 400
+            self._send_error(HttpError(status, str(exc)), signal, mtype)
         except Exception:  # never let a request take the process down
             log.exception("ingest failed")
             status = 500

@@ -32,7 +32,8 @@ REQUEST_FAMILIES = ("llmpulse_requests_total", "llmpulse_ingest_duration_seconds
 @pytest.fixture(scope="module")
 def pair():
     """(bad, reference): two identical exporters with the corpus's body limit."""
-    cfg = {**STEADY, "server": {"max_body_bytes": corpus.MAX_BODY_BYTES}}
+    cfg = {**STEADY, "server": {"max_body_bytes": corpus.MAX_BODY_BYTES,
+                                 "max_spans_per_request": corpus.MAX_SPANS}}
     bad, ref = make_exporter(**cfg), make_exporter(**cfg)
     yield bad, ref
     bad.stop()
