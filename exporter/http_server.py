@@ -41,7 +41,7 @@ def check_token(expected: str, header: str | None) -> bool:
     """Constant-time bearer token check; an empty expected token means auth is off."""
     if not expected:
         return True
-    if not header or not header.startswith("Bearer "):
+    if not header or header[:7].lower() != "bearer ":     # the scheme is case-insensitive (RFC 7235)
         return False
     return hmac.compare_digest(header[7:].strip().encode(), expected.encode())
 
