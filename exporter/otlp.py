@@ -245,7 +245,7 @@ def _json_value(v: Any, path: str) -> Any:
     if "bytesValue" in v or "bytes_value" in v:
         try:
             return base64.b64decode(_get(v, "bytesValue", "bytes_value"))
-        except (binascii.Error, TypeError):
+        except (binascii.Error, TypeError, ValueError):   # ValueError: non-ASCII text
             raise DecodeError(f"{path}.bytesValue: expected base64") from None
     return None
 

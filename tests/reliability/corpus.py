@@ -221,6 +221,9 @@ def build() -> list[Case]:
                  {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1" + "0" * 400}}])])))
     add(Case("json_time_beyond_uint64", "endTimeUnixNano of 2**64", 400, "64-bit",
              headers={"Content-Type": JS}, body=_json_spans([_json_span(ids, [], endTimeUnixNano=str(2**64))])))
+    add(Case("json_bytes_value_not_ascii", "a bytesValue that is not base64 text", 400, "base64",
+             headers={"Content-Type": JS}, body=_json_spans([_json_span(ids, [
+                 {"key": "blob", "value": {"bytesValue": "\u00e9t\u00e9"}}])])))
     tiny = b"\x12\x00" * 30_000                               # 30000 empty spans in 60 KB
     add(Case("many_empty_spans", f"30000 empty spans in 60 KB (limit {MAX_SPANS} per request)", 413,
              "max_spans_per_request", headers={"Content-Type": PB}, body=_field(1, _field(2, tiny))))
@@ -288,6 +291,10 @@ def build() -> list[Case]:
     assert b"gpt\\ud800" in lone
     add(Case("json_lone_surrogate", "a model name with an unpaired UTF-16 surrogate escape: becomes '?'", 200,
              headers={"Content-Type": JS}, accepted=1, body=lone, valid_body=lone))
+    typed = [_span(ids, {"openinference.span.kind": "LLM", "llm.system": True, "llm.provider": 7,
+                         "llm.model_name": "gpt-4o", "llm.token_count.prompt": 3})]
+    add(Case("non_string_provider_attributes", "llm.system true and llm.provider 7 (OpenInference)", 200,
+             headers={"Content-Type": PB}, accepted=1, body=_pb(typed), valid_body=_pb(typed)))
     many_small = _json_spans([_json_span(ids, []) for _ in range(150)])
     assert len(many_small) < MAX_BODY_BYTES
     add(Case("many_json_spans", "150 spans in one OTLP-JSON request under the limit", 200,
