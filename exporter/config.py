@@ -65,13 +65,15 @@ class ServerConfig:
     max_concurrent_requests: int = 16       # requests decoded at once; beyond: 503 + Retry-After
     max_connections: int = 256              # open HTTP connections; beyond: closed at once
     retry_after_seconds: int = 1
+    max_spans_per_request: int = 100_000   # resources + scopes + spans (or log records); beyond: 413
 
     def validate(self) -> list[str]:
         errs = []
         for name in ("otlp_http_port", "otlp_grpc_port", "metrics_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 errs.append(f"{name}: must be a port number 0..65535")
-        for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds"):
+        for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds",
+                     "max_spans_per_request"):
             if getattr(self, name) < 1:
                 errs.append(f"{name}: must be >= 1")
         return errs

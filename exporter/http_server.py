@@ -42,7 +42,7 @@ def check_token(expected: str, header: str | None) -> bool:
     """Constant-time bearer token check; an empty expected token means auth is off."""
     if not expected:
         return True
-    if not header or not header.startswith("Bearer "):
+    if not header or header[:7].lower() != "bearer ":     # the scheme is case-insensitive (RFC 7235)
         return False
     return hmac.compare_digest(header[7:].strip().encode(), expected.encode())
 
@@ -207,8 +207,8 @@ class OtlpHandler(_Handler):
             status = exc.status
             self._send_error(exc, signal, mtype)
         except otlp.DecodeError as exc:
-            status = 400
-            self._send_error(HttpError(400, str(exc)), signal, mtype)
+            status = 413 if isinstance(exc, otlp.TooManyItems) else 400
+            self._send_error(HttpError(status, str(exc)), signal, mtype)
         except Exception:  # never let a request take the process down
             log.exception("ingest failed")
             status = 500

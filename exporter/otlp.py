@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from typing import Any
 
 from google.protobuf.message import DecodeError as _PbDecodeError
@@ -33,6 +34,29 @@ STATUS_ERROR = 2
 
 class DecodeError(ValueError):
     """The body is not a valid OTLP request (HTTP 400, gRPC INVALID_ARGUMENT)."""
+
+
+class TooManyItems(DecodeError):
+    """More resources, scopes and spans (or log records) than one request may carry (HTTP 413)."""
+
+
+def _check_items(groups: Any, mid: str, leaf: str, max_items: int | None, what: str) -> None:
+    """Refuse a decoded protobuf request with more than `max_items` entries before walking it.
+
+    A few bytes per empty span would otherwise become hundreds of bytes of Python objects each.
+    """
+    if max_items is None:
+        return
+    n = len(groups)
+    for g in groups:
+        if n > max_items:
+            break
+        mids = getattr(g, mid)
+        n += len(mids)
+        for m in mids:
+            n += len(getattr(m, leaf))
+    if n > max_items:
+        raise TooManyItems(f"request carries more than {max_items} {what} (server.max_spans_per_request)")
 
 
 class RawEvent:
@@ -117,8 +141,9 @@ def _parse_pb(message_cls: Any, body: bytes) -> Any:
         raise DecodeError(f"body is not a valid protobuf {message_cls.DESCRIPTOR.name}: {exc}") from None
 
 
-def _decode_traces_pb(body: bytes) -> list[RawSpan]:
+def _decode_traces_pb(body: bytes, max_items: int | None = None) -> list[RawSpan]:
     req = _parse_pb(trace_service_pb2.ExportTraceServiceRequest, body)
+    _check_items(req.resource_spans, "scope_spans", "spans", max_items, "resources, scopes and spans")
     spans = []
     append = spans.append
     for rs in req.resource_spans:
@@ -135,8 +160,9 @@ def _decode_traces_pb(body: bytes) -> list[RawSpan]:
     return spans
 
 
-def _decode_logs_pb(body: bytes) -> list[RawLog]:
+def _decode_logs_pb(body: bytes, max_items: int | None = None) -> list[RawLog]:
     req = _parse_pb(logs_service_pb2.ExportLogsServiceRequest, body)
+    _check_items(req.resource_logs, "scope_logs", "log_records", max_items, "resources, scopes and log records")
     out = []
     for rl in req.resource_logs:
         resource = _pb_attrs(rl.resource.attributes)
@@ -159,21 +185,29 @@ def _get(d: dict, camel: str, snake: str, default: Any = None) -> Any:
     return v
 
 
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1   # int64 attributes .. fixed64 timestamps
+
+
 def _json_int(v: Any, path: str) -> int:
     if v is None:
         return 0
     if isinstance(v, bool):
         raise DecodeError(f"{path}: expected an integer, got {v!r}")
+    n = None
     if isinstance(v, int):
-        return v
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, str):
+        n = v
+    elif isinstance(v, float) and v.is_integer():
+        n = int(v)
+    elif isinstance(v, str):
         try:
-            return int(v)
+            n = int(v)
         except ValueError:
             pass
-    raise DecodeError(f"{path}: expected an integer, got {v!r}")
+    if n is None:
+        raise DecodeError(f"{path}: expected an integer, got {str(v)[:64]!r}")
+    if not INT_MIN <= n <= INT_MAX:   # JSON integers are unbounded; OTLP's are 64-bit
+        raise DecodeError(f"{path}: integer outside the 64-bit range")
+    return n
 
 
 def _json_float(v: Any) -> float:
@@ -211,7 +245,7 @@ def _json_value(v: Any, path: str) -> Any:
     if "bytesValue" in v or "bytes_value" in v:
         try:
             return base64.b64decode(_get(v, "bytesValue", "bytes_value"))
-        except (binascii.Error, TypeError):
+        except (binascii.Error, TypeError, ValueError):   # ValueError: non-ASCII text
             raise DecodeError(f"{path}.bytesValue: expected base64") from None
     return None
 
@@ -253,15 +287,43 @@ def _json_id(v: Any, size: int) -> str:
     return "!"
 
 
-def _load_json(body: bytes) -> Any:
+# A \uD800-\uDFFF escape that is not half of a pair: json.loads keeps it as a lone
+# surrogate, which no UTF-8 output (a /metrics scrape, a protobuf string) can encode.
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+                             rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _no_surrogates(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(v, list):
+        return [_no_surrogates(x) for x in v]
+    if isinstance(v, dict):
+        return {_no_surrogates(k): _no_surrogates(x) for k, x in v.items()}
+    return v
+
+
+def loads(body: bytes) -> Any:
+    """json.loads with DecodeError for bad input; lone surrogates become "?".
+
+    >>> loads(b'{"a": "x\\\\ud800y"}')
+    {'a': 'x?y'}
+    """
     try:
         doc = json.loads(body)
+        if b"\\u" in body and _LONE_SURROGATE.search(body):
+            doc = _no_surrogates(doc)
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     except RecursionError:
         raise DecodeError("JSON body is nested too deeply") from None
     except ValueError as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from None
+    return doc
+
+
+def _load_json(body: bytes) -> Any:
+    doc = loads(body)
     if not isinstance(doc, dict):
         raise DecodeError("JSON body must be an object")
     return doc
@@ -280,8 +342,31 @@ def _obj(v: Any, path: str) -> dict:
     return v
 
 
-def _decode_traces_json(body: bytes) -> list[RawSpan]:
+def _check_items_json(doc: dict, top: tuple[str, str], mid: tuple[str, str], leaf: tuple[str, str],
+                      max_items: int | None, what: str) -> None:
+    """The JSON twin of `_check_items` (shapes are checked later, by the walk)."""
+    groups = _get(doc, *top)
+    if max_items is None or not isinstance(groups, list):
+        return
+    n = len(groups)
+    for g in groups:
+        if n > max_items:
+            break
+        mids = _get(g, *mid) if isinstance(g, dict) else None
+        if isinstance(mids, list):
+            n += len(mids)
+            for m in mids:
+                leaves = _get(m, *leaf) if isinstance(m, dict) else None
+                if isinstance(leaves, list):
+                    n += len(leaves)
+    if n > max_items:
+        raise TooManyItems(f"request carries more than {max_items} {what} (server.max_spans_per_request)")
+
+
+def _decode_traces_json(body: bytes, max_items: int | None = None) -> list[RawSpan]:
     doc = _load_json(body)
+    _check_items_json(doc, ("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans", "spans"),
+                      max_items, "resources, scopes and spans")
     spans = []
     try:
         for i, rs in enumerate(_list(doc, "resourceSpans", "resource_spans", "")):
@@ -321,8 +406,10 @@ def _decode_traces_json(body: bytes) -> list[RawSpan]:
     return spans
 
 
-def _decode_logs_json(body: bytes) -> list[RawLog]:
+def _decode_logs_json(body: bytes, max_items: int | None = None) -> list[RawLog]:
     doc = _load_json(body)
+    _check_items_json(doc, ("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"),
+                      ("logRecords", "log_records"), max_items, "resources, scopes and log records")
     out = []
     try:
         for i, rl in enumerate(_list(doc, "resourceLogs", "resource_logs", "")):
@@ -354,16 +441,17 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode_traces(body: bytes, content_type: str) -> list[RawSpan]:
+def decode_traces(body: bytes, content_type: str, max_items: int | None = None) -> list[RawSpan]:
+    """max_items: most resources + scopes + spans accepted in one request (TooManyItems beyond)."""
     if media_type(content_type) == JSON:
-        return _decode_traces_json(body)
-    return _decode_traces_pb(body)
+        return _decode_traces_json(body, max_items)
+    return _decode_traces_pb(body, max_items)
 
 
-def decode_logs(body: bytes, content_type: str) -> list[RawLog]:
+def decode_logs(body: bytes, content_type: str, max_items: int | None = None) -> list[RawLog]:
     if media_type(content_type) == JSON:
-        return _decode_logs_json(body)
-    return _decode_logs_pb(body)
+        return _decode_logs_json(body, max_items)
+    return _decode_logs_pb(body, max_items)
 
 
 def trace_response(content_type: str, rejected: int, message: str) -> bytes:

@@ -131,12 +131,41 @@ def _card_check(text: str) -> bool:
     return 13 <= len(d) <= 19 and luhn_ok(d)
 
 
-def _secret_repl(m: "re.Match[str]") -> str:
+def _names_secret(m: "re.Match[str]") -> bool:
     name = m.group("name").lower()
     # "max_tokens=1024", "total tokens: 4096" are token counts, not secrets.
-    if not _SECRET_KEY_NAME.search(name) or name.endswith(("tokens", "token_count", "tokens_used")):
+    return bool(_SECRET_KEY_NAME.search(name)) and not name.endswith(("tokens", "token_count", "tokens_used"))
+
+
+def _secret_repl(m: "re.Match[str]") -> str:
+    if not _names_secret(m):
         return m.group(0)
     return m.group("key") + m.group("q") + placeholder("secret") + m.group("q")
+
+
+_VALUE_TAIL = re.compile(r"[^\s\"',;&]*+")
+
+
+def _sub_secrets(pattern: "re.Pattern[str]", text: str) -> str:
+    """Like pattern.sub(_secret_repl, text), but a key that names no secret does not swallow
+    what follows it: in "note: api_key=XYZ" the scan goes on from "api_key", not past "XYZ".
+    Values are capped in the pattern (so a rescan is bounded); a secret value longer than the
+    cap is replaced up to its real end."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        if _names_secret(m):
+            end = m.end() if m.group("q") else _VALUE_TAIL.match(text, m.end()).end()
+            out.append(text[pos:m.start()] + m.group("key") + m.group("q") + placeholder("secret") + m.group("q"))
+            pos = end
+        else:
+            out.append(text[pos:m.start("q")])
+            pos = m.start("q")
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _phone_check(text: str) -> bool:
@@ -173,7 +202,7 @@ _RULES: list[tuple[str, "re.Pattern[str]", Replacement]] = [
     ("secret", re.compile(
         r"(?P<key>(?P<kq>[\"']?)(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z0-9_.\-]++)(?P=kq)"
         r"[ \t]*+[:=][ \t]*+)"
-        r"(?P<q>[\"']?)(?P<val>(?!\[REDACTED:)[^\s\"',;&]{4,})(?P=q)"),
+        r"(?P<q>[\"']?)(?P<val>(?!\[REDACTED:)[^\s\"',;&]{4,512})(?P=q)"),
      lambda m: _secret_repl(m)),
     ("email", re.compile(
         r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
@@ -211,8 +240,8 @@ def redact(text: str, extra_patterns: Iterable["re.Pattern[str]"] = ()) -> str:
     """
     if not text:
         return text
-    for _kind, pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
+    for kind, pattern, repl in _RULES:
+        text = _sub_secrets(pattern, text) if kind == "secret" else pattern.sub(repl, text)
     for pattern in extra_patterns:
         text = pattern.sub(placeholder("custom"), text)
     return text

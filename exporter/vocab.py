@@ -81,9 +81,9 @@ def provider_name(raw: str) -> str:
 
 
 # OpenInference: llm.provider is the host, llm.system the model vendor.
-def openinference_provider(host: str | None, system: str | None) -> str | None:
-    h = (host or "").lower()
-    s = (system or "").lower()
+def openinference_provider(host: object, system: object) -> str | None:
+    h = host.lower() if isinstance(host, str) else ""       # attributes may be of any type
+    s = system.lower() if isinstance(system, str) else ""
     if h == "azure":
         return "azure.ai.openai" if s in ("", "openai") else "azure.ai.inference"
     if h == "aws":
