@@ -20,11 +20,12 @@ from .conftest import GENERATED, free_port, stop, tool
 pytestmark = pytest.mark.live
 
 
-def start_demo(tmp: Path, scenario: str, extra: list[str] = ()) -> tuple[subprocess.Popen, str]:
-    """`llmpulse demo` with its embedded exporter on free ports; returns (process, metrics URL)."""
+def start_demo(tmp: Path, scenario: str, extra: list[str] = (), rate: float = 10) -> tuple[subprocess.Popen, str]:
+    """`llmpulse demo` with its embedded exporter on free ports; returns (process, metrics URL).
+    10 LLM calls/s each keeps eight of them at once light enough for a 2-core runner."""
     log = tmp / "demo.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llmpulse", "demo", "--scenario", scenario, "--rate", "20", "--duration", "300",
+        [sys.executable, "-m", "llmpulse", "demo", "--scenario", scenario, "--rate", str(rate), "--duration", "400",
          "--host", "127.0.0.1", "--metrics-port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0", *extra],
         stdout=open(log, "w"), stderr=subprocess.STDOUT,
     )
@@ -77,17 +78,19 @@ def start_prometheus(tmp: Path, metrics_urls: str | dict[str, str], alertmanager
 
 
 # Thresholds that let each scenario's alert fire within seconds of a fresh
-# start: no `for:`, no history guard, and short current windows for the
+# start: no `for:`, a 1m history guard and 30s current windows for the
 # baseline comparisons (their scenarios start after some normal traffic).
 FAST = {
     "LLMErrorRatioHighCriticalFor": "0", "LLMErrorRatioHighWarningFor": "0",
     "LLMTimeToFirstTokenHighCriticalFor": "0", "LLMTimeToFirstTokenHighWarningFor": "0",
     "LLMRunawayAgentFor": "0", "LLMTruncationHighFor": "0", "LLMUnpricedModelFor": "0",
-    "LLMCostPerRequestHighFor": "0", "LLMCostPerRequestHighWindow": "15s", "LLMCostPerRequestHighMinHistory": "0",
-    "LLMQualityDropCriticalFor": "0", "LLMQualityDropWarningFor": "0", "LLMQualityDropWindow": "15s",
-    "LLMQualityDropMinHistory": "0",
+    "LLMCostPerRequestHighFor": "0", "LLMCostPerRequestHighWindow": "30s", "LLMCostPerRequestHighMinHistory": "1m",
+    "LLMQualityDropCriticalFor": "0", "LLMQualityDropWarningFor": "0", "LLMQualityDropWindow": "30s",
+    "LLMQualityDropMinHistory": "1m",
 }
-ONSET = {"cost_spike": 60, "quality_drop": 60}   # seconds of normal traffic before these scenarios
+# Seconds of normal traffic before the baseline scenarios, so their baselines
+# (and the 1m history guard) hold enough calls not to fire on sampling noise.
+ONSET = {"cost_spike": 100, "quality_drop": 100}
 RECEIVER = {"critical": "pager", "warning": "chat", "info": "digest"}
 
 
