@@ -21,6 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from llmpulse import __version__
 from llmpulse.config import Config
@@ -38,6 +39,7 @@ class Metrics:
     def __init__(self, cfg: Config, registry, now=time.monotonic):
         mc = cfg.metrics
         self.lock = threading.Lock()
+        self._local = threading.local()
         self.now = now
         self.exemplars = mc.exemplars
         self.caps = LabelCaps(mc.caps(), default=100, max_length=mc.max_label_length)
@@ -112,14 +114,29 @@ class Metrics:
 
     # -- prometheus_client Collector protocol --------------------------------
     def collect(self):
+        if getattr(self._local, "skip", False):    # llmpulse.exposition renders these families itself
+            return []
         with self.lock:
-            self.deployment.expire(self.now())
-            self._sync_overflows()
-            self.tracked.set(("traces",), len(self.traces.open))
-            self.tracked.set(("conversations",), len(self.conversations.open))
-            self.tracked.set(("spans",), len(self.span_owner.data))
+            self.refresh()
             out = [f.collect() for f in self.families]
         return out
+
+    def refresh(self) -> None:
+        """Bring scrape-time values up to date (caller holds the lock)."""
+        self.deployment.expire(self.now())
+        self._sync_overflows()
+        self.tracked.set(("traces",), len(self.traces.open))
+        self.tracked.set(("conversations",), len(self.conversations.open))
+        self.tracked.set(("spans",), len(self.span_owner.data))
+
+    @contextmanager
+    def collect_skipped(self):
+        """Within this block, `collect()` on this thread yields nothing."""
+        self._local.skip = True
+        try:
+            yield
+        finally:
+            self._local.skip = False
 
     def describe(self):
         return []
