@@ -92,6 +92,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # headers and a small body go out at once (no delayed-ACK stalls)
     server_version = "llmpulse"
     sys_version = ""
     timeout = 30
