@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.exposition import choose_encoder
 
-from llmpulse import otlp
+from llmpulse import exposition, otlp
 
 log = logging.getLogger("llmpulse.http")
 
@@ -93,6 +93,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # headers and a small body go out at once (no delayed-ACK stalls)
     server_version = "llmpulse"
     sys_version = ""
     timeout = 30
@@ -260,8 +261,7 @@ class MetricsHandler(_Handler):
             return self.send(404, b"not found: /metrics, /healthz, /readyz\n", "text/plain")
         if app.cfg.auth.protect_metrics and not check_token(app.token, self.headers.get("Authorization")):
             return self.send(401, b"unauthorized\n", "text/plain", {"WWW-Authenticate": "Bearer"})
-        encoder, ctype = choose_encoder(self.headers.get("Accept", ""))
-        body = encoder(app.registry)
+        body, ctype = metrics_body(app, self.headers.get("Accept", ""))
         headers = {}
         if "gzip" in (self.headers.get("Accept-Encoding") or ""):
             body = gzip.compress(body, compresslevel=1)
@@ -269,6 +269,12 @@ class MetricsHandler(_Handler):
         self.send(200, body, ctype, headers)
 
     do_HEAD = do_GET
+
+
+def metrics_body(app, accept: str) -> tuple[bytes, str]:
+    """The /metrics body and its content type for an Accept header (what the scrape handler serves)."""
+    _encoder, ctype = choose_encoder(accept)
+    return exposition.render(app.metrics, app.registry, ctype.startswith("application/openmetrics-text")), ctype
 
 
 def serve(host: str, port: int, handler, app, max_connections: int) -> tuple[socketserver.BaseServer, threading.Thread]:
