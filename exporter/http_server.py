@@ -102,7 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # headers and body go out in separate writes: without this, Nagle's algorithm
         # and delayed ACKs add ~40 ms to every keep-alive request
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:      # the client is already gone; the request read will end it
+            pass
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         log.debug("%s %s", self.address_string(), format % args)

@@ -44,7 +44,7 @@ def test_calls_are_the_same_with_and_without_skipping():
         now = time.time_ns()
         body = Traffic(seed=5).batch(150, now).traces.SerializeToString()
         full = otlp.decode_traces(body, otlp.PROTOBUF)
-        kept = otlp.decode_traces(body, otlp.PROTOBUF, n.keys)
+        kept = otlp.decode_traces(body, otlp.PROTOBUF, keep=n.keys)
         assert len(full) == len(kept) > 150
         assert any(len(a.attrs) > len(b.attrs) for a, b in zip(full, kept)), "something was skipped"
         calls_full = [n.normalize(s, now) for s in full]

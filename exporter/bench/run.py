@@ -190,7 +190,7 @@ def cpu_per_call(pool: SpanPool, calls: int, rounds: int = 3) -> dict:
     def spans_for_round() -> list:
         batches, n = [], 0
         while n < calls:
-            spans = otlp.decode_traces(pool.bodies(512, 1, "protobuf")[0], otlp.PROTOBUF, pipe.normalizer.keys)
+            spans = otlp.decode_traces(pool.bodies(512, 1, "protobuf")[0], otlp.PROTOBUF, keep=pipe.normalizer.keys)
             batches.append(spans)
             n += len(spans)
         return batches
