@@ -384,6 +384,11 @@ def _consistency(th: Thresholds) -> list[str]:
             errors.append(f"slo.windows[{i}]: short ({w.short}) must be shorter than long ({w.long})")
         if duration_seconds(w.long) > duration_seconds(th.slo.period):
             errors.append(f"slo.windows[{i}].long: must not be longer than slo.period ({th.slo.period})")
+    for path, keys in (("LLMDailyBudgetExceededThresholdUSD.per_service", th.LLMDailyBudgetExceededThresholdUSD.per_service),
+                       ("LLMTokenQuotaNearlyExhaustedTokensPerMinute.per_model", th.LLMTokenQuotaNearlyExhaustedTokensPerMinute.per_model)):
+        for key in keys:
+            if not key or '"' in key or "\\" in key or "\n" in key:
+                errors.append(f"{path}.{key}: label value must be non-empty, without quotes, backslashes or newlines")
     for name in ("LLMQualityDrop", "LLMCostPerRequestHigh", "LLMConversationCostOutlier"):
         hist, base = getattr(th, name + "MinHistory"), getattr(th, name + "BaselineWindow")
         if duration_seconds(hist) > duration_seconds(base):

@@ -77,7 +77,7 @@
     "LLMCostPerRequestHighFor": "15m",
     "LLMSpendSpikeFactor": 3,
     "LLMSpendSpikeBaselineWindow": "1d",
-    "LLMSpendSpikeMinHistory": "1h",
+    "LLMSpendSpikeMinHistory": "2h",
     "LLMSpendSpikeMinUSDPerHour": 1,
     "LLMSpendSpikeFor": "15m",
     "LLMDailyBudgetExceededThresholdUSD": {

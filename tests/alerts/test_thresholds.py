@@ -97,6 +97,12 @@ slo:
     assert any("slo.windows[0]: short (1h) must be shorter than long (5m)" in e for e in errors)
 
 
+def test_label_values_in_per_service_maps_are_safe(tmp_path: Path):
+    errors = errors_of(tmp_path, 'LLMDailyBudgetExceededThresholdUSD: {per_service: {\'a"b\': 5}}\n')
+    assert errors == [f'{tmp_path / "t.yaml"}: LLMDailyBudgetExceededThresholdUSD.per_service.a"b: '
+                      "label value must be non-empty, without quotes, backslashes or newlines"]
+
+
 def test_not_a_mapping_and_bad_yaml(tmp_path: Path):
     assert "must be a mapping" in errors_of(tmp_path, "- 1\n- 2\n")[0]
     assert "not valid YAML" in errors_of(tmp_path, "a: [\n")[0]

@@ -163,7 +163,8 @@ local u = import 'util.libsonnet';
         name: 'llmpulse.tier2',
         rules: [
           alert('LLMCostPerRequestHigh', 'warning',
-                'service_model:llm_cost_per_operation_usd:ratio_rate%(w)s\n> %(f)s * service_model:llm_cost_per_operation_usd:ratio_rate%(b)s\n%(h)s'
+                // The baseline ends where the current window starts, so a spike never dilutes its own baseline.
+                'service_model:llm_cost_per_operation_usd:ratio_rate%(w)s\n> %(f)s * (service_model:llm_cost_per_operation_usd:ratio_rate%(b)s offset %(w)s)\n%(h)s'
                 % { w: c.LLMCostPerRequestHighWindow, b: c.LLMCostPerRequestHighBaselineWindow, f: u.num(c.LLMCostPerRequestHighFactor),
                     h: hasHistory(L.service_model, 'service_model:llm_cost_per_operation_usd:ratio_rate' + c.LLMCostPerRequestHighBaselineWindow, c.LLMCostPerRequestHighMinHistory) },
                 c.LLMCostPerRequestHighFor,
@@ -172,7 +173,8 @@ local u = import 'util.libsonnet';
                 % [who, c.LLMCostPerRequestHighWindow, u.num(c.LLMCostPerRequestHighFactor), c.LLMCostPerRequestHighBaselineWindow],
                 'llmpulse-cost', SM),
           alert('LLMSpendSpike', 'warning',
-                '(service:llm_cost_usd:rate1h * 3600)\n> %(f)s * 3600 * avg_over_time(service:llm_cost_usd:rate1h[%(b)s])\nand on (%(by)s)\n(service:llm_cost_usd:rate1h * 3600) > %(min)s\n%(h)s'
+                // The rolling mean ends an hour ago, where the current hour starts.
+                '(service:llm_cost_usd:rate1h * 3600)\n> %(f)s * 3600 * avg_over_time(service:llm_cost_usd:rate1h[%(b)s] offset 1h)\nand on (%(by)s)\n(service:llm_cost_usd:rate1h * 3600) > %(min)s\n%(h)s'
                 % { f: u.num(c.LLMSpendSpikeFactor), b: c.LLMSpendSpikeBaselineWindow, by: L.service, min: u.num(c.LLMSpendSpikeMinUSDPerHour),
                     h: hasHistory(L.service, 'service:llm_cost_usd:rate1h', c.LLMSpendSpikeMinHistory) },
                 c.LLMSpendSpikeFor,
