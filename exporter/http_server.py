@@ -142,6 +142,26 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "body is shorter than Content-Length")
         return body
 
+    def discard_body(self, limit: int, chunk: int = 65536) -> None:
+        """Read and drop the body without holding it (used when a request is refused)."""
+        length = self.headers.get("Content-Length")
+        if length is None or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True      # not worth parsing: close instead
+            return
+        try:
+            left = int(length)
+        except ValueError:
+            left = -1
+        if not 0 <= left <= limit:
+            self.close_connection = True
+            return
+        while left > 0:
+            got = self.rfile.read(min(chunk, left))
+            if not got:
+                self.close_connection = True
+                return
+            left -= len(got)
+
     def _read_chunked(self, limit: int) -> bytes:
         parts, total = [], 0
         while True:
@@ -196,11 +216,15 @@ class OtlpHandler(_Handler):
                 self.close_connection = True
                 raise HttpError(415, f"unsupported content encoding {encoding!r}: use gzip or none")
             limit = app.cfg.server.max_body_bytes
-            body = self.read_body(limit)
+            # Admission before the body is kept: at most max_concurrent_requests bodies are
+            # in memory at once; a refused body is read in small chunks and thrown away, so
+            # the client still gets its 503 and the connection stays usable.
             if not app.gate.acquire(blocking=False):
+                self.discard_body(limit)
                 raise HttpError(503, "llmpulse is overloaded, retry later",
                                 {"Retry-After": str(app.cfg.server.retry_after_seconds)})
             try:
+                body = self.read_body(limit)
                 if encoding == "gzip":
                     body = gunzip(body, limit)
                 status, payload, out_type = self._ingest(app, signal, body, mtype)
