@@ -27,7 +27,7 @@ from typing import Any
 
 from llmpulse import vocab
 from llmpulse.config import Config
-from llmpulse.otlp import STATUS_ERROR, RawSpan
+from llmpulse.otlp import STATUS_ERROR, Keys, RawSpan
 from llmpulse.records import LLM_OPERATIONS, Call, Eval
 
 DIALECTS = ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm")
@@ -61,6 +61,19 @@ REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model
 RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name")
 
 MAX_FUTURE_NS = 24 * 3600 * 10**9     # end timestamps more than a day ahead are rejected
+
+# Every other span attribute `Normalizer` reads (tests/test_perf_keys.py keeps this list complete).
+OTHER_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "error.type",
+              "gen_ai.latency.e2e", "llm.invocation_parameters", "llm.provider", "llm.system", "llm.request.type",
+              "llm.usage.total_tokens", "openinference.span.kind", "service.name", "service.version",
+              "traceloop.entity.name", "traceloop.span.kind", "telemetry.sdk.name")
+CONTENT_KEYS = ("gen_ai.input.messages", "input.value", "gen_ai.prompt.0.content", "gen_ai.prompt",
+                "gen_ai.output.messages", "output.value", "gen_ai.completion.0.content", "gen_ai.completion")
+KEY_PREFIXES = ("evaluations.",)       # evaluations.<i>.evaluation.{name,score,label}
+
+# Groups most spans do not carry: one C-level intersection per span tells which to read.
+RARE = frozenset(CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM + SPAN_COST + CONVERSATION
+                 + ("llm.invocation_parameters", "evaluations.0.evaluation.name"))
 
 
 class SpanRejected(Exception):
@@ -214,6 +227,16 @@ class Normalizer:
         self.dims = [(tuple(d.attributes), d.default) for d in cfg.metrics.dimensions]
         self.excludes_cache = tuple(x.lower() for x in cfg.tokens.input_excludes_cache)
         self.capture_content = capture_content
+        self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
+        self.rare = RARE | frozenset(self.prompt_version)
+        names = set(INPUT_TOKENS + OUTPUT_TOKENS + CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM
+                    + SPAN_COST + CONVERSATION + AGENT + TOOL + FINISH + REQUEST_MODEL + RESPONSE_MODEL + OTHER_KEYS)
+        names.update(self.signals, self.prompt_version)
+        for attributes, _default in self.dims:
+            names.update(attributes)
+        if capture_content:
+            names.update(CONTENT_KEYS)
+        self.keys = Keys(names, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
 
     # -- operation --------------------------------------------------------
     def _operation(self, s: RawSpan, attrs: dict) -> str | None:
@@ -256,7 +279,8 @@ class Normalizer:
 
         res = s.resource
         dialect = detect_dialect(attrs, res)
-        params = _invocation_params(attrs) if "llm.invocation_parameters" in attrs else {}
+        rare = self.rare.intersection(attrs)      # usually empty or one or two names
+        params = _invocation_params(attrs) if "llm.invocation_parameters" in rare else {}
 
         # provider
         raw_provider = _first(attrs, ("gen_ai.provider.name", "gen_ai.system"))
@@ -277,9 +301,12 @@ class Normalizer:
         # tokens
         inp = _count(attrs, INPUT_TOKENS, "input tokens")
         out = _count(attrs, OUTPUT_TOKENS, "output tokens")
-        cr = _count(attrs, CACHE_READ, "cache read tokens") or 0
-        cw = _count(attrs, CACHE_WRITE, "cache write tokens") or 0
-        rz = _count(attrs, REASONING, "reasoning tokens") or 0
+        if rare:
+            cr = _count(attrs, CACHE_READ, "cache read tokens") or 0
+            cw = _count(attrs, CACHE_WRITE, "cache write tokens") or 0
+            rz = _count(attrs, REASONING, "reasoning tokens") or 0
+        else:
+            cr = cw = rz = 0
         if cr or cw:
             if inp is None or cr + cw > inp or self._input_excludes_cache(s.scope, provider):
                 inp = (inp or 0) + cr + cw
@@ -301,17 +328,17 @@ class Normalizer:
                     error_type = "_OTHER"
 
         # streaming and time to first token
-        ttft = _seconds(_first(attrs, TTFT))
+        ttft = _seconds(_first(attrs, TTFT)) if rare else None
         if ttft is None and s.events:
             ttft = _ttft_from_events(s)
-        stream_attr = _first(attrs, STREAM)
+        stream_attr = _first(attrs, STREAM) if rare else None
         if stream_attr is None and "stream" in params:
             stream_attr = params.get("stream")
         streaming = _truthy(stream_attr) if stream_attr is not None else ttft is not None
 
         # cost carried on the span
         span_cost = None
-        raw_cost = _first(attrs, SPAN_COST)
+        raw_cost = _first(attrs, SPAN_COST) if rare else None
         if raw_cost is not None:
             span_cost = _seconds(raw_cost)   # finite and >= 0
             if span_cost is None:
@@ -326,29 +353,32 @@ class Normalizer:
             input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw,
             reasoning_tokens=rz, streaming=streaming, ttft_s=ttft,
             finish_reasons=_finish_reasons(attrs), span_cost_usd=span_cost,
-            conversation_id=str(_first(attrs, CONVERSATION) or ""),
+            conversation_id=str(_first(attrs, CONVERSATION) or "") if rare else "",
             dialect=dialect,
         )
-        tpot = _seconds(_first(attrs, TPOT))
-        if tpot is not None:
-            call.tpot_s = tpot
+        if rare:
+            tpot = _seconds(_first(attrs, TPOT))
+            if tpot is not None:
+                call.tpot_s = tpot
         if op == "execute_tool":
             call.tool_name = str(_first(attrs, TOOL) or attrs.get("traceloop.entity.name")
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")
         elif op == "invoke_agent":
             call.agent_name = str(_first(attrs, AGENT) or attrs.get("traceloop.entity.name") or "")
-        pv = _first(attrs, self.prompt_version) or _first(res, self.prompt_version)
+        pv = (_first(attrs, self.prompt_version) if rare else None) or _first(res, self.prompt_version)
         if pv is not None:
             call.prompt_version = str(pv)
         if self.dims:
             call.dims = tuple(str(_first(attrs, names) or _first(res, names) or default)
                               for names, default in self.dims)
-        call.guardrail = any(_truthy(attrs.get(a)) for a in self.guardrail)
-        call.refusal = any(_truthy(attrs.get(a)) for a in self.refusal)
-        call.retry = any(_truthy(attrs.get(a)) for a in self.retry)
-        call.fallback = any(_truthy(attrs.get(a)) for a in self.fallback)
-        call.cache_hit = any(_truthy(attrs.get(a)) for a in self.cache_hit)
-        call.evals = self._evals(s)
+        if not self.signals.isdisjoint(attrs):     # most spans carry none of these flags
+            call.guardrail = any(_truthy(attrs.get(a)) for a in self.guardrail)
+            call.refusal = any(_truthy(attrs.get(a)) for a in self.refusal)
+            call.retry = any(_truthy(attrs.get(a)) for a in self.retry)
+            call.fallback = any(_truthy(attrs.get(a)) for a in self.fallback)
+            call.cache_hit = any(_truthy(attrs.get(a)) for a in self.cache_hit)
+        if s.events or rare:
+            call.evals = self._evals(s)
         if self.capture_content:
             call.input_text, call.output_text = _content(attrs)
         return call

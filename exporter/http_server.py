@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.exposition import choose_encoder
 
-from llmpulse import otlp
+from llmpulse import exposition, otlp
 
 log = logging.getLogger("llmpulse.http")
 
@@ -93,6 +93,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # headers and a small body go out at once (no delayed-ACK stalls)
     server_version = "llmpulse"
     sys_version = ""
     timeout = 30
@@ -101,7 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # headers and body go out in separate writes: without this, Nagle's algorithm
         # and delayed ACKs add ~40 ms to every keep-alive request
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:      # the client is already gone; the request read will end it
+            pass
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         log.debug("%s %s", self.address_string(), format % args)
@@ -137,6 +141,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise HttpError(400, "body is shorter than Content-Length")
         return body
+
+    def discard_body(self, limit: int, chunk: int = 65536) -> None:
+        """Read and drop the body without holding it (used when a request is refused)."""
+        length = self.headers.get("Content-Length")
+        if length is None or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True      # not worth parsing: close instead
+            return
+        try:
+            left = int(length)
+        except ValueError:
+            left = -1
+        if not 0 <= left <= limit:
+            self.close_connection = True
+            return
+        while left > 0:
+            got = self.rfile.read(min(chunk, left))
+            if not got:
+                self.close_connection = True
+                return
+            left -= len(got)
 
     def _read_chunked(self, limit: int) -> bytes:
         parts, total = [], 0
@@ -192,11 +216,15 @@ class OtlpHandler(_Handler):
                 self.close_connection = True
                 raise HttpError(415, f"unsupported content encoding {encoding!r}: use gzip or none")
             limit = app.cfg.server.max_body_bytes
-            body = self.read_body(limit)
+            # Admission before the body is kept: at most max_concurrent_requests bodies are
+            # in memory at once; a refused body is read in small chunks and thrown away, so
+            # the client still gets its 503 and the connection stays usable.
             if not app.gate.acquire(blocking=False):
+                self.discard_body(limit)
                 raise HttpError(503, "llmpulse is overloaded, retry later",
                                 {"Retry-After": str(app.cfg.server.retry_after_seconds)})
             try:
+                body = self.read_body(limit)
                 if encoding == "gzip":
                     body = gunzip(body, limit)
                 status, payload, out_type = self._ingest(app, signal, body, mtype)
@@ -260,8 +288,7 @@ class MetricsHandler(_Handler):
             return self.send(404, b"not found: /metrics, /healthz, /readyz\n", "text/plain")
         if app.cfg.auth.protect_metrics and not check_token(app.token, self.headers.get("Authorization")):
             return self.send(401, b"unauthorized\n", "text/plain", {"WWW-Authenticate": "Bearer"})
-        encoder, ctype = choose_encoder(self.headers.get("Accept", ""))
-        body = encoder(app.registry)
+        body, ctype = metrics_body(app, self.headers.get("Accept", ""))
         headers = {}
         if "gzip" in (self.headers.get("Accept-Encoding") or ""):
             body = gzip.compress(body, compresslevel=1)
@@ -269,6 +296,12 @@ class MetricsHandler(_Handler):
         self.send(200, body, ctype, headers)
 
     do_HEAD = do_GET
+
+
+def metrics_body(app, accept: str) -> tuple[bytes, str]:
+    """The /metrics body and its content type for an Accept header (what the scrape handler serves)."""
+    _encoder, ctype = choose_encoder(accept)
+    return exposition.render(app.metrics, app.registry, ctype.startswith("application/openmetrics-text")), ctype
 
 
 def serve(host: str, port: int, handler, app, max_connections: int) -> tuple[socketserver.BaseServer, threading.Thread]:

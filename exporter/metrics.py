@@ -21,13 +21,15 @@ import math
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from llmpulse import __version__
 from llmpulse.config import Config
 from llmpulse.records import Call, Eval
-from llmpulse.series import Counter, Gauge, Histogram, LabelCaps
+from llmpulse.series import OVERFLOW, Counter, Gauge, Histogram, LabelCaps
 from llmpulse.tracking import Lru, Window
 
+KEY_CACHE_SIZE = 20_000     # raw label values remembered with their capped keys; cleared when full
 L = ("service_name", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
 SERVICE_MODEL = ("service_name", "gen_ai_request_model")
 
@@ -38,6 +40,8 @@ class Metrics:
     def __init__(self, cfg: Config, registry, now=time.monotonic):
         mc = cfg.metrics
         self.lock = threading.Lock()
+        self._local = threading.local()
+        self._keys: dict[tuple, tuple] = {}       # raw label values -> capped key, for keys with no overflow
         self.now = now
         self.exemplars = mc.exemplars
         self.caps = LabelCaps(mc.caps(), default=100, max_length=mc.max_label_length)
@@ -112,14 +116,29 @@ class Metrics:
 
     # -- prometheus_client Collector protocol --------------------------------
     def collect(self):
+        if getattr(self._local, "skip", False):    # llmpulse.exposition renders these families itself
+            return []
         with self.lock:
-            self.deployment.expire(self.now())
-            self._sync_overflows()
-            self.tracked.set(("traces",), len(self.traces.open))
-            self.tracked.set(("conversations",), len(self.conversations.open))
-            self.tracked.set(("spans",), len(self.span_owner.data))
+            self.refresh()
             out = [f.collect() for f in self.families]
         return out
+
+    def refresh(self) -> None:
+        """Bring scrape-time values up to date (caller holds the lock)."""
+        self.deployment.expire(self.now())
+        self._sync_overflows()
+        self.tracked.set(("traces",), len(self.traces.open))
+        self.tracked.set(("conversations",), len(self.conversations.open))
+        self.tracked.set(("spans",), len(self.span_owner.data))
+
+    @contextmanager
+    def collect_skipped(self):
+        """Within this block, `collect()` on this thread yields nothing."""
+        self._local.skip = True
+        try:
+            yield
+        finally:
+            self._local.skip = False
 
     def describe(self):
         return []
@@ -137,27 +156,44 @@ class Metrics:
             for c in calls:
                 self._record_one(c, wall, mono)
 
-    def _labels(self, c: Call) -> tuple:
+    def _keys_for(self, c: Call) -> tuple:
+        """(L key, capped error_type, duration key, deployment key, input key, output key) for a call.
+
+        Cached by the raw values when nothing overflowed, so a busy label set costs
+        one dict lookup instead of eight cap checks and four tuple concatenations.
+        """
+        raw = (c.service, c.operation, c.provider, c.request_model, c.dims, c.response_model, c.error_type,
+               c.service_version, c.prompt_version)
+        hit = self._keys.get(raw)
+        if hit is not None:
+            return hit
         cap = self.caps.value
         key = (cap("service_name", c.service), cap("gen_ai_operation_name", c.operation),
                cap("gen_ai_provider_name", c.provider), cap("gen_ai_request_model", c.request_model))
         if self.dim_names:
             key += tuple(cap(n, v) for n, v in zip(self.dim_names, c.dims))
-        return key
+        error = cap("error_type", c.error_type) if c.error_type else ""
+        duration = key + (cap("gen_ai_response_model", c.response_model), error)
+        deployment = key + (cap("service_version", c.service_version), cap("prompt_version", c.prompt_version))
+        hit = (key, error, duration, deployment, key + ("input",), key + ("output",))
+        if OVERFLOW not in duration and OVERFLOW not in deployment:   # overflows must keep being counted
+            if len(self._keys) >= KEY_CACHE_SIZE:
+                self._keys.clear()
+            self._keys[raw] = hit
+        return hit
 
     def _record_one(self, c: Call, wall: float, mono: float) -> None:
         cap = self.caps.value
-        key = self._labels(c)
+        key, error, duration, deployment, key_in, key_out = self._keys_for(c)
         ex = (c.trace_id, c.span_id, wall) if self.exemplars and c.trace_id else None
-        error = cap("error_type", c.error_type) if c.error_type else ""
         self.spans_received.inc((c.dialect,))
-        self.duration.observe(key + (cap("gen_ai_response_model", c.response_model), error), c.duration_s, ex)
+        self.duration.observe(duration, c.duration_s, ex)
         if c.input_tokens is not None:
-            self.token_usage.observe(key + ("input",), c.input_tokens, ex)
-            self.tokens.inc(key + ("input",), c.input_tokens)
+            self.token_usage.observe(key_in, c.input_tokens, ex)
+            self.tokens.inc(key_in, c.input_tokens)
         if c.output_tokens is not None:
-            self.token_usage.observe(key + ("output",), c.output_tokens, ex)
-            self.tokens.inc(key + ("output",), c.output_tokens)
+            self.token_usage.observe(key_out, c.output_tokens, ex)
+            self.tokens.inc(key_out, c.output_tokens)
         if c.cache_read_tokens:
             self.tokens.inc(key + ("cache_read",), c.cache_read_tokens)
         if c.cache_write_tokens:
@@ -193,15 +229,15 @@ class Metrics:
             self.cache_hits.inc(key)
         if c.operation == "execute_tool":
             self.tool_calls.inc((key[0], cap("gen_ai_tool_name", c.tool_name or "unknown"), error))
-        self.deployment.set(key + (cap("service_version", c.service_version),
-                                   cap("prompt_version", c.prompt_version)), 1, mono)
+        self.deployment.set(deployment, 1, mono)
         model = key[3]
         for e in c.evals:
             self._eval(key[0], model, e, ex)
         # cross-span state
         if c.is_llm:
-            self.span_owner.put(c.span_id, (key[0], model))
-            self.trace_owner.put(c.trace_id, (key[0], model))
+            owner = (key[0], model)
+            self.span_owner.put(c.span_id, owner)
+            self.trace_owner.put(c.trace_id, owner)
             for agg in self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id):
                 self._finish_trace(agg)
             if c.conversation_id:

@@ -120,6 +120,9 @@ def _pb_value(v: Any) -> Any:
     return getattr(v, kind)
 
 
+_COMPOSITE = frozenset({"array_value", "kvlist_value"})
+
+
 def _pb_attrs(kvs: Any) -> dict:
     out = {}
     for kv in kvs:
@@ -127,10 +130,28 @@ def _pb_attrs(kvs: Any) -> dict:
         kind = v.WhichOneof("value")
         if kind is None:
             continue
-        if kind == "array_value" or kind == "kvlist_value":
+        if kind in _COMPOSITE:
             out[kv.key] = _pb_value(v)
         else:
             out[kv.key] = getattr(v, kind)
+    return out
+
+
+def _pb_attrs_kept(kvs: Any, keep: frozenset, prefixes: tuple[str, ...]) -> dict:
+    """Like _pb_attrs, but only keys in `keep` or starting with one of `prefixes` (values never read otherwise)."""
+    out = {}
+    for kv in kvs:
+        key = kv.key
+        if key not in keep and not key.startswith(prefixes):
+            continue
+        v = kv.value
+        kind = v.WhichOneof("value")
+        if kind is None:
+            continue
+        if kind in _COMPOSITE:
+            out[key] = _pb_value(v)
+        else:
+            out[key] = getattr(v, kind)
     return out
 
 
@@ -141,11 +162,18 @@ def _parse_pb(message_cls: Any, body: bytes) -> Any:
         raise DecodeError(f"body is not a valid protobuf {message_cls.DESCRIPTOR.name}: {exc}") from None
 
 
-def _decode_traces_pb(body: bytes, max_items: int | None = None) -> list[RawSpan]:
+def _decode_traces_pb(body: bytes, max_items: int | None = None, keep: "Keys | None" = None) -> list[RawSpan]:
     req = _parse_pb(trace_service_pb2.ExportTraceServiceRequest, body)
     _check_items(req.resource_spans, "scope_spans", "spans", max_items, "resources, scopes and spans")
     spans = []
     append = spans.append
+    if keep is None:
+        span_attrs = _pb_attrs
+    else:
+        names, prefixes = keep.names, keep.prefixes
+
+        def span_attrs(kvs):
+            return _pb_attrs_kept(kvs, names, prefixes)
     for rs in req.resource_spans:
         resource = _pb_attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
@@ -156,7 +184,7 @@ def _decode_traces_pb(body: bytes, max_items: int | None = None) -> list[RawSpan
                 status = sp.status
                 append(RawSpan(sp.trace_id.hex(), sp.span_id.hex(), sp.parent_span_id.hex(), sp.name,
                                sp.kind, sp.start_time_unix_nano, sp.end_time_unix_nano, status.code,
-                               status.message, _pb_attrs(sp.attributes), events, resource, scope))
+                               status.message, span_attrs(sp.attributes), events, resource, scope))
     return spans
 
 
@@ -441,11 +469,33 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode_traces(body: bytes, content_type: str, max_items: int | None = None) -> list[RawSpan]:
-    """max_items: most resources + scopes + spans accepted in one request (TooManyItems beyond)."""
+class Keys:
+    """The span attribute names a reader uses: exact names, plus name prefixes.
+
+    >>> Keys({"a"}, ("b.",)).wants("b.1"), Keys({"a"}).wants("c")
+    (True, False)
+    """
+
+    __slots__ = ("names", "prefixes")
+
+    def __init__(self, names, prefixes: tuple[str, ...] = ()):
+        self.names = frozenset(names)
+        self.prefixes = tuple(prefixes)
+
+    def wants(self, key: str) -> bool:
+        return key in self.names or key.startswith(self.prefixes)
+
+
+def decode_traces(body: bytes, content_type: str, max_items: int | None = None,
+                  keep: Keys | None = None) -> list[RawSpan]:
+    """Decode a trace export request.
+
+    max_items: most resources + scopes + spans accepted in one request (TooManyItems beyond).
+    keep: protobuf span attributes outside it are skipped unread (resource and event
+    attributes, and JSON bodies, are always decoded whole)."""
     if media_type(content_type) == JSON:
         return _decode_traces_json(body, max_items)
-    return _decode_traces_pb(body, max_items)
+    return _decode_traces_pb(body, max_items, keep)
 
 
 def decode_logs(body: bytes, content_type: str, max_items: int | None = None) -> list[RawLog]:

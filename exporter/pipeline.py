@@ -60,7 +60,8 @@ class Pipeline:
     # -- traces -----------------------------------------------------------------
     def traces(self, body: bytes, content_type: str) -> Outcome:
         """Raises otlp.DecodeError for a malformed body (nothing recorded)."""
-        spans = otlp.decode_traces(body, content_type, self.cfg.server.max_spans_per_request)
+        spans = otlp.decode_traces(body, content_type, self.cfg.server.max_spans_per_request,
+                                   self.normalizer.keys)
         out = self.spans(spans)
         if self.forwarder is not None and spans:
             self.forwarder.submit_traces(body, otlp.media_type(content_type))

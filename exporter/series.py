@@ -61,6 +61,7 @@ class Counter:
         self.doc = doc
         self.labelnames = labelnames
         self.values: dict[tuple, float] = {}
+        self.label_text: dict[tuple, str] = {}     # escaped label text per key, cached by llmpulse.exposition
 
     def inc(self, key: tuple, amount: float = 1.0) -> None:
         self.values[key] = self.values.get(key, 0.0) + amount
@@ -84,6 +85,7 @@ class Gauge:
         self.ttl = ttl_seconds
         self.values: dict[tuple, float] = {}
         self.seen: dict[tuple, float] = {}
+        self.label_text: dict[tuple, str] = {}
 
     def set(self, key: tuple, value: float, now: float | None = None) -> None:
         self.values[key] = value
@@ -121,7 +123,9 @@ class Histogram:
         self.labelnames = labelnames
         self.bounds = [float(b) for b in buckets]
         self.les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]
+        self.le_text = [f'le="{le}"}} ' for le in self.les]
         self.series: dict[tuple, _Series] = {}
+        self.label_text: dict[tuple, str] = {}
 
     def observe(self, key: tuple, value: float, exemplar: tuple | None = None) -> None:
         """exemplar: (trace_id, span_id, unix_seconds) attached to the value's bucket."""

@@ -1,0 +1,83 @@
+"""Growth: ingest throughput with 10 vs 10,000 active label sets, and memory under a cardinality attack.
+
+>>> rate = label_set_throughput(3, spans=64, batch=32)
+>>> rate > 0
+True
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry
+
+from llmpulse import otlp
+from llmpulse.bench.ingest import send_all
+from llmpulse.bench.payloads import synthetic
+from llmpulse.bench.scrape import bench_config
+from llmpulse.bench.server import ServerProcess
+from llmpulse.metrics import Metrics
+from llmpulse.pipeline import Pipeline
+
+
+def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float:
+    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active."""
+    cfg = bench_config(label_sets)
+    pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()))
+    model = (lambda k: f"model-{k % label_sets}")
+    first = 0
+    for start in range(0, label_sets, batch):          # make every label set active first
+        n = min(batch, label_sets - start)
+        pipe.traces(synthetic(n, model, first).SerializeToString(), otlp.PROTOBUF)
+        first += n
+    bodies = []
+    for _ in range(max(1, spans // batch)):
+        bodies.append(synthetic(batch, model, first).SerializeToString())
+        first += batch
+    t = time.perf_counter()
+    for b in bodies:
+        pipe.traces(b, otlp.PROTOBUF)
+    took = time.perf_counter() - t
+    active = len({k[:4] for k in pipe.metrics.duration.series})
+    if active < label_sets:
+        raise RuntimeError(f"only {active} of {label_sets} label sets became active")
+    return len(bodies) * batch / took
+
+
+def cardinality_attack(distinct_models: int, batch: int = 512, warmup_spans: int = 0) -> dict:
+    """A fresh exporter (default caps) in its own process: normal traffic first, then every span a new model.
+
+    Growth is resident memory after the attack minus after an equal-sized warm-up of
+    well-behaved traffic, so bounded stores (dedupe, late-score owners) filling up
+    are not counted as attack growth.
+    """
+    server = ServerProcess()
+    try:
+        first = 1
+        warm = warmup_spans or distinct_models
+        sent = 0
+        t = time.perf_counter()
+        while sent < warm:
+            n = min(batch * 64, warm - sent)
+            bodies = [synthetic(batch, lambda k: f"gpt-4o-{k % 8}", first + i * batch).SerializeToString()
+                      for i in range(max(1, n // batch))]
+            send_all(server.otlp_url, bodies, "protobuf")
+            first += len(bodies) * batch
+            sent += len(bodies) * batch
+        rss_before = server.rss_bytes()
+        attack_sent = 0
+        t = time.perf_counter()
+        while attack_sent < distinct_models:
+            n = min(batch * 64, distinct_models - attack_sent)
+            bodies = [synthetic(batch, lambda k: f"attack-{k:09d}", first + i * batch).SerializeToString()
+                      for i in range(max(1, n // batch))]
+            send_all(server.otlp_url, bodies, "protobuf")
+            first += len(bodies) * batch
+            attack_sent += len(bodies) * batch
+        took = time.perf_counter() - t
+        rss_after = server.rss_bytes()
+        return {"distinct_models": attack_sent, "warmup_spans": sent, "seconds": took,
+                "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
+                "growth_mb": (rss_after - rss_before) / 2**20}
+    finally:
+        server.stop()

@@ -1,0 +1,266 @@
+"""The whole benchmark: every figure a ratio or a per-unit cost measured side by side in this run.
+
+>>> sorted(TARGETS)[:3]
+['attack_rss_growth_mb', 'cpu_per_call_vs_otel_sdk', 'ingest_vs_floor']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from prometheus_client import CollectorRegistry
+
+from llmpulse import otlp
+from llmpulse.bench import growth, ingest, scrape
+from llmpulse.bench.otel_sdk import OtelRecorder
+from llmpulse.bench.payloads import FORMATS, SpanPool
+from llmpulse.bench.server import ServerProcess
+from llmpulse.config import load_config
+from llmpulse.metrics import Metrics
+from llmpulse.pipeline import Pipeline
+from llmpulse.pricing import PriceTable
+
+# issue 6 targets: (comparison, bound); "<=" means the figure must not exceed the bound
+TARGETS = {
+    "ingest_vs_floor": (">=", 0.5),
+    "cpu_per_call_vs_otel_sdk": ("<=", 1 / 3),
+    "scrape_vs_generate_latest": ("<=", 0.5),
+    "throughput_10k_vs_10": (">=", 0.8),
+    "attack_rss_growth_mb": ("<", 50.0),
+    "p99_ingest_ms_512": ("<", 50.0),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much work each part does; `quick` keeps the whole run under a minute on 2 cores."""
+
+    pool_calls: int
+    ingest_rounds: int            # alternating (HTTP, floor) rounds per point; the median ratio is kept
+    spans_per_point: int          # spans sent per (format, batch) throughput point
+    batch1_requests: int
+    floor_seconds: float
+    cpu_calls: int
+    scrape_sizes: tuple[int, ...]
+    scrape_repeats: int
+    growth_spans: int
+    attack_models: int
+    attack_warmup: int
+    latency_seconds: float
+
+
+QUICK = Plan(pool_calls=600, ingest_rounds=1, spans_per_point=6_000, batch1_requests=600, floor_seconds=0.3,
+             cpu_calls=3_000, scrape_sizes=(100, 1_000), scrape_repeats=1, growth_spans=6_000,
+             attack_models=30_000, attack_warmup=30_000, latency_seconds=4.0)
+FULL = Plan(pool_calls=3_000, ingest_rounds=3, spans_per_point=40_000, batch1_requests=3_000, floor_seconds=2.0,
+            cpu_calls=20_000, scrape_sizes=(100, 1_000, 10_000), scrape_repeats=3, growth_spans=40_000,
+            attack_models=1_000_000, attack_warmup=250_000, latency_seconds=20.0)
+
+BATCHES = (1, 64, 512)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("llmpulse", "prometheus-client", "protobuf", "opentelemetry-sdk"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    try:
+        from google.protobuf.internal import api_implementation
+        out["protobuf_backend"] = api_implementation.Type()
+    except ImportError:
+        pass
+    return out
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {platform.system()} " \
+           f"{platform.release()}"
+
+
+def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack_models: int | None = None) -> dict:
+    plan = QUICK if quick else FULL
+    if attack_models:
+        plan = replace(plan, attack_models=attack_models)
+    started = time.perf_counter()
+    res: dict = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
+                 "versions": _versions(), "mode": "quick" if quick else "full"}
+    pool = SpanPool(seed=7, calls=plan.pool_calls)
+
+    # 1. ingest over OTLP/HTTP vs the floor
+    log("ingest over OTLP/HTTP vs the floor")
+    server = ServerProcess()
+    try:
+        points = {}
+        for fmt in FORMATS:
+            for batch in BATCHES:
+                points[f"{fmt}_{batch}"] = p = ingest_point(server, pool, fmt, batch, plan)
+                log(f"  {fmt:8} batch {batch:3}: {p['spans_per_s']:9.0f} spans/s, floor {p['floor_spans_per_s']:9.0f}, "
+                    f"ratio {p['vs_floor']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])})")
+        res["ingest"] = points
+        head = points["protobuf_512"]
+        res["ingest_spans_per_s"] = head["spans_per_s"]
+        res["floor_spans_per_s"] = head["floor_spans_per_s"]
+        res["ingest_vs_floor"] = head["vs_floor"]
+
+        # 5. latency at half the measured maximum rate, scraped every second
+        log("latency of 512-span requests at half load")
+        rate = head["spans_per_s"] / 2 / 512
+        n = int(rate * plan.latency_seconds) + 2
+        lat = ingest.latency_run(server.otlp_url, server.metrics_url, pool.bodies(512, n, "protobuf"), rate,
+                                 plan.latency_seconds)
+        lat["rate_requests_per_s"] = rate
+        res["latency"] = lat
+        res["p50_ingest_ms_512"] = lat["p50_ms"]
+        res["p99_ingest_ms_512"] = lat["p99_ms"]
+    finally:
+        server.stop()
+
+    # 2. CPU per LLM call vs the OpenTelemetry SDK in-process
+    log("CPU per call vs the OpenTelemetry SDK")
+    res["cpu"] = cpu_per_call(pool, plan.cpu_calls)
+    res["cpu_per_call_vs_otel_sdk"] = res["cpu"]["ratio"]
+
+    # 3. scrape cost per line vs generate_latest
+    log("scrape cost per line vs generate_latest")
+    res["scrape"] = {}
+    for n in plan.scrape_sizes:
+        m, reg = scrape.loaded_metrics(n)
+        ours, theirs = scrape.scrape_costs(m, reg, plan.scrape_repeats)
+        per_ours, per_theirs = ours["seconds"] / ours["lines"], theirs["seconds"] / theirs["lines"]
+        res["scrape"][str(n)] = {"lines": ours["lines"], "ours_us_per_line": per_ours * 1e6,
+                                 "openmetrics_us_per_line": ours["openmetrics_seconds"] / ours["lines"] * 1e6,
+                                 "generate_latest_us_per_line": per_theirs * 1e6, "ratio": per_ours / per_theirs}
+        log(f"  {n:6} label sets, {ours['lines']} lines: ratio {per_ours / per_theirs:.3f}")
+        del m, reg
+    res["scrape_vs_generate_latest"] = max(v["ratio"] for v in res["scrape"].values())
+
+    # 4. growth
+    log("growth: label sets, memory, cardinality attack")
+    small, large = growth.label_set_throughput(10, plan.growth_spans), growth.label_set_throughput(
+        10_000, plan.growth_spans)
+    res["growth"] = {"spans_per_s_10": small, "spans_per_s_10000": large}
+    res["throughput_10k_vs_10"] = large / small
+    res["bytes_per_label_set"] = scrape.bytes_per_label_set(10, 2_000 if quick else 10_000)
+    attack = growth.cardinality_attack(plan.attack_models, warmup_spans=plan.attack_warmup)
+    res["attack"] = attack
+    res["attack_rss_growth_mb"] = attack["growth_mb"]
+
+    res["targets"] = {k: {"target": f"{op} {bound:.3g}", "met": _met(res[k], op, bound)}
+                      for k, (op, bound) in TARGETS.items()}
+    res["seconds"] = time.perf_counter() - started
+    return res
+
+
+def ingest_point(server: ServerProcess, pool: SpanPool, fmt: str, batch: int, plan: Plan) -> dict:
+    """Throughput over HTTP and the floor on the same bodies, in alternating rounds; the median-ratio round."""
+    rounds = []
+    for _ in range(plan.ingest_rounds):
+        count = plan.batch1_requests if batch == 1 else max(4, plan.spans_per_point // batch)
+        count = max(4, count // plan.ingest_rounds)
+        bodies = pool.bodies(batch, count + 1, fmt)
+        spans = batch * count
+        cpu0 = server.cpu_seconds()
+        took = ingest.send_all(server.otlp_url, bodies, fmt)
+        server_cpu = server.cpu_seconds() - cpu0
+        ours = spans / took
+        floor = ingest.floor_rate(bodies[1:], fmt, plan.floor_seconds / plan.ingest_rounds)
+        rounds.append({"spans_per_s": ours, "floor_spans_per_s": floor, "vs_floor": ours / floor,
+                       "server_cpu_us_per_span": server_cpu / spans * 1e6})
+    ratios = [r["vs_floor"] for r in rounds]
+    mid = sorted(rounds, key=lambda r: r["vs_floor"])[len(rounds) // 2]
+    return {**mid, "round_ratios": ratios}
+
+
+def _met(value: float, op: str, bound: float) -> bool:
+    return {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
+
+
+def cpu_per_call(pool: SpanPool, calls: int, rounds: int = 3) -> dict:
+    """Process CPU per accepted call: llmpulse's span -> metrics path vs the OTel SDK recording the same.
+
+    Both sides are warmed first (label sets admitted, SDK attribute sets created), then
+    measured in alternating rounds on fresh spans; the median round ratio is reported.
+    """
+    cfg = load_config()
+    pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()), PriceTable.load(cfg.pricing.files))
+
+    def spans_for_round() -> list:
+        batches, n = [], 0
+        while n < calls:
+            spans = otlp.decode_traces(pool.bodies(512, 1, "protobuf")[0], otlp.PROTOBUF, keep=pipe.normalizer.keys)
+            batches.append(spans)
+            n += len(spans)
+        return batches
+
+    sdk = OtelRecorder()
+    warm = [c for b in spans_for_round() for c in pipe.spans(b).calls]
+    sdk.record(warm)
+    ratios, ours_us, theirs_us, counted = [], [], [], 0
+    for _ in range(rounds):
+        batches = spans_for_round()
+        t = time.process_time()
+        outs = [pipe.spans(b) for b in batches]
+        ours = time.process_time() - t
+        recorded = [c for o in outs for c in o.calls]
+        t = time.process_time()
+        sdk.record(recorded)
+        theirs = time.process_time() - t
+        k = len(recorded)
+        counted += k
+        ours_us.append(ours / k * 1e6)
+        theirs_us.append(theirs / k * 1e6)
+        ratios.append(ours / theirs)
+    mid = sorted(range(rounds), key=lambda i: ratios[i])[rounds // 2]
+    return {"calls": counted, "ours_us_per_call": ours_us[mid], "otel_sdk_us_per_call": theirs_us[mid],
+            "ratio": ratios[mid], "round_ratios": ratios}
+
+
+KEYS = ("ingest_spans_per_s", "floor_spans_per_s", "ingest_vs_floor", "cpu_per_call_vs_otel_sdk",
+        "scrape_vs_generate_latest", "throughput_10k_vs_10", "bytes_per_label_set", "attack_rss_growth_mb",
+        "p99_ingest_ms_512")
+
+
+def table(res: dict) -> str:
+    """A plain-text summary of a result dict (markdown table rows)."""
+    rows = [("figure", "value", "target", "met")]
+    for k in KEYS:
+        v = res[k]
+        t = res["targets"].get(k)
+        rows.append((k, f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}", t["target"] if t else "",
+                     ("yes" if t["met"] else "NO") if t else ""))
+    rows.append(("p50_ingest_ms_512", f"{res['p50_ingest_ms_512']:.2f}", "", ""))
+    for name, p in res["ingest"].items():
+        rows.append((f"ingest {name} (spans/s, floor, ratio)",
+                     f"{p['spans_per_s']:,.0f} / {p['floor_spans_per_s']:,.0f} / {p['vs_floor']:.2f}", "", ""))
+    c = res["cpu"]
+    rows.append(("cpu per call us (llmpulse / OTel SDK)",
+                 f"{c['ours_us_per_call']:.1f} / {c['otel_sdk_us_per_call']:.1f}", "", ""))
+    for n, s in res["scrape"].items():
+        rows.append((f"scrape {n} label sets, {s['lines']} lines (us/line ours / generate_latest)",
+                     f"{s['ours_us_per_line']:.3f} / {s['generate_latest_us_per_line']:.3f}", "", ""))
+    a = res["attack"]
+    rows.append(("attack distinct models / seconds / RSS before->after MB",
+                 f"{a['distinct_models']:,} / {a['seconds']:.1f} / {a['rss_before_mb']:.0f}->{a['rss_after_mb']:.0f}",
+                 "", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)

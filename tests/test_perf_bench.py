@@ -1,0 +1,33 @@
+"""`llmpulse bench --quick --json` runs end to end and writes every key (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from llmpulse.bench.run import KEYS, TARGETS
+
+REQUIRED = KEYS + ("date", "machine", "versions")
+
+
+def test_quick_bench_writes_all_keys(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "llmpulse", "bench", "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    missing = [k for k in REQUIRED if k not in res]
+    assert not missing, missing
+    for k in KEYS:
+        assert isinstance(res[k], (int, float)) and math.isfinite(res[k]), (k, res[k])
+    for k in ("ingest_spans_per_s", "floor_spans_per_s", "ingest_vs_floor", "cpu_per_call_vs_otel_sdk",
+              "scrape_vs_generate_latest", "throughput_10k_vs_10", "bytes_per_label_set", "p99_ingest_ms_512"):
+        assert res[k] > 0, k
+    assert set(res["targets"]) == set(TARGETS)
+    assert {"protobuf_1", "protobuf_64", "protobuf_512", "json_1", "json_64", "json_512"} <= set(res["ingest"])
+    assert res["versions"]["prometheus-client"] and res["versions"]["opentelemetry-sdk"]
+    assert res["latency"]["scrapes"] >= 1 and res["latency"]["requests"] > 1
+    assert res["attack"]["distinct_models"] > 0
+    assert "ingest_vs_floor" in proc.stdout and "| figure" in proc.stdout
