@@ -26,7 +26,8 @@ def main(args) -> int:
         raise UsageError("--attack-models must be at least 1")
     res = run(quick=args.quick, log=lambda s: print(s, file=sys.stderr, flush=True), attack_models=args.attack_models)
     print(table(res))
-    print(f"\n{res['mode']} run, {res['seconds']:.0f} s, {res['date']}, {res['machine']}")
+    print(f"\n{res['mode']} run, {res['seconds']:.0f} s, {res['date']}, {res['machine']}, 1-minute load average "
+          f"{res['load_average_start']:.1f} at the start, {res['load_average_end']:.1f} at the end")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2, sort_keys=True)

@@ -101,7 +101,8 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
         plan = replace(plan, attack_models=attack_models)
     started = time.perf_counter()
     res: dict = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
-                 "versions": _versions(), "mode": "quick" if quick else "full"}
+                 "versions": _versions(), "mode": "quick" if quick else "full",
+                 "load_average_start": os.getloadavg()[0]}
     pool = SpanPool(seed=7, calls=plan.pool_calls)
 
     # 1. ingest over OTLP/HTTP vs the floor
@@ -166,6 +167,7 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
     res["targets"] = {k: {"target": f"{op} {bound:.3g}", "met": _met(res[k], op, bound)}
                       for k, (op, bound) in TARGETS.items()}
     res["seconds"] = time.perf_counter() - started
+    res["load_average_end"] = os.getloadavg()[0]
     return res
 
 
