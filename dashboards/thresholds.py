@@ -1,8 +1,8 @@
 """Alert thresholds the dashboards colour their panels with.
 
-The numbers come from ``alerts/thresholds.yaml`` (owned by the alerts area), read
-at build time, so a user who tunes an alert sees the same line on the dashboard.
-Missing keys (or a missing file) fall back to the defaults in the shared contract.
+The numbers come from ``alerts/thresholds.yaml`` through the alerts' own typed
+loader, read at build time, so a user who tunes an alert sees the same line on the
+dashboard, and a misspelled key fails the dashboards build as it fails the rules build.
 
 >>> t = load_thresholds(None)
 >>> t.error_ratio_warning, t.error_ratio_critical
@@ -13,14 +13,12 @@ Missing keys (or a missing file) fall back to the defaults in the shared contrac
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 import llmpulse.alerts
+from llmpulse.alerts import thresholds as alerts_thresholds
+from llmpulse.alerts.thresholds import duration_seconds
 
 DEFAULT_THRESHOLDS_PATH = Path(llmpulse.alerts.__file__).parent / "thresholds.yaml"
 
@@ -35,8 +33,6 @@ DEFAULT_FAIL_LABEL_REGEX = "(?i)fail(ed|ure)?"
 # and "by model" latency panels use it so agent and workflow spans do not dominate.
 DEFAULT_MODEL_CALL_SELECTOR = 'gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"'
 
-_DURATION = re.compile(r"^([0-9]+)(ms|s|m|h|d|w|y)$")
-_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 @dataclass(frozen=True)
@@ -80,144 +76,48 @@ class Thresholds:
         return float(self.daily_budget_per_service_usd.get(service, self.daily_budget_default_usd))
 
 
-def _number(data: dict[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, dict):  # e.g. {default: 100, per_service: {...}}
-        value = value.get("default", default)
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"thresholds: {key} must be a number, got {value!r}") from exc
+def _burn_factors(slo) -> tuple[float, ...]:
+    """Factors of the critical tiers: budgetPercent/100 x period / long window (Sloth's rule)."""
+    period = duration_seconds(slo.period)
+    factors = [round(w.budgetPercent / 100 * period / duration_seconds(w.long), 4)
+               for w in slo.windows if w.severity == "critical"]
+    return tuple(sorted(factors, reverse=True))
 
 
-def _seconds(data: dict[str, Any], key: str, default: float) -> float:
-    """A Prometheus duration ("30d") or a number of seconds."""
-    value = data.get(key, default)
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"thresholds: {key} must be a duration like 30d, got {value!r}")
-    return float(int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _slos(data: dict[str, Any], defaults: tuple[SLO, ...]) -> tuple[SLO, ...]:
-    """Read the `slo:` block leniently: `{availability: {objective: 0.995}, ...}`."""
-    block = data.get("slo") or data.get("slos") or {}
-    if not isinstance(block, dict):
-        return defaults
-    objectives = block.get("objectives", block)
-    out = []
-    for slo in defaults:
-        entry = objectives.get(slo.name) if isinstance(objectives, dict) else None
-        objective = slo.objective
-        if isinstance(entry, dict):
-            objective = float(entry.get("objective", entry.get("target", objective)))
-        elif isinstance(entry, (int, float)):
-            objective = float(entry)
-        if objective > 1:  # written as a percentage, e.g. 99.5
-            objective = objective / 100
-        out.append(SLO(slo.name, objective, slo.description))
-    return tuple(out)
-
-
-def _burn_factors(data: dict[str, Any], default: tuple[float, ...]) -> tuple[float, ...]:
-    """Factors of the critical tiers in `slo.windows`: budgetPercent/100 * period_h / long_h."""
-    block = data.get("slo") or {}
-    windows = block.get("windows") if isinstance(block, dict) else None
-    if not isinstance(windows, list):
-        return default
-    period_hours = _seconds(block, "period", 30 * 86400) / 3600
-    factors = []
-    for tier in windows:
-        if isinstance(tier, dict) and tier.get("severity") == "critical":
-            long_hours = _seconds(tier, "long", 3600) / 3600
-            factors.append(round(float(tier["budgetPercent"]) / 100 * period_hours / long_hours, 4))
-    return tuple(sorted(factors, reverse=True)) or default
-
-
-def _model_call_selector(data: dict[str, Any], default: str) -> str:
-    block = data.get("slo") or {}
-    selector = block.get("selector", default) if isinstance(block, dict) else default
-    return str(selector).strip() or default
-
-
-def _latency_threshold(data: dict[str, Any], default: float) -> float:
-    if "LLMLatencySLOThresholdSeconds" in data:
-        return _number(data, "LLMLatencySLOThresholdSeconds", default)
-    block = data.get("slo") or {}
-    latency = block.get("latency") if isinstance(block, dict) else None
-    if isinstance(latency, dict):
-        for key in ("thresholdSeconds", "threshold_seconds", "LLMLatencySLOThresholdSeconds"):
-            if key in latency:
-                return float(latency[key])
-    return default
-
-
-def thresholds_from_mapping(data: dict[str, Any]) -> Thresholds:
-    """Build `Thresholds` from the parsed YAML mapping (missing keys keep their defaults)."""
+def from_alerts(a: alerts_thresholds.Thresholds) -> Thresholds:
+    """The numbers a dashboard draws, read off the alerts' validated thresholds."""
     base = Thresholds()
-    budget = data.get("LLMDailyBudgetExceededThresholdUSD", {})
-    per_service = budget.get("per_service") or {} if isinstance(budget, dict) else {}
+    budget = a.LLMDailyBudgetExceededThresholdUSD
     return Thresholds(
-        error_ratio_warning=_number(data, "LLMErrorRatioHighWarningThreshold", base.error_ratio_warning),
-        error_ratio_critical=_number(data, "LLMErrorRatioHighCriticalThreshold", base.error_ratio_critical),
-        ttft_warning_seconds=_number(
-            data, "LLMTimeToFirstTokenHighWarningThreshold", base.ttft_warning_seconds
-        ),
-        ttft_critical_seconds=_number(
-            data, "LLMTimeToFirstTokenHighCriticalThreshold", base.ttft_critical_seconds
-        ),
-        latency_slo_threshold_seconds=_latency_threshold(data, base.latency_slo_threshold_seconds),
-        daily_budget_default_usd=_number(
-            data, "LLMDailyBudgetExceededThresholdUSD", base.daily_budget_default_usd
-        ),
-        daily_budget_per_service_usd={str(k): float(v) for k, v in sorted(per_service.items())},
-        quality_drop_warning=_number(data, "LLMQualityDropWarningThreshold", base.quality_drop_warning),
-        quality_drop_critical=_number(data, "LLMQualityDropCriticalThreshold", base.quality_drop_critical),
-        safety_evaluation_regex=str(data.get("LLMSafetyEvaluationFailedNameRegex", base.safety_evaluation_regex)),
-        safety_fail_label_regex=str(data.get("LLMSafetyEvaluationFailedFailLabelRegex", base.safety_fail_label_regex)),
-        negative_feedback_ratio=_number(data, "LLMNegativeFeedbackHighThreshold", base.negative_feedback_ratio),
-        truncation_ratio=_number(data, "LLMTruncationHighThreshold", base.truncation_ratio),
-        runaway_operations_per_trace=_number(
-            data, "LLMRunawayAgentMaxOperationsPerTrace", base.runaway_operations_per_trace
-        ),
-        price_table_max_age_seconds=_seconds(data, "LLMPriceTableStaleMaxAge", base.price_table_max_age_seconds),
-        slos=_slos(data, base.slos),
-        model_call_selector=_model_call_selector(data, base.model_call_selector),
-        slo_burn_factors=_burn_factors(data, base.slo_burn_factors),
+        error_ratio_warning=float(float(a.LLMErrorRatioHighWarningThreshold)),
+        error_ratio_critical=float(float(a.LLMErrorRatioHighCriticalThreshold)),
+        ttft_warning_seconds=float(float(a.LLMTimeToFirstTokenHighWarningThreshold)),
+        ttft_critical_seconds=float(float(a.LLMTimeToFirstTokenHighCriticalThreshold)),
+        latency_slo_threshold_seconds=float(float(a.slo.latency.thresholdSeconds)),
+        daily_budget_default_usd=float(budget.default),
+        daily_budget_per_service_usd={str(k): float(v) for k, v in sorted(budget.per_service.items())},
+        quality_drop_warning=float(float(a.LLMQualityDropWarningThreshold)),
+        quality_drop_critical=float(float(a.LLMQualityDropCriticalThreshold)),
+        model_call_selector=a.slo.selector.strip() or base.model_call_selector,
+        safety_evaluation_regex=a.LLMSafetyEvaluationFailedNameRegex,
+        safety_fail_label_regex=a.LLMSafetyEvaluationFailedFailLabelRegex,
+        negative_feedback_ratio=float(float(a.LLMNegativeFeedbackHighThreshold)),
+        truncation_ratio=float(float(a.LLMTruncationHighThreshold)),
+        runaway_operations_per_trace=float(float(a.LLMRunawayAgentMaxOperationsPerTrace)),
+        price_table_max_age_seconds=float(float(duration_seconds(a.LLMPriceTableStaleMaxAge))),
+        slo_burn_factors=_burn_factors(a.slo) or base.slo_burn_factors,
+        slos=(SLO("availability", float(float(a.slo.availability.objective)), base.slos[0].description),
+              SLO("latency", float(float(a.slo.latency.objective)), base.slos[1].description)),
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of threshold names to values")
-    return data
-
-
 def load_thresholds(path: str | Path | None = DEFAULT_THRESHOLDS_PATH) -> Thresholds:
-    """Read thresholds: the packaged alerts/thresholds.yaml, then `path` on top of it.
+    """Read thresholds through the alerts' loader: the packaged file, then `path` on top.
 
-    A user file may hold only the keys it changes (as with `llmpulse alerts build
-    --thresholds`). `path=None` gives the contract defaults without reading any file.
+    A user file may hold only the keys it changes, and a misspelled key or a wrong
+    type is an error naming its path (ThresholdsError, a ValueError), exactly as for
+    `llmpulse alerts build --thresholds`. `path=None` reads the packaged file alone.
     """
-    if path is None:
-        return Thresholds()
-    data: dict[str, Any] = {}
-    if DEFAULT_THRESHOLDS_PATH.is_file():
-        data = _read(DEFAULT_THRESHOLDS_PATH)
-    if Path(path).is_file() and Path(path).resolve() != DEFAULT_THRESHOLDS_PATH.resolve():
-        data = _merge(data, _read(Path(path)))
-    return thresholds_from_mapping(data)
+    if path is not None and Path(path).resolve() == DEFAULT_THRESHOLDS_PATH.resolve():
+        path = None
+    return from_alerts(alerts_thresholds.load_thresholds(path))

@@ -119,3 +119,10 @@ def test_slo_burn_colours_follow_the_alert_tiers(tmp_path):
     slo = json.loads(build.render_all(t)["llmpulse-slo.json"])
     burn = next(p for p in leaf_panels(slo) if p["title"] == "Availability burn rate (1 h)")
     assert [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 5.6, 13.44]
+
+
+def test_a_misspelled_threshold_fails_the_dashboards_build_with_its_path(tmp_path):
+    user = tmp_path / "t.yaml"
+    user.write_text("LLMErrorRatioHighCriticalTreshold: 0.1\n")
+    with pytest.raises(ValueError, match="LLMErrorRatioHighCriticalTreshold"):
+        load_thresholds(user)
