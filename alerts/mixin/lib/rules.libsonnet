@@ -13,7 +13,8 @@ local u = import 'util.libsonnet';
     local ratio(num, den) = '(' + num + ' or ' + den + ' * 0)\n/\n' + den,
     local sumRate(by, sel, w) = 'sum by (' + by + ') (rate(' + sel + '[' + w + ']))',
     local quantile(q, by, bucket, w) = 'histogram_quantile(' + u.num(q) + ', sum by (' + by + ', le) (rate(' + bucket + '[' + w + '])))',
-    local avg(by, metric, w) = sumRate(by, m(metric + '_sum'), w) + '\n/\n' + sumRate(by, m(metric + '_count'), w),
+    // an empty window gives no sample, not NaN (a NaN would poison avg_over_time baselines for days)
+    local avg(by, metric, w) = sumRate(by, m(metric + '_sum'), w) + '\n/\n(' + sumRate(by, m(metric + '_count'), w) + ' > 0)',
 
     local sloWindows = std.set(['5m', '30m', '1h', '2h', '6h', '1d', '3d']
                                + [w.long for w in c.slo.windows] + [w.short for w in c.slo.windows], u.seconds),
