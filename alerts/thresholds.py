@@ -160,6 +160,7 @@ class Thresholds:
     LLMQualityDropWindow: Duration
     LLMQualityDropBaselineWindow: Duration
     LLMQualityDropMinHistory: Duration
+    LLMQualityDropMinScores: NonNegative
 
     LLMTelemetryAbsentWindow: Duration
     LLMTelemetryAbsentLookback: Duration

@@ -26,6 +26,7 @@
     "LLMQualityDropWindow": "15m",
     "LLMQualityDropBaselineWindow": "7d",
     "LLMQualityDropMinHistory": "1h",
+    "LLMQualityDropMinScores": 20,
     "LLMTelemetryAbsentWindow": "10m",
     "LLMTelemetryAbsentLookback": "6h",
     "LLMTelemetryAbsentFor": "5m",

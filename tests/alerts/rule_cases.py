@@ -550,6 +550,15 @@ CASES.append(Case(
     exprs=[approx("10m", "service:llm_trace_operations:p99_rate10m", (AGENT, 99.5), (NORMAL, 4.95))],
 ))
 
+# Quality with too few scores: the same 33 % drop over 180 scores stays quiet when
+# LLMQualityDropMinScores asks for more (a mean of a handful of scores is noise).
+CASES.append(Case(
+    "quality_drop_too_few_scores",
+    next(c for c in CASES if c.name == "quality_drop").input_series, interval="5m", evaluation_interval="5m",
+    thresholds={"LLMQualityDropMinScores": 181},
+    alerts=[at("26h20m", "LLMQualityDrop"), at("26h40m", "LLMQualityDrop")],
+))
+
 # Quality without the history guard: new-api's drop after 15m would fire.
 CASES.append(Case(
     "quality_drop_without_history_guard",

@@ -87,6 +87,9 @@ FAST = {
     "LLMCostPerRequestHighFor": "0", "LLMCostPerRequestHighWindow": "30s", "LLMCostPerRequestHighMinHistory": "1m",
     "LLMQualityDropCriticalFor": "0", "LLMQualityDropWarningFor": "0", "LLMQualityDropWindow": "30s",
     "LLMQualityDropMinHistory": "1m",
+    # a 30s mean over a handful of scores is noise: ask for 10 scores and a 20 % drop
+    # (the scenario drops scores by about 40 %)
+    "LLMQualityDropMinScores": 10, "LLMQualityDropWarningThreshold": 0.2,
 }
 # Seconds of normal traffic before the baseline scenarios, so their baselines
 # (and the 1m history guard) hold enough calls not to fire on sampling noise.

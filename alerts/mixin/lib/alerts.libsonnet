@@ -59,9 +59,10 @@ local u = import 'util.libsonnet';
     local qualityDrop(sev) =
       local t = c['LLMQualityDrop%sThreshold' % sev];
       alert('LLMQualityDrop', std.asciiLower(sev),
-            '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s\n%s'
+            '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s\n%s\nand on (%s)\nsum by (%s) (increase(%s[%s])) >= %s'
             % [c.LLMQualityDropWindow, c.LLMQualityDropBaselineWindow, u.num(t),
-               hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory)],
+               hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory),
+               L.eval, L.eval, m('llm_eval_score_count'), c.LLMQualityDropWindow, u.num(c.LLMQualityDropMinScores)],
             c['LLMQualityDrop%sFor' % sev],
             'LLM evaluation scores dropped below their baseline.',
             '{{ $labels.service_name }} {{ $labels.gen_ai_request_model }}: mean {{ $labels.gen_ai_evaluation_name }} score over %s is {{ $value | humanizePercentage }} below its %s baseline (threshold %s).'
