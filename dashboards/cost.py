@@ -24,6 +24,25 @@ BY_MODEL = "gen_ai_provider_name, gen_ai_request_model"
 MODEL_LEGEND = "{{gen_ai_provider_name}}/{{gen_ai_request_model}}"
 
 
+
+def projected_month(title: str, description: str) -> core.Stat:
+    """The month's spend at the last 24 h's average rate (cost and overview dashboards)."""
+    return stat(
+        title,
+        description,
+        "currencyUSD",
+        [
+            target(
+                f"sum(avg_over_time(service:llm_cost_usd:rate5m{{{SELECTOR_SERVICE}}}[1d])) "
+                f"* {promql.SECONDS_PER_DAY} * {promql.DAYS_PER_MONTH}",
+                "projected month",
+                instant=True,
+            )
+        ],
+        thresholds=steps((BLUE, None)),
+        graph=False,
+    )
+
 def budget_steps() -> list[dict[str, object]]:
     return steps((GREEN, None), (AMBER, BUDGET_PACE_WARNING_RATIO), (RED, 1.0))
 
@@ -45,21 +64,7 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
             [target(f"sum({COST_RULE}{{{SELECTOR}}}) * 3600", "$/h")],
             thresholds=steps((BLUE, None)),
         ),
-        stat(
-            "Projected month",
-            "Average spend rate over the last 24 h times 30 days.",
-            "currencyUSD",
-            [
-                target(
-                    f"sum(avg_over_time(service:llm_cost_usd:rate5m{{{SELECTOR_SERVICE}}}[1d])) "
-                    f"* {promql.SECONDS_PER_DAY} * {promql.DAYS_PER_MONTH}",
-                    "projected month",
-                    instant=True,
-                )
-            ],
-            thresholds=steps((BLUE, None)),
-            graph=False,
-        ),
+        projected_month("Projected month", "Average spend rate over the last 24 h times 30 days."),
         stat(
             "Daily budget used (last 24 h)",
             "Spend over the trailing 24 h as a share of the daily budget, for the service closest to "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from grafanalib import core
 
 from llmpulse.dashboards import base, promql
+from llmpulse.dashboards.cost import projected_month
 from llmpulse.dashboards.panels import AMBER, BLUE, GREEN, RED, Grid, stat, steps, table, target, timeseries
 from llmpulse.dashboards.thresholds import BUDGET_PACE_WARNING_RATIO, Thresholds, load_thresholds
 from llmpulse.dashboards.variables import SELECTOR, SELECTOR_SERVICE, SELECTOR_SERVICE_MODEL
@@ -207,21 +208,8 @@ def cost_panels() -> list[core.Panel]:
             [target(f"sum by (service_name) ({COST}{{{SELECTOR}}}) * 60", "{{service_name}}")],
             stack=True,
         ),
-        stat(
-            "Projected monthly spend",
-            "Average spend rate over the last 24 h times 30 days, for the selected services.",
-            "currencyUSD",
-            [
-                target(
-                    f"sum(avg_over_time(service:llm_cost_usd:rate5m{{{SELECTOR_SERVICE}}}[1d])) "
-                    f"* {promql.SECONDS_PER_DAY} * {promql.DAYS_PER_MONTH}",
-                    "projected month",
-                    instant=True,
-                )
-            ],
-            thresholds=steps((BLUE, None)),
-            graph=False,
-        ),
+        projected_month("Projected monthly spend",
+                        "Average spend rate over the last 24 h times 30 days, for the selected services."),
     ]
 
 

@@ -504,30 +504,28 @@ def decode_logs(body: bytes, content_type: str, max_items: int | None = None) ->
     return _decode_logs_pb(body, max_items)
 
 
-def trace_response(content_type: str, rejected: int, message: str) -> bytes:
+def _partial_response(content_type: str, rejected: int, message: str, response_cls: Any,
+                      rejected_field: str, rejected_json: str) -> bytes:
+    """An Export*ServiceResponse, with partial_success only when something was rejected or said."""
     if media_type(content_type) == JSON:
         if not rejected and not message:
             return b"{}"
-        return json.dumps({"partialSuccess": {"rejectedSpans": str(rejected),
-                                              "errorMessage": message}}).encode()
-    resp = trace_service_pb2.ExportTraceServiceResponse()
+        return json.dumps({"partialSuccess": {rejected_json: str(rejected), "errorMessage": message}}).encode()
+    resp = response_cls()
     if rejected or message:
-        resp.partial_success.rejected_spans = rejected
+        setattr(resp.partial_success, rejected_field, rejected)
         resp.partial_success.error_message = message
     return resp.SerializeToString()
+
+
+def trace_response(content_type: str, rejected: int, message: str) -> bytes:
+    return _partial_response(content_type, rejected, message, trace_service_pb2.ExportTraceServiceResponse,
+                             "rejected_spans", "rejectedSpans")
 
 
 def logs_response(content_type: str, rejected: int, message: str) -> bytes:
-    if media_type(content_type) == JSON:
-        if not rejected and not message:
-            return b"{}"
-        return json.dumps({"partialSuccess": {"rejectedLogRecords": str(rejected),
-                                              "errorMessage": message}}).encode()
-    resp = logs_service_pb2.ExportLogsServiceResponse()
-    if rejected or message:
-        resp.partial_success.rejected_log_records = rejected
-        resp.partial_success.error_message = message
-    return resp.SerializeToString()
+    return _partial_response(content_type, rejected, message, logs_service_pb2.ExportLogsServiceResponse,
+                             "rejected_log_records", "rejectedLogRecords")
 
 
 def status_body(content_type: str, code: int, message: str) -> tuple[bytes, str]:
