@@ -17,7 +17,6 @@ registry passed in, never the global one.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterable
@@ -299,7 +298,3 @@ class Metrics:
     def observe(self, hist: Histogram, key: tuple, value: float) -> None:
         with self.lock:
             hist.observe(key, value)
-
-
-def finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

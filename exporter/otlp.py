@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from typing import Any
 
@@ -391,44 +390,57 @@ def _check_items_json(doc: dict, top: tuple[str, str], mid: tuple[str, str], lea
         raise TooManyItems(f"request carries more than {max_items} {what} (server.max_spans_per_request)")
 
 
+def _walk_json(doc: dict, keys: tuple[tuple[str, str], ...]):
+    """Yield (resource attrs, scope name, item, path) for each leaf of an OTLP-JSON request.
+
+    keys: (camel, snake) names of the resource, scope and leaf lists, e.g.
+    ("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans", "spans").
+    """
+    (res_c, res_s), (scope_c, scope_s), (leaf_c, leaf_s) = keys
+    for i, rs in enumerate(_list(doc, res_c, res_s, "")):
+        p = f"{res_c}[{i}]"
+        rs = _obj(rs, p)
+        res = _obj(rs.get("resource") or {}, f"{p}.resource")
+        resource = _json_attrs(res.get("attributes"), f"{p}.resource.attributes")
+        for j, ss in enumerate(_list(rs, scope_c, scope_s, p)):
+            q = f"{p}.{scope_c}[{j}]"
+            ss = _obj(ss, q)
+            scope = str(_obj(ss.get("scope") or {}, f"{q}.scope").get("name", ""))
+            for k, item in enumerate(_list(ss, leaf_c, leaf_s, q)):
+                r = f"{q}.{leaf_c}[{k}]"
+                yield resource, scope, _obj(item, r), r
+
+
+TRACE_KEYS = (("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans", "spans"))
+LOG_KEYS = (("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"), ("logRecords", "log_records"))
+
+
 def _decode_traces_json(body: bytes, max_items: int | None = None) -> list[RawSpan]:
     doc = _load_json(body)
-    _check_items_json(doc, ("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans", "spans"),
-                      max_items, "resources, scopes and spans")
+    _check_items_json(doc, *TRACE_KEYS, max_items, "resources, scopes and spans")
     spans = []
     try:
-        for i, rs in enumerate(_list(doc, "resourceSpans", "resource_spans", "")):
-            p = f"resourceSpans[{i}]"
-            rs = _obj(rs, p)
-            res = _obj(rs.get("resource") or {}, f"{p}.resource")
-            resource = _json_attrs(res.get("attributes"), f"{p}.resource.attributes")
-            for j, ss in enumerate(_list(rs, "scopeSpans", "scope_spans", p)):
-                q = f"{p}.scopeSpans[{j}]"
-                ss = _obj(ss, q)
-                scope = str(_obj(ss.get("scope") or {}, f"{q}.scope").get("name", ""))
-                for k, sp in enumerate(_list(ss, "spans", "spans", q)):
-                    r = f"{q}.spans[{k}]"
-                    sp = _obj(sp, r)
-                    events = []
-                    for m, ev in enumerate(_list(sp, "events", "events", r)):
-                        ev = _obj(ev, f"{r}.events[{m}]")
-                        events.append(RawEvent(str(ev.get("name", "")),
-                                               _json_int(_get(ev, "timeUnixNano", "time_unix_nano"),
-                                                         f"{r}.events[{m}].timeUnixNano"),
-                                               _json_attrs(ev.get("attributes"), f"{r}.events[{m}].attributes")))
-                    status = _obj(sp.get("status") or {}, f"{r}.status")
-                    spans.append(RawSpan(
-                        _json_id(_get(sp, "traceId", "trace_id"), 16),
-                        _json_id(_get(sp, "spanId", "span_id"), 8),
-                        _json_id(_get(sp, "parentSpanId", "parent_span_id"), 8),
-                        str(sp.get("name", "")),
-                        _json_int(sp.get("kind"), f"{r}.kind"),
-                        _json_int(_get(sp, "startTimeUnixNano", "start_time_unix_nano"), f"{r}.startTimeUnixNano"),
-                        _json_int(_get(sp, "endTimeUnixNano", "end_time_unix_nano"), f"{r}.endTimeUnixNano"),
-                        _json_int(status.get("code"), f"{r}.status.code"),
-                        str(status.get("message", "")),
-                        _json_attrs(sp.get("attributes"), f"{r}.attributes"),
-                        events, resource, scope))
+        for resource, scope, sp, r in _walk_json(doc, TRACE_KEYS):
+            events = []
+            for m, ev in enumerate(_list(sp, "events", "events", r)):
+                ev = _obj(ev, f"{r}.events[{m}]")
+                events.append(RawEvent(str(ev.get("name", "")),
+                                       _json_int(_get(ev, "timeUnixNano", "time_unix_nano"),
+                                                 f"{r}.events[{m}].timeUnixNano"),
+                                       _json_attrs(ev.get("attributes"), f"{r}.events[{m}].attributes")))
+            status = _obj(sp.get("status") or {}, f"{r}.status")
+            spans.append(RawSpan(
+                _json_id(_get(sp, "traceId", "trace_id"), 16),
+                _json_id(_get(sp, "spanId", "span_id"), 8),
+                _json_id(_get(sp, "parentSpanId", "parent_span_id"), 8),
+                str(sp.get("name", "")),
+                _json_int(sp.get("kind"), f"{r}.kind"),
+                _json_int(_get(sp, "startTimeUnixNano", "start_time_unix_nano"), f"{r}.startTimeUnixNano"),
+                _json_int(_get(sp, "endTimeUnixNano", "end_time_unix_nano"), f"{r}.endTimeUnixNano"),
+                _json_int(status.get("code"), f"{r}.status.code"),
+                str(status.get("message", "")),
+                _json_attrs(sp.get("attributes"), f"{r}.attributes"),
+                events, resource, scope))
     except RecursionError:
         raise DecodeError("JSON body is nested too deeply") from None
     return spans
@@ -436,28 +448,18 @@ def _decode_traces_json(body: bytes, max_items: int | None = None) -> list[RawSp
 
 def _decode_logs_json(body: bytes, max_items: int | None = None) -> list[RawLog]:
     doc = _load_json(body)
-    _check_items_json(doc, ("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"),
-                      ("logRecords", "log_records"), max_items, "resources, scopes and log records")
+    _check_items_json(doc, *LOG_KEYS, max_items, "resources, scopes and log records")
     out = []
     try:
-        for i, rl in enumerate(_list(doc, "resourceLogs", "resource_logs", "")):
-            p = f"resourceLogs[{i}]"
-            rl = _obj(rl, p)
-            res = _obj(rl.get("resource") or {}, f"{p}.resource")
-            resource = _json_attrs(res.get("attributes"), f"{p}.resource.attributes")
-            for j, sl in enumerate(_list(rl, "scopeLogs", "scope_logs", p)):
-                q = f"{p}.scopeLogs[{j}]"
-                for k, rec in enumerate(_list(_obj(sl, q), "logRecords", "log_records", q)):
-                    r = f"{q}.logRecords[{k}]"
-                    rec = _obj(rec, r)
-                    attrs = _json_attrs(rec.get("attributes"), f"{r}.attributes")
-                    name = _get(rec, "eventName", "event_name") or str(attrs.get("event.name", ""))
-                    body_v = rec.get("body")
-                    out.append(RawLog(str(name), _json_id(_get(rec, "traceId", "trace_id"), 16),
-                                      _json_id(_get(rec, "spanId", "span_id"), 8),
-                                      _json_int(_get(rec, "timeUnixNano", "time_unix_nano"), f"{r}.timeUnixNano"),
-                                      attrs, resource,
-                                      _json_value(body_v, f"{r}.body") if body_v is not None else None))
+        for resource, _scope, rec, r in _walk_json(doc, LOG_KEYS):
+            attrs = _json_attrs(rec.get("attributes"), f"{r}.attributes")
+            name = _get(rec, "eventName", "event_name") or str(attrs.get("event.name", ""))
+            body_v = rec.get("body")
+            out.append(RawLog(str(name), _json_id(_get(rec, "traceId", "trace_id"), 16),
+                              _json_id(_get(rec, "spanId", "span_id"), 8),
+                              _json_int(_get(rec, "timeUnixNano", "time_unix_nano"), f"{r}.timeUnixNano"),
+                              attrs, resource,
+                              _json_value(body_v, f"{r}.body") if body_v is not None else None))
     except RecursionError:
         raise DecodeError("JSON body is nested too deeply") from None
     return out
@@ -549,7 +551,3 @@ def _varint(n: int) -> bytes:
         else:
             out.append(b)
             return bytes(out)
-
-
-def is_finite_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -54,29 +54,27 @@ def cardinality_attack(distinct_models: int, batch: int = 512, warmup_spans: int
     server = ServerProcess()
     try:
         first = 1
-        warm = warmup_spans or distinct_models
-        sent = 0
-        t = time.perf_counter()
-        while sent < warm:
-            n = min(batch * 64, warm - sent)
-            bodies = [synthetic(batch, lambda k: f"gpt-4o-{k % 8}", first + i * batch).SerializeToString()
-                      for i in range(max(1, n // batch))]
-            send_all(server.otlp_url, bodies, "protobuf")
-            first += len(bodies) * batch
-            sent += len(bodies) * batch
+
+        def send(total: int, model) -> int:
+            """Post `total` spans (in rounds of 64 batches) named by `model(k)`; return how many."""
+            nonlocal first
+            sent = 0
+            while sent < total:
+                n = min(batch * 64, total - sent)
+                bodies = [synthetic(batch, model, first + i * batch).SerializeToString()
+                          for i in range(max(1, n // batch))]
+                send_all(server.otlp_url, bodies, "protobuf")
+                first += len(bodies) * batch
+                sent += len(bodies) * batch
+            return sent
+
+        warmed = send(warmup_spans or distinct_models, lambda k: f"gpt-4o-{k % 8}")
         rss_before = server.rss_bytes()
-        attack_sent = 0
         t = time.perf_counter()
-        while attack_sent < distinct_models:
-            n = min(batch * 64, distinct_models - attack_sent)
-            bodies = [synthetic(batch, lambda k: f"attack-{k:09d}", first + i * batch).SerializeToString()
-                      for i in range(max(1, n // batch))]
-            send_all(server.otlp_url, bodies, "protobuf")
-            first += len(bodies) * batch
-            attack_sent += len(bodies) * batch
+        attack_sent = send(distinct_models, lambda k: f"attack-{k:09d}")
         took = time.perf_counter() - t
         rss_after = server.rss_bytes()
-        return {"distinct_models": attack_sent, "warmup_spans": sent, "seconds": took,
+        return {"distinct_models": attack_sent, "warmup_spans": warmed, "seconds": took,
                 "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
                 "growth_mb": (rss_after - rss_before) / 2**20}
     finally:
