@@ -25,6 +25,8 @@ from google.protobuf.message import DecodeError as _PbDecodeError
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from llmpulse import wire
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
@@ -471,6 +473,10 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+WIRE = wire.load(DecodeError, TooManyItems, RawSpan, RawEvent)   # None: pure Python (wire.reason says why)
+_WIRE_ALL = WIRE.Keys(None, ()) if WIRE is not None else None      # every attribute
+
+
 class Keys:
     """The span attribute names a reader uses: exact names, plus name prefixes.
 
@@ -478,11 +484,12 @@ class Keys:
     (True, False)
     """
 
-    __slots__ = ("names", "prefixes")
+    __slots__ = ("names", "prefixes", "wire")
 
     def __init__(self, names, prefixes: tuple[str, ...] = ()):
         self.names = frozenset(names)
         self.prefixes = tuple(prefixes)
+        self.wire = WIRE.Keys(tuple(self.names), self.prefixes) if WIRE is not None else None
 
     def wants(self, key: str) -> bool:
         return key in self.names or key.startswith(self.prefixes)
@@ -494,9 +501,13 @@ def decode_traces(body: bytes, content_type: str, max_items: int | None = None,
 
     max_items: most resources + scopes + spans accepted in one request (TooManyItems beyond).
     keep: protobuf span attributes outside it are skipped unread (resource and event
-    attributes, and JSON bodies, are always decoded whole)."""
+    attributes, and JSON bodies, are always decoded whole).
+    Protobuf goes through the C decoder (llmpulse._otlpwire) when it is built, else upb."""
     if media_type(content_type) == JSON:
         return _decode_traces_json(body, max_items)
+    if WIRE is not None:
+        wire_keys = keep.wire if keep is not None else _WIRE_ALL
+        return wire_keys.decode(body, -1 if max_items is None else max_items)
     return _decode_traces_pb(body, max_items, keep)
 
 

@@ -76,3 +76,12 @@ def test_dockerignore_keeps_the_context_small(stack) -> None:
     for entry in (".git", "tests", "docs"):
         assert entry in ignore
     assert "!compose/Dockerfile" in ignore
+
+
+def test_the_build_stage_can_compile_the_c_decoder(dockerfile) -> None:
+    """The wheel carries llmpulse._otlpwire only if the build stage has a C compiler (it is optional)."""
+    froms = [i for i, (op, _) in enumerate(dockerfile) if op == "FROM"]
+    build = dockerfile[froms[0]:froms[1]]
+    runs = " ".join(a for op, a in build if op == "RUN")
+    assert "gcc" in runs and "libc6-dev" in runs
+    assert runs.index("gcc") < runs.index("pip wheel")
