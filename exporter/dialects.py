@@ -60,6 +60,16 @@ FINISH = ("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason", "ll
 REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model_name")
 RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name")
 
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
+
+# Every group `Normalizer.normalize` reads, in the order of `_pick`'s answer (configured groups follow).
+GROUPS = (PROVIDER, RESPONSE_MODEL, REQUEST_MODEL, INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ, CACHE_WRITE,
+          REASONING, TTFT, TPOT, STREAM, SPAN_COST, CONVERSATION, TOOL, AGENT, FINISH)
+(G_PROVIDER, G_RESPONSE_MODEL, G_REQUEST_MODEL, G_INPUT, G_OUTPUT, G_CACHE_READ, G_CACHE_WRITE, G_REASONING,
+ G_TTFT, G_TPOT, G_STREAM, G_SPAN_COST, G_CONVERSATION, G_TOOL, G_AGENT, G_FINISH) = range(len(GROUPS))
+G_PROMPT_VERSION = len(GROUPS)          # then one group per configured dimension
+UNRANKED = 1 << 30
+
 MAX_FUTURE_NS = 24 * 3600 * 10**9     # end timestamps more than a day ahead are rejected
 
 # Every other span attribute `Normalizer` reads (tests/test_perf_keys.py keeps this list complete).
@@ -70,10 +80,6 @@ OTHER_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", 
 CONTENT_KEYS = ("gen_ai.input.messages", "input.value", "gen_ai.prompt.0.content", "gen_ai.prompt",
                 "gen_ai.output.messages", "output.value", "gen_ai.completion.0.content", "gen_ai.completion")
 KEY_PREFIXES = ("evaluations.",)       # evaluations.<i>.evaluation.{name,score,label}
-
-# Groups most spans do not carry: one C-level intersection per span tells which to read.
-RARE = frozenset(CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM + SPAN_COST + CONVERSATION
-                 + ("llm.invocation_parameters", "evaluations.0.evaluation.name"))
 
 
 class SpanRejected(Exception):
@@ -92,8 +98,8 @@ def _first(attrs: dict, names: tuple[str, ...]) -> Any:
     return None
 
 
-def _count(attrs: dict, names: tuple[str, ...], what: str) -> int | None:
-    v = _first(attrs, names)
+def _count(v: Any, what: str) -> int | None:
+    """A token count as given (None when absent), or SpanRejected."""
     if v is None:
         return None
     if isinstance(v, bool):
@@ -151,8 +157,7 @@ def _model_from_name(span_name: str) -> str:
     return ""
 
 
-def _finish_reasons(attrs: dict) -> tuple[str, ...]:
-    v = _first(attrs, FINISH)
+def _finish_reasons(v: Any) -> tuple[str, ...]:
     if v is None:
         return ()
     if isinstance(v, str):
@@ -228,7 +233,13 @@ class Normalizer:
         self.excludes_cache = tuple(x.lower() for x in cfg.tokens.input_excludes_cache)
         self.capture_content = capture_content
         self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
-        self.rare = RARE | frozenset(self.prompt_version)
+        groups = GROUPS + (self.prompt_version,) + tuple(names for names, _default in self.dims)
+        index: dict[str, list[tuple[int, int]]] = {}
+        for g, names in enumerate(groups):
+            for rank, name in enumerate(names):
+                index.setdefault(name, []).append((g, rank))
+        self.groups = {name: tuple(hits) for name, hits in index.items()}   # name -> ((group, rank), ...)
+        self.ngroups = len(groups)
         names = set(INPUT_TOKENS + OUTPUT_TOKENS + CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM
                     + SPAN_COST + CONVERSATION + AGENT + TOOL + FINISH + REQUEST_MODEL + RESPONSE_MODEL + OTHER_KEYS)
         names.update(self.signals, self.prompt_version)
@@ -237,6 +248,29 @@ class Normalizer:
         if capture_content:
             names.update(CONTENT_KEYS)
         self.keys = Keys(names, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
+
+    def _pick(self, attrs: dict) -> list:
+        """Each group's value as `_first` would read it (the first name with a value not None or ""),
+        in one pass over the span's attributes instead of a lookup per name.
+
+        >>> from llmpulse.config import load_config
+        >>> p = Normalizer(load_config())._pick({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.input_tokens": 5,
+        ...                                      "gen_ai.system": "", "x": 1})
+        >>> p[G_INPUT], p[G_PROVIDER]
+        (5, None)
+        """
+        found = [None] * self.ngroups
+        ranks = [UNRANKED] * self.ngroups
+        groups = self.groups
+        for name, v in attrs.items():
+            hits = groups.get(name)
+            if hits is None or v is None or v == "":
+                continue
+            for g, rank in hits:
+                if rank < ranks[g]:
+                    ranks[g] = rank
+                    found[g] = v
+        return found
 
     # -- operation --------------------------------------------------------
     def _operation(self, s: RawSpan, attrs: dict) -> str | None:
@@ -279,11 +313,11 @@ class Normalizer:
 
         res = s.resource
         dialect = detect_dialect(attrs, res)
-        rare = self.rare.intersection(attrs)      # usually empty or one or two names
-        params = _invocation_params(attrs) if "llm.invocation_parameters" in rare else {}
+        found = self._pick(attrs)
+        params = _invocation_params(attrs) if "llm.invocation_parameters" in attrs else {}
 
         # provider
-        raw_provider = _first(attrs, ("gen_ai.provider.name", "gen_ai.system"))
+        raw_provider = found[G_PROVIDER]
         if raw_provider is not None:
             provider = vocab.provider_name(str(raw_provider))
         else:
@@ -291,22 +325,19 @@ class Normalizer:
                 or ("vllm" if dialect == "vllm" else "unknown")
 
         # models
-        response_model = _first(attrs, RESPONSE_MODEL)
-        request_model = _first(attrs, REQUEST_MODEL) or params.get("model") or params.get("model_name") \
+        response_model = found[G_RESPONSE_MODEL]
+        request_model = found[G_REQUEST_MODEL] or params.get("model") or params.get("model_name") \
             or (attrs.get("llm.model_name") if dialect == "openinference" else None) \
             or (_model_from_name(s.name) if op in LLM_OPERATIONS else "") or response_model or ""
         request_model = str(request_model)
         response_model = str(response_model or request_model)
 
         # tokens
-        inp = _count(attrs, INPUT_TOKENS, "input tokens")
-        out = _count(attrs, OUTPUT_TOKENS, "output tokens")
-        if rare:
-            cr = _count(attrs, CACHE_READ, "cache read tokens") or 0
-            cw = _count(attrs, CACHE_WRITE, "cache write tokens") or 0
-            rz = _count(attrs, REASONING, "reasoning tokens") or 0
-        else:
-            cr = cw = rz = 0
+        inp = _count(found[G_INPUT], "input tokens")
+        out = _count(found[G_OUTPUT], "output tokens")
+        cr = _count(found[G_CACHE_READ], "cache read tokens") or 0
+        cw = _count(found[G_CACHE_WRITE], "cache write tokens") or 0
+        rz = _count(found[G_REASONING], "reasoning tokens") or 0
         if cr or cw:
             if inp is None or cr + cw > inp or self._input_excludes_cache(s.scope, provider):
                 inp = (inp or 0) + cr + cw
@@ -328,56 +359,49 @@ class Normalizer:
                     error_type = "_OTHER"
 
         # streaming and time to first token
-        ttft = _seconds(_first(attrs, TTFT)) if rare else None
+        ttft = _seconds(found[G_TTFT])
         if ttft is None and s.events:
             ttft = _ttft_from_events(s)
-        stream_attr = _first(attrs, STREAM) if rare else None
+        stream_attr = found[G_STREAM]
         if stream_attr is None and "stream" in params:
             stream_attr = params.get("stream")
         streaming = _truthy(stream_attr) if stream_attr is not None else ttft is not None
 
         # cost carried on the span
         span_cost = None
-        raw_cost = _first(attrs, SPAN_COST) if rare else None
+        raw_cost = found[G_SPAN_COST]
         if raw_cost is not None:
             span_cost = _seconds(raw_cost)   # finite and >= 0
             if span_cost is None:
                 raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is not a finite amount >= 0")
 
+        # by position, in Call's field order: keywords make its 40-field __init__ cost about three times as much
         call = Call(
-            trace_id=s.trace_id, span_id=s.span_id, parent_span_id=s.parent_span_id,
-            service=str(res.get("service.name") or attrs.get("service.name") or "unknown"),
-            service_version=str(res.get("service.version") or attrs.get("service.version") or ""),
-            operation=op, provider=provider, request_model=request_model, response_model=response_model,
-            start_ns=s.start_ns, end_ns=s.end_ns, error_type=error_type,
-            input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw,
-            reasoning_tokens=rz, streaming=streaming, ttft_s=ttft,
-            finish_reasons=_finish_reasons(attrs), span_cost_usd=span_cost,
-            conversation_id=str(_first(attrs, CONVERSATION) or "") if rare else "",
-            dialect=dialect,
+            s.trace_id, s.span_id, s.parent_span_id,
+            str(res.get("service.name") or attrs.get("service.name") or "unknown"),
+            str(res.get("service.version") or attrs.get("service.version") or ""),
+            op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
+            inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
+            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""), dialect,
         )
-        if rare:
-            tpot = _seconds(_first(attrs, TPOT))
-            if tpot is not None:
-                call.tpot_s = tpot
         if op == "execute_tool":
-            call.tool_name = str(_first(attrs, TOOL) or attrs.get("traceloop.entity.name")
+            call.tool_name = str(found[G_TOOL] or attrs.get("traceloop.entity.name")
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")
         elif op == "invoke_agent":
-            call.agent_name = str(_first(attrs, AGENT) or attrs.get("traceloop.entity.name") or "")
-        pv = (_first(attrs, self.prompt_version) if rare else None) or _first(res, self.prompt_version)
+            call.agent_name = str(found[G_AGENT] or attrs.get("traceloop.entity.name") or "")
+        pv = found[G_PROMPT_VERSION] or _first(res, self.prompt_version)
         if pv is not None:
             call.prompt_version = str(pv)
         if self.dims:
-            call.dims = tuple(str(_first(attrs, names) or _first(res, names) or default)
-                              for names, default in self.dims)
+            call.dims = tuple(str(found[G_PROMPT_VERSION + 1 + i] or _first(res, names) or default)
+                              for i, (names, default) in enumerate(self.dims))
         if not self.signals.isdisjoint(attrs):     # most spans carry none of these flags
             call.guardrail = any(_truthy(attrs.get(a)) for a in self.guardrail)
             call.refusal = any(_truthy(attrs.get(a)) for a in self.refusal)
             call.retry = any(_truthy(attrs.get(a)) for a in self.retry)
             call.fallback = any(_truthy(attrs.get(a)) for a in self.fallback)
             call.cache_hit = any(_truthy(attrs.get(a)) for a in self.cache_hit)
-        if s.events or rare:
+        if s.events or "evaluations.0.evaluation.name" in attrs:
             call.evals = self._evals(s)
         if self.capture_content:
             call.input_text, call.output_text = _content(attrs)

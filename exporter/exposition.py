@@ -128,7 +128,7 @@ def _snapshot(metrics) -> list:
         metrics.refresh()
         for f in metrics.families:
             if isinstance(f, Histogram):
-                snap.append((f, [(k, s.counts.copy(), s.sum, None if s.exemplars is None else s.exemplars.copy())
+                snap.append((f, [(k, s.counts[:], s.sum, None if s.exemplars is None else s.exemplars.copy())
                                  for k, s in f.series.items()]))
             else:
                 snap.append((f, list(f.values.items())))

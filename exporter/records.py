@@ -65,6 +65,7 @@ class Call:
     span_cost_usd: float | None = None     # cost carried on the span
     cost_usd: float | None = None          # the cost used (span or price table)
     conversation_id: str = ""
+    dialect: str = "otel"           # fields up to here are passed by position in Normalizer.normalize
     agent_name: str = ""
     tool_name: str = ""
     prompt_version: str = ""
@@ -75,7 +76,6 @@ class Call:
     retry: bool = False
     fallback: bool = False
     cache_hit: bool = False
-    dialect: str = "otel"
     input_text: str | None = None   # only kept when content capture is on
     output_text: str | None = None
 

@@ -12,6 +12,7 @@ batch under one lock, which is cheaper than a lock per update.
 from __future__ import annotations
 
 import time
+from array import array
 from bisect import bisect_left
 
 from prometheus_client.metrics_core import Metric
@@ -111,7 +112,7 @@ class _Series:
     __slots__ = ("counts", "sum", "exemplars")
 
     def __init__(self, n: int):
-        self.counts = [0] * n
+        self.counts = array("q", bytes(8 * n))
         self.sum = 0.0
         self.exemplars: list | None = None
 

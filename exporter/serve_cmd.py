@@ -56,7 +56,10 @@ def wait_for_signal() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmpulse.app import settle_gc
+
     exporter = start_exporter(args)
+    settle_gc()
     print(f"llmpulse: OTLP/HTTP {exporter.otlp_http_url}  OTLP/gRPC {exporter.otlp_grpc_target or 'off'}  "
           f"metrics {exporter.metrics_url}", flush=True)
     wait_for_signal()

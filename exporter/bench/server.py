@@ -17,12 +17,13 @@ LOOPBACK = {"host": "127.0.0.1", "otlp_http_port": 0, "otlp_grpc_port": 0, "metr
 
 
 def main() -> None:
-    from llmpulse.app import Exporter
+    from llmpulse.app import Exporter, settle_gc
     from llmpulse.config import load_config
 
     overrides = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     overrides["server"] = {**LOOPBACK, **overrides.get("server", {})}
     exp = Exporter(load_config(overrides=overrides)).start()
+    settle_gc()
     print(json.dumps({"otlp": exp.otlp_http_url, "metrics": exp.metrics_url, "pid": os.getpid()}), flush=True)
     sys.stdin.read()           # the parent closes our stdin to stop us
     exp.stop()

@@ -68,6 +68,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmpulse demo: sending to {url}", file=out, flush=True)
     else:
         exporter = _start_embedded(args)
+        from llmpulse.app import settle_gc
+        settle_gc()
         url = exporter.otlp_http_url
         print(f"llmpulse demo: metrics at {exporter.metrics_url}  (OTLP/HTTP {url}, "
               f"OTLP/gRPC {exporter.otlp_grpc_target or 'off'})", file=out, flush=True)
