@@ -151,12 +151,16 @@ class Metrics:
         """Apply a batch of calls (one lock acquisition for the batch)."""
         wall = now_s if now_s is not None else time.time()
         mono = self.now()
+        dialects: dict[str, int] = {}
         with self.lock:
             for c in calls:
                 self._record_one(c, wall, mono)
+                dialects[c.dialect] = dialects.get(c.dialect, 0) + 1
+            for dialect, n in dialects.items():       # a few dialects a batch: counted once each
+                self.spans_received.inc((dialect,), n)
 
     def _keys_for(self, c: Call) -> tuple:
-        """(L key, capped error_type, duration key, deployment key, input key, output key) for a call.
+        """(L key, capped error_type, duration key, deployment key, input key, output key, owner) for a call.
 
         Cached by the raw values when nothing overflowed, so a busy label set costs
         one dict lookup instead of eight cap checks and four tuple concatenations.
@@ -174,7 +178,7 @@ class Metrics:
         error = cap("error_type", c.error_type) if c.error_type else ""
         duration = key + (cap("gen_ai_response_model", c.response_model), error)
         deployment = key + (cap("service_version", c.service_version), cap("prompt_version", c.prompt_version))
-        hit = (key, error, duration, deployment, key + ("input",), key + ("output",))
+        hit = (key, error, duration, deployment, key + ("input",), key + ("output",), (key[0], key[3]))
         if OVERFLOW not in duration and OVERFLOW not in deployment:   # overflows must keep being counted
             if len(self._keys) >= KEY_CACHE_SIZE:
                 self._keys.clear()
@@ -183,10 +187,11 @@ class Metrics:
 
     def _record_one(self, c: Call, wall: float, mono: float) -> None:
         cap = self.caps.value
-        key, error, duration, deployment, key_in, key_out = self._keys_for(c)
+        key, error, duration, deployment, key_in, key_out, owner = self._keys_for(c)
         ex = (c.trace_id, c.span_id, wall) if self.exemplars and c.trace_id else None
-        self.spans_received.inc((c.dialect,))
-        self.duration.observe(duration, c.duration_s, ex)
+        seconds = c.duration_s
+        is_llm = c.is_llm
+        self.duration.observe(duration, seconds, ex)
         if c.input_tokens is not None:
             self.token_usage.observe(key_in, c.input_tokens, ex)
             self.tokens.inc(key_in, c.input_tokens)
@@ -202,8 +207,8 @@ class Metrics:
         if c.streaming and c.ttft_s is not None and not error:
             self.ttfc.observe(key, c.ttft_s, ex)
             per_chunk = c.tpot_s
-            if per_chunk is None and c.output_tokens and c.output_tokens > 1 and c.duration_s > c.ttft_s:
-                per_chunk = (c.duration_s - c.ttft_s) / (c.output_tokens - 1)
+            if per_chunk is None and c.output_tokens and c.output_tokens > 1 and seconds > c.ttft_s:
+                per_chunk = (seconds - c.ttft_s) / (c.output_tokens - 1)
             if per_chunk is not None:
                 self.tpoc.observe(key, per_chunk, ex)
         if c.cost_usd is not None:
@@ -212,7 +217,7 @@ class Metrics:
             else:
                 self.cost.values.setdefault(key, 0.0)
             self.request_cost.observe(key, c.cost_usd, ex)
-        elif c.is_llm and ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
+        elif is_llm and ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
             self.unpriced.inc(key)
         for r in c.finish_reasons:
             self.finish.inc(key + (r,))
@@ -229,12 +234,10 @@ class Metrics:
         if c.operation == "execute_tool":
             self.tool_calls.inc((key[0], cap("gen_ai_tool_name", c.tool_name or "unknown"), error))
         self.deployment.set(deployment, 1, mono)
-        model = key[3]
         for e in c.evals:
-            self._eval(key[0], model, e, ex)
+            self._eval(key[0], key[3], e, ex)
         # cross-span state
-        if c.is_llm:
-            owner = (key[0], model)
+        if is_llm:
             self.span_owner.put(c.span_id, owner)
             self.trace_owner.put(c.trace_id, owner)
             for agg in self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id):
