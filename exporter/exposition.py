@@ -88,8 +88,8 @@ def _render_simple(family, items: list, openmetrics: bool, out: list) -> None:
         out.append(f"{name}{{{text}}} {v}\n" if text else f"{name} {v}\n")
 
 
-def _exemplar(ex) -> str:
-    (trace_id, span_id, ts), value = ex
+def _exemplar(ex, value: float) -> str:
+    trace_id, span_id, ts = ex
     labels = f'span_id="{span_id}",trace_id="{trace_id}"' if span_id else f'trace_id="{trace_id}"'
     return f" # {{{labels}}} {_num(value)} {ts}"
 
@@ -100,15 +100,15 @@ def _render_histogram(family: Histogram, items: list, openmetrics: bool, out: li
     les = family.le_text          # ['le="0.1"} ', ..., 'le="+Inf"} ']
     bucket, count, total = name + "_bucket{", name + "_count", name + "_sum"
     append = out.append
-    for key, counts, s, exemplars in items:
+    for key, counts, s, exemplars, values in items:
         text = _label_text(family, key) if key else ""
         pre = bucket + text + "," if text else bucket
         acc = 0
         if exemplars is not None and openmetrics:
-            for le, c, ex in zip(les, counts, exemplars):
+            for le, c, ex, v in zip(les, counts, exemplars, values):
                 acc += c
                 n = f"{acc}.0" if acc < BIG else floatToGoString(acc)
-                append(f"{pre}{le}{n}{_exemplar(ex)}\n" if ex is not None else f"{pre}{le}{n}\n")
+                append(f"{pre}{le}{n}{_exemplar(ex, v)}\n" if ex is not None else f"{pre}{le}{n}\n")
         else:
             for le, c in zip(les, counts):
                 acc += c
@@ -128,8 +128,8 @@ def _snapshot(metrics) -> list:
         metrics.refresh()
         for f in metrics.families:
             if isinstance(f, Histogram):
-                snap.append((f, [(k, s.counts[:], s.sum, None if s.exemplars is None else s.exemplars.copy())
-                                 for k, s in f.series.items()]))
+                snap.append((f, [(k, s.counts[:], s.sum, None if s.exemplars is None else s.exemplars.copy(),
+                                  None if s.exemplars is None else s.exemplar_values[:]) for k, s in f.series.items()]))
             else:
                 snap.append((f, list(f.values.items())))
     return snap

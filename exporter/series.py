@@ -109,12 +109,16 @@ class Gauge:
 
 
 class _Series:
-    __slots__ = ("counts", "sum", "exemplars")
+    """Bucket counts (an array: no int object per count), their sum, and per bucket the last exemplar
+    (the call's shared (trace_id, span_id, unix seconds) tuple) with its value in a parallel array."""
+
+    __slots__ = ("counts", "sum", "exemplars", "exemplar_values")
 
     def __init__(self, n: int):
         self.counts = array("q", bytes(8 * n))
         self.sum = 0.0
         self.exemplars: list | None = None
+        self.exemplar_values: array | None = None
 
 
 class Histogram:
@@ -139,7 +143,9 @@ class Histogram:
         if exemplar is not None:
             if s.exemplars is None:
                 s.exemplars = [None] * len(s.counts)
-            s.exemplars[i] = (exemplar, value)
+                s.exemplar_values = array("d", bytes(8 * len(s.counts)))
+            s.exemplars[i] = exemplar
+            s.exemplar_values[i] = value
 
     def collect(self) -> Metric:
         m = Metric(self.name, self.doc, "histogram")
@@ -154,7 +160,7 @@ class Histogram:
                 acc += c
                 exemplar = None
                 if ex is not None and ex[i] is not None:
-                    (trace_id, span_id, ts), value = ex[i]
+                    (trace_id, span_id, ts), value = ex[i], s.exemplar_values[i]
                     ex_labels = {"trace_id": trace_id}
                     if span_id:
                         ex_labels["span_id"] = span_id

@@ -318,8 +318,8 @@ def test_edge_cases_get_the_same_verdict(name):
 def test_edge_verdicts_are_the_expected_ones():
     """A few verdicts spelled out, so the comparison above is not two decoders wrong the same way."""
     verdicts = {n: agree(EDGES[n]) for n in EDGES}
-    for n in ("nested 100 levels", "100 groups at the top", "field number 0 inside a group", "97 groups in a span", "tag of 5 bytes",
-              "length of 5 bytes", "bad UTF-8 in bytes_value is fine", "varint of 10 bytes", "empty body"):
+    for n in ("nested 100 levels", "100 groups at the top", "field number 0 inside a group", "97 groups in a span",
+              "tag of 5 bytes", "length of 5 bytes", "bad UTF-8 in bytes_value is fine", "varint of 10 bytes", "empty body"):
         assert verdicts[n] == "ok", n
     for n in ("nested 101 levels", "nested 101 levels, unwanted name", "101 groups at the top",
               "98 groups in a span", "tag of 6 bytes", "length of 6 bytes", "a surrogate in UTF-8",

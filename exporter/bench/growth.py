@@ -1,8 +1,9 @@
 """Growth: ingest throughput with 10 vs 10,000 active label sets, and memory under a cardinality attack.
 
->>> rate = label_set_throughput(3, spans=64, batch=32)
->>> rate > 0
+>>> label_set_throughput(3, spans=64, batch=32) > 0
 True
+>>> sorted(growth_ratio(spans=128, rounds=1, small=2, large=4))[:2]
+['ratio', 'round_ratios']
 """
 
 from __future__ import annotations
@@ -36,30 +37,53 @@ def exporter_gc():
         gc.set_threshold(*threshold)
 
 
-def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float:
-    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active,
-    with the garbage collector set as in an exporter process."""
-    cfg = bench_config(label_sets)
-    pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()))
-    model = (lambda k: f"model-{k % label_sets}")
-    first = 0
-    for start in range(0, label_sets, batch):          # make every label set active first
-        n = min(batch, label_sets - start)
-        pipe.traces(synthetic(n, model, first).SerializeToString(), otlp.PROTOBUF)
-        first += n
-    bodies = []
-    for _ in range(max(1, spans // batch)):
-        bodies.append(synthetic(batch, model, first).SerializeToString())
-        first += batch
-    with exporter_gc():
-        t = time.perf_counter()
+class LabelSets:
+    """A pipeline (in-process: decode + normalise + record) with `label_sets` label sets already active."""
+
+    def __init__(self, label_sets: int, batch: int = 512):
+        cfg = bench_config(label_sets)
+        self.pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()))
+        self.label_sets, self.batch, self.first = label_sets, batch, 0
+        for start in range(0, label_sets, batch):          # make every label set active first
+            self._send([self._body(min(batch, label_sets - start))])
+        active = len({k[:4] for k in self.pipe.metrics.duration.series})
+        if active < label_sets:
+            raise RuntimeError(f"only {active} of {label_sets} label sets became active")
+
+    def _body(self, n: int) -> bytes:
+        body = synthetic(n, lambda k: f"model-{k % self.label_sets}", self.first).SerializeToString()
+        self.first += n
+        return body
+
+    def _send(self, bodies: list[bytes]) -> None:
         for b in bodies:
-            pipe.traces(b, otlp.PROTOBUF)
-        took = time.perf_counter() - t
-    active = len({k[:4] for k in pipe.metrics.duration.series})
-    if active < label_sets:
-        raise RuntimeError(f"only {active} of {label_sets} label sets became active")
-    return len(bodies) * batch / took
+            self.pipe.traces(b, otlp.PROTOBUF)
+
+    def rate(self, spans: int) -> float:
+        """Spans per second over `spans` fresh spans, with the garbage collector set as in an exporter."""
+        bodies = [self._body(self.batch) for _ in range(max(1, spans // self.batch))]
+        with exporter_gc():
+            t = time.perf_counter()
+            self._send(bodies)
+            took = time.perf_counter() - t
+        return len(bodies) * self.batch / took
+
+
+def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float:
+    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active."""
+    return LabelSets(label_sets, batch).rate(spans)
+
+
+def growth_ratio(spans: int, rounds: int, small: int = 10, large: int = 10_000) -> dict:
+    """Throughput with `large` active label sets / with `small`, in alternating rounds; the median round."""
+    a, b = LabelSets(small), LabelSets(large)
+    measured = []
+    for _ in range(rounds):
+        ra, rb = a.rate(spans // rounds), b.rate(spans // rounds)
+        measured.append((rb / ra, ra, rb))
+    ratio, ra, rb = sorted(measured)[len(measured) // 2]
+    return {"ratio": ratio, f"spans_per_s_{small}": ra, f"spans_per_s_{large}": rb,
+            "round_ratios": [m[0] for m in measured]}
 
 
 def cardinality_attack(distinct_models: int, batch: int = 512, warmup_spans: int = 0) -> dict:
