@@ -104,11 +104,12 @@ class Price:
         ``None`` counts as 0. Missing cache prices use ``input``, a missing
         reasoning price uses ``output``.
         """
-        inp = _count(input_tokens)
-        out = _count(output_tokens)
-        c_read = _count(cache_read)
-        c_write = _count(cache_write)
-        reason = _count(reasoning)
+        # max(0, int(n)), None as 0: inline, as this runs for every priced call
+        inp = int(input_tokens) if input_tokens and input_tokens > 0 else 0
+        out = int(output_tokens) if output_tokens and output_tokens > 0 else 0
+        c_read = int(cache_read) if cache_read and cache_read > 0 else 0
+        c_write = int(cache_write) if cache_write and cache_write > 0 else 0
+        reason = int(reasoning) if reasoning and reasoning > 0 else 0
         uncached = max(0, inp - c_read - c_write)
         visible = max(0, out - reason)
         read_price = self.input if self.cache_read is None else self.cache_read
@@ -122,12 +123,6 @@ class Price:
             + reason * reasoning_price
         )
         return usd_tokens / TOKENS_PER_UNIT + self.per_request
-
-
-def _count(tokens: int | None) -> int:
-    if tokens is None:
-        return 0
-    return max(0, int(tokens))
 
 
 @dataclass(frozen=True, slots=True)
