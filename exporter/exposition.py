@@ -100,21 +100,24 @@ def _render_histogram(family: Histogram, items: list, openmetrics: bool, out: li
     les = family.le_text          # ['le="0.1"} ', ..., 'le="+Inf"} ']
     bucket, count, total = name + "_bucket{", name + "_count", name + "_sum"
     append = out.append
-    for key, counts, s, exemplars, values in items:
+    n_buckets = family.n
+    for key, data, exemplars in items:        # data: counts, sum, exemplar values (llmpulse.series._Series)
         text = _label_text(family, key) if key else ""
         pre = bucket + text + "," if text else bucket
-        acc = 0
+        acc = 0.0
+        counts = data[:n_buckets]
         if exemplars is not None and openmetrics:
-            for le, c, ex, v in zip(les, counts, exemplars, values):
+            for le, c, ex, v in zip(les, counts, exemplars, data[n_buckets + 1:]):
                 acc += c
-                n = f"{acc}.0" if acc < BIG else floatToGoString(acc)
+                n = repr(acc) if acc < BIG else floatToGoString(acc)
                 append(f"{pre}{le}{n}{_exemplar(ex, v)}\n" if ex is not None else f"{pre}{le}{n}\n")
         else:
             for le, c in zip(les, counts):
                 acc += c
-                append(f"{pre}{le}{acc}.0\n" if acc < BIG else f"{pre}{le}{floatToGoString(acc)}\n")
-        n = f"{acc}.0" if acc < BIG else floatToGoString(acc)
-        s = repr(float(s)) if -BIG < s < BIG else floatToGoString(s)
+                append(f"{pre}{le}{acc!r}\n" if acc < BIG else f"{pre}{le}{floatToGoString(acc)}\n")
+        n = repr(acc) if acc < BIG else floatToGoString(acc)
+        s = data[n_buckets]
+        s = repr(s) if -BIG < s < BIG else floatToGoString(s)
         if text:
             append(f"{count}{{{text}}} {n}\n{total}{{{text}}} {s}\n")
         else:
@@ -128,8 +131,8 @@ def _snapshot(metrics) -> list:
         metrics.refresh()
         for f in metrics.families:
             if isinstance(f, Histogram):
-                snap.append((f, [(k, s.counts[:], s.sum, None if s.exemplars is None else s.exemplars.copy(),
-                                  None if s.exemplars is None else s.exemplar_values[:]) for k, s in f.series.items()]))
+                snap.append((f, [(k, s.data[:], None if s.exemplars is None else s.exemplars.copy())
+                                 for k, s in f.series.items()]))
             else:
                 snap.append((f, list(f.values.items())))
     return snap

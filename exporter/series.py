@@ -109,16 +109,16 @@ class Gauge:
 
 
 class _Series:
-    """Bucket counts (an array: no int object per count), their sum, and per bucket the last exemplar
-    (the call's shared (trace_id, span_id, unix seconds) tuple) with its value in a parallel array."""
+    """One histogram series in two objects, so an observation touches few cache lines: `data`, an
+    array of doubles holding the n bucket counts, their sum, then each bucket's last exemplar value;
+    and `exemplars`, each bucket's last exemplar (the call's shared (trace_id, span_id, unix seconds)
+    tuple) or None, made at the first exemplar."""
 
-    __slots__ = ("counts", "sum", "exemplars", "exemplar_values")
+    __slots__ = ("data", "exemplars")
 
     def __init__(self, n: int):
-        self.counts = array("q", bytes(8 * n))
-        self.sum = 0.0
+        self.data = array("d", bytes(8 * (2 * n + 1)))
         self.exemplars: list | None = None
-        self.exemplar_values: array | None = None
 
 
 class Histogram:
@@ -129,23 +129,38 @@ class Histogram:
         self.bounds = [float(b) for b in buckets]
         self.les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]
         self.le_text = [f'le="{le}"}} ' for le in self.les]
+        self.n = len(self.les)          # buckets, +Inf included
         self.series: dict[tuple, _Series] = {}
         self.label_text: dict[tuple, str] = {}
 
     def observe(self, key: tuple, value: float, exemplar: tuple | None = None) -> None:
         """exemplar: (trace_id, span_id, unix_seconds) attached to the value's bucket."""
+        n = self.n
         s = self.series.get(key)
         if s is None:
-            s = self.series[key] = _Series(len(self.bounds) + 1)
+            s = self.series[key] = _Series(n)
         i = bisect_left(self.bounds, value)
-        s.counts[i] += 1
-        s.sum += value
+        data = s.data
+        data[i] += 1.0
+        data[n] += value
         if exemplar is not None:
-            if s.exemplars is None:
-                s.exemplars = [None] * len(s.counts)
-                s.exemplar_values = array("d", bytes(8 * len(s.counts)))
-            s.exemplars[i] = exemplar
-            s.exemplar_values[i] = value
+            ex = s.exemplars
+            if ex is None:
+                ex = s.exemplars = [None] * n
+            ex[i] = exemplar
+            data[n + 1 + i] = value
+
+    def parts(self, s: _Series) -> tuple:
+        """(bucket counts, sum, exemplars, exemplar values) of one series, copied.
+
+        >>> h = Histogram("x", "", (), [1.0])
+        >>> h.observe((), 0.5, ("t", "s", 1.0)); h.parts(h.series[()])
+        ([1, 0], 0.5, [('t', 's', 1.0), None], [0.5, 0.0])
+        """
+        n, data = self.n, s.data
+        ex = s.exemplars
+        return ([int(c) for c in data[:n]], data[n], None if ex is None else ex.copy(),
+                None if ex is None else data[n + 1:].tolist())
 
     def collect(self) -> Metric:
         m = Metric(self.name, self.doc, "histogram")
@@ -155,17 +170,17 @@ class Histogram:
         for key, s in self.series.items():
             labels = dict(zip(names, key))
             acc = 0
-            ex = s.exemplars
-            for i, c in enumerate(s.counts):
+            counts, total_sum, ex, values = self.parts(s)
+            for i, c in enumerate(counts):
                 acc += c
                 exemplar = None
                 if ex is not None and ex[i] is not None:
-                    (trace_id, span_id, ts), value = ex[i], s.exemplar_values[i]
+                    (trace_id, span_id, ts), value = ex[i], values[i]
                     ex_labels = {"trace_id": trace_id}
                     if span_id:
                         ex_labels["span_id"] = span_id
                     exemplar = Exemplar(ex_labels, value, ts)
                 m.add_sample(bucket, {**labels, "le": les[i]}, float(acc), exemplar=exemplar)
             m.add_sample(count, labels, float(acc))
-            m.add_sample(total, labels, s.sum)
+            m.add_sample(total, labels, total_sum)
         return m

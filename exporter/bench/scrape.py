@@ -80,7 +80,7 @@ def _fill_mirror(metrics: Metrics, reg: CollectorRegistry) -> None:
             h = PHistogram(f.name, f.doc, f.labelnames, buckets=f.bounds, registry=reg)
             for key, s in f.series.items():
                 child = h.labels(*key) if key else h
-                for bound, c in zip(f.bounds + [float("inf")], s.counts):
+                for bound, c in zip(f.bounds + [float("inf")], f.parts(s)[0]):
                     for _ in range(min(c, 3)):      # the line count is what matters, not the values
                         child.observe(bound)
         elif isinstance(f, Counter):
