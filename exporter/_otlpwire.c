@@ -40,7 +40,6 @@ enum { M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SCOPE, M_SPAN, 
        M_KEYVALUE, M_ANYVALUE, M_ARRAY, M_KVLIST, M_FIXED_COUNT };
 
 static Msg msgs[MAX_MSGS];
-static int nmsgs = 0;
 static PyObject *DecodeError = NULL, *TooManyItems = NULL, *RawSpanType = NULL, *RawEventType = NULL;
 
 /* ------------------------------------------------------------- the reader */
@@ -340,42 +339,32 @@ static void val_set(Val *v, int kind, PyObject *obj) {
 static int any_into(Ctx *c, Val *v, const uint8_t *p, const uint8_t *end, int depth);
 static int kv_into_dict(Ctx *c, PyObject *dict, const uint8_t *p, const uint8_t *end, int depth, int keep_unset);
 
-static int array_into(Ctx *c, PyObject *list, const uint8_t *p, const uint8_t *end, int depth) {
-    if (depth > MAX_DEPTH) return fail(c, p, "nested more than 100 levels deep");
-    while (p < end) {
-        uint32_t f, w;
-        if (read_tag(c, &p, end, &f, &w) < 0) return -1;
-        if (!is_field(M_ARRAY, f, w, K_MESSAGE) || f != 1) {
-            if (validate_field(c, &p, end, M_ARRAY, f, w, depth) < 0) return -1;
-            continue;
-        }
-        const uint8_t *a, *b;
-        if (read_ld(c, &p, end, &a, &b) < 0) return -1;
-        Val item = {0, NULL};
-        if (any_into(c, &item, a, b, depth + 1) < 0) {
-            Py_XDECREF(item.obj);
-            return -1;
-        }
-        PyObject *o = item.obj ? item.obj : Py_NewRef(Py_None);
-        int r = PyList_Append(list, o);
-        Py_DECREF(o);
-        if (r < 0) return py_fail(c);
+static int array_item(Ctx *c, PyObject *list, const uint8_t *a, const uint8_t *b, int depth) {
+    Val item = {0, NULL};
+    if (any_into(c, &item, a, b, depth) < 0) {
+        Py_XDECREF(item.obj);
+        return -1;
     }
-    return 0;
+    PyObject *o = item.obj ? item.obj : Py_NewRef(Py_None);
+    int r = PyList_Append(list, o);
+    Py_DECREF(o);
+    return r < 0 ? py_fail(c) : 0;
 }
 
-static int kvlist_into(Ctx *c, PyObject *dict, const uint8_t *p, const uint8_t *end, int depth) {
+/* The `values` (field 1) of an ArrayValue into a list, or of a KeyValueList into a dict (unset: None). */
+static int values_into(Ctx *c, PyObject *out, int msg, const uint8_t *p, const uint8_t *end, int depth) {
     if (depth > MAX_DEPTH) return fail(c, p, "nested more than 100 levels deep");
     while (p < end) {
         uint32_t f, w;
         if (read_tag(c, &p, end, &f, &w) < 0) return -1;
-        if (!is_field(M_KVLIST, f, w, K_MESSAGE) || f != 1) {
-            if (validate_field(c, &p, end, M_KVLIST, f, w, depth) < 0) return -1;
+        if (!is_field(msg, f, w, K_MESSAGE) || f != 1) {
+            if (validate_field(c, &p, end, msg, f, w, depth) < 0) return -1;
             continue;
         }
         const uint8_t *a, *b;
         if (read_ld(c, &p, end, &a, &b) < 0) return -1;
-        if (kv_into_dict(c, dict, a, b, depth + 1, 1) < 0) return -1;
+        if ((msg == M_ARRAY ? array_item(c, out, a, b, depth + 1) : kv_into_dict(c, out, a, b, depth + 1, 1)) < 0)
+            return -1;
     }
     return 0;
 }
@@ -424,7 +413,7 @@ static int any_into(Ctx *c, Val *v, const uint8_t *p, const uint8_t *end, int de
                 if ((o = PyList_New(0)) == NULL) return py_fail(c);
                 val_set(v, 5, o);
             }
-            if (array_into(c, v->obj, a, b, depth + 1) < 0) return -1;
+            if (values_into(c, v->obj, M_ARRAY, a, b, depth + 1) < 0) return -1;
             break;
         case 6:     /* kvlist_value */
             if (read_ld(c, &p, end, &a, &b) < 0) return -1;
@@ -432,7 +421,7 @@ static int any_into(Ctx *c, Val *v, const uint8_t *p, const uint8_t *end, int de
                 if ((o = PyDict_New()) == NULL) return py_fail(c);
                 val_set(v, 6, o);
             }
-            if (kvlist_into(c, v->obj, a, b, depth + 1) < 0) return -1;
+            if (values_into(c, v->obj, M_KVLIST, a, b, depth + 1) < 0) return -1;
             break;
         case 7:     /* bytes_value */
             if (read_ld(c, &p, end, &a, &b) < 0) return -1;
@@ -1000,7 +989,6 @@ static PyObject *configure(PyObject *self, PyObject *args) {
         }
     }
     memcpy(msgs, fresh, sizeof msgs);
-    nmsgs = (int)n;
     Py_XSETREF(DecodeError, Py_NewRef(de));
     Py_XSETREF(TooManyItems, Py_NewRef(tm));
     Py_XSETREF(RawSpanType, Py_NewRef(rs));

@@ -1,6 +1,6 @@
 """Growth: ingest throughput with 10 vs 10,000 active label sets, and memory under a cardinality attack.
 
->>> label_set_throughput(3, spans=64, batch=32) > 0
+>>> LabelSets(3, batch=32).rate(spans=64) > 0
 True
 >>> sorted(growth_ratio(spans=128, rounds=1, small=2, large=4))[:2]
 ['ratio', 'round_ratios']
@@ -67,11 +67,6 @@ class LabelSets:
             self._send(bodies)
             took = time.perf_counter() - t
         return len(bodies) * self.batch / took
-
-
-def label_set_throughput(label_sets: int, spans: int, batch: int = 512) -> float:
-    """Spans per second through decode + pipeline (in-process) once `label_sets` label sets are active."""
-    return LabelSets(label_sets, batch).rate(spans)
 
 
 def growth_ratio(spans: int, rounds: int, small: int = 10, large: int = 10_000) -> dict:
