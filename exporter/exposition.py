@@ -64,8 +64,8 @@ def _prune(family, live: int) -> None:
     # label texts of expired gauge series (e.g. llm_deployment_info) are dropped now and then
     cache = family.label_text
     if len(cache) > 2 * live + 64:
-        values = family.values if hasattr(family, "values") else family.series
-        family.label_text = {k: t for k, t in cache.items() if k in values}
+        live_keys = family.series if isinstance(family, Histogram) else family.cells
+        family.label_text = {k: t for k, t in cache.items() if k in live_keys}
 
 
 def _header(family, openmetrics: bool) -> str:
@@ -100,14 +100,16 @@ def _render_histogram(family: Histogram, items: list, openmetrics: bool, out: li
     les = family.le_text          # ['le="0.1"} ', ..., 'le="+Inf"} ']
     bucket, count, total = name + "_bucket{", name + "_count", name + "_sum"
     append = out.append
-    n_buckets = family.n
-    for key, data, exemplars in items:        # data: counts, sum, exemplar values (llmpulse.series._Series)
+    for key, data, s, exemplars, regions in items:   # one part's copied region and sum (llmpulse.series), or several
         text = _label_text(family, key) if key else ""
         pre = bucket + text + "," if text else bucket
         acc = 0.0
-        counts = data[:n_buckets]
-        if exemplars is not None and openmetrics:
-            for le, c, ex, v in zip(les, counts, exemplars, data[n_buckets + 1:]):
+        if regions is None:
+            counts, values = data[0::2], data[1::2]
+        else:
+            counts, s, exemplars, values = family.merged(regions, copied=True)
+        if openmetrics:
+            for le, c, ex, v in zip(les, counts, exemplars, values):
                 acc += c
                 n = repr(acc) if acc < BIG else floatToGoString(acc)
                 append(f"{pre}{le}{n}{_exemplar(ex, v)}\n" if ex is not None else f"{pre}{le}{n}\n")
@@ -116,7 +118,6 @@ def _render_histogram(family: Histogram, items: list, openmetrics: bool, out: li
                 acc += c
                 append(f"{pre}{le}{acc!r}\n" if acc < BIG else f"{pre}{le}{floatToGoString(acc)}\n")
         n = repr(acc) if acc < BIG else floatToGoString(acc)
-        s = data[n_buckets]
         s = repr(s) if -BIG < s < BIG else floatToGoString(s)
         if text:
             append(f"{count}{{{text}}} {n}\n{total}{{{text}}} {s}\n")
@@ -131,10 +132,18 @@ def _snapshot(metrics) -> list:
         metrics.refresh()
         for f in metrics.families:
             if isinstance(f, Histogram):
-                snap.append((f, [(k, s.data[:], None if s.exemplars is None else s.exemplars.copy())
-                                 for k, s in f.series.items()]))
+                size, n = f.size, f.n
+                items = []
+                for k, parts in f.series.items():
+                    if len(parts) == 1:
+                        block, o, e, so = parts[0]
+                        data = block.data
+                        items.append((k, data[o:o + size], data[so], block.ex[e:e + n], None))
+                    else:
+                        items.append((k, None, 0.0, None, f.copy(parts)))
+                snap.append((f, items))
             else:
-                snap.append((f, list(f.values.items())))
+                snap.append((f, f.items()))
     return snap
 
 
@@ -147,7 +156,7 @@ def render(metrics, registry, openmetrics: bool) -> bytes:
             _prune(family, len(family.series))
         else:
             _render_simple(family, items, openmetrics, out)
-            _prune(family, len(family.values))
+            _prune(family, len(family.cells))
     with metrics.collect_skipped():       # the rest of the registry, rendered by prometheus_client
         rest = (_om.generate_latest if openmetrics else _text.generate_latest)(registry)
     return "".join(out).encode("utf-8") + rest

@@ -24,13 +24,57 @@ from contextlib import contextmanager
 
 from llmpulse import __version__
 from llmpulse.config import Config
-from llmpulse.records import Call, Eval
-from llmpulse.series import OVERFLOW, Counter, Gauge, Histogram, LabelCaps
+from llmpulse.records import FINISH_REASONS, Call, Eval
+from llmpulse.series import OVERFLOW, Block, Counter, Gauge, Histogram, LabelCaps
 from llmpulse.tracking import Lru, Window
 
 KEY_CACHE_SIZE = 20_000     # raw label values remembered with their capped keys; cleared when full
 L = ("service_name", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
 SERVICE_MODEL = ("service_name", "gen_ai_request_model")
+
+# Everything a label set updates is in one `llmpulse.series.Block` (a `_Slot`), a few cache lines
+# apart. Its data: the numbers most calls touch first (two cache lines), then the rarer counters,
+# then the histogram regions of `REGIONS` (bucket counts and exemplar values; their sums are up front).
+T_IN, T_OUT, COST, UNPRICED = 0, 1, 2, 3
+DEPLOYMENT = 4                      # llm_deployment_info's cell: 1, then last seen (5)
+SUMS = 6                            # the sums of the REGIONS, in order (6 to 11)
+S_DUR, S_IN, S_OUT, S_COST, S_TTFC, S_TPOC = range(SUMS, SUMS + 6)
+FINISH_INDEX = {r: 12 + i for i, r in enumerate(FINISH_REASONS)}
+T_CACHE_READ = 12 + len(FINISH_REASONS)
+T_CACHE_WRITE, T_REASONING, GUARDRAIL, REFUSALS, RETRIES, FALLBACKS, CACHE_HITS = range(T_CACHE_READ + 1,
+                                                                                      T_CACHE_READ + 8)
+FIRST_REGION = CACHE_HITS + 1
+# counter index -> (family attribute, key suffix)
+COUNTERS = {T_IN: ("tokens", ("input",)), T_OUT: ("tokens", ("output",)), COST: ("cost", ()),
+            UNPRICED: ("unpriced", ()), **{i: ("finish", (r,)) for r, i in FINISH_INDEX.items()},
+            T_CACHE_READ: ("tokens", ("cache_read",)), T_CACHE_WRITE: ("tokens", ("cache_write",)),
+            T_REASONING: ("tokens", ("reasoning",)), GUARDRAIL: ("guardrail", ()), REFUSALS: ("refusals", ()),
+            RETRIES: ("retries", ()), FALLBACKS: ("fallbacks", ()), CACHE_HITS: ("cache_hits", ())}
+B_IN, B_OUT, B_COST, B_UNPRICED = 1 << T_IN, 1 << T_OUT, 1 << COST, 1 << UNPRICED
+# (histogram attribute, key: the slot's duration key, or its L key plus a suffix)
+REGIONS = (("duration", None), ("token_usage", ("input",)), ("token_usage", ("output",)), ("request_cost", ()),
+           ("ttfc", ()), ("tpoc", ()))
+R_DUR, R_IN, R_OUT, R_COST, R_TTFC, R_TPOC = range(len(REGIONS))
+B_R_IN, B_R_OUT, B_R_COST, B_R_TTFC, B_R_TPOC = (1 << (32 + r) for r in (R_IN, R_OUT, R_COST, R_TTFC, R_TPOC))
+
+
+class _Slot(Block):
+    """What a call with given label values updates, found by one dict lookup (`Metrics._keys_for`):
+    the capped keys and one block with the label set's counters (`COUNTERS`), deployment cell and
+    histogram regions (`REGIONS`), each bound to its family the first time it is used (bit i of
+    `bound` for counter i, bit 32 + r for region r).
+
+    A slot is one (duration key, deployment key). When its deployment expires, the slot is retired
+    with its numbers still bound to their series, and the next new deployment of the same duration
+    key takes it over, so slots number the deployments active at once, not every one ever seen."""
+
+    __slots__ = ("key", "error", "dkey", "depkey", "owner", "bound")
+
+    def __init__(self, key: tuple, error: str, dkey: tuple, depkey: tuple, size: int, ex_size: int):
+        super().__init__(size, ex_size)
+        self.key, self.error, self.dkey, self.depkey = key, error, dkey, depkey
+        self.owner = (key[0], key[3])
+        self.bound = 0
 
 
 class Metrics:
@@ -40,7 +84,10 @@ class Metrics:
         mc = cfg.metrics
         self.lock = threading.Lock()
         self._local = threading.local()
-        self._keys: dict[tuple, tuple] = {}       # raw label values -> capped key, for keys with no overflow
+        self._keys: dict[tuple, _Slot] = {}       # raw label values -> slot, for keys with no overflow
+        self._raw_strings: dict[str, str] = {}    # the strings of the keys of _keys, one object each
+        self._slots: dict[tuple, _Slot] = {}      # (duration key, deployment key) -> slot
+        self._retired: dict[tuple, list[_Slot]] = {}   # duration key -> slots whose deployment expired
         self.now = now
         self.exemplars = mc.exemplars
         self.caps = LabelCaps(mc.caps(), default=100, max_length=mc.max_label_length)
@@ -111,6 +158,15 @@ class Metrics:
         self.extra_families: list = []               # self-metrics added by other parts (forwarder)
 
         self.families = [v for v in vars(self).values() if isinstance(v, (Counter, Histogram, Gauge))]
+        self._counter_of = {i: (getattr(self, family), suffix) for i, (family, suffix) in COUNTERS.items()}
+        # the slot layout: (histogram, data offset, exemplar offset, sum offset, key suffix) of each region
+        o, e, self._regions = FIRST_REGION, 0, []
+        for r, (attr, suffix) in enumerate(REGIONS):
+            h = getattr(self, attr)
+            self._regions.append((h, o, e, SUMS + r, suffix))
+            o, e = o + h.size, e + h.n
+        self._slot_size = (o, e)
+        self._at = tuple(x for _, o, e, _, _ in self._regions for x in (o, e))
         registry.register(self)
 
     # -- prometheus_client Collector protocol --------------------------------
@@ -124,7 +180,7 @@ class Metrics:
 
     def refresh(self) -> None:
         """Bring scrape-time values up to date (caller holds the lock)."""
-        self.deployment.expire(self.now())
+        self._expire_deployments(self.now())
         self._sync_overflows()
         self.tracked.set(("traces",), len(self.traces.open))
         self.tracked.set(("conversations",), len(self.conversations.open))
@@ -144,7 +200,7 @@ class Metrics:
 
     def _sync_overflows(self) -> None:
         for label, n in self.caps.overflows.items():
-            self.overflows.values[(label,)] = float(n)
+            self.overflows.set((label,), float(n))
 
     # -- recording ---------------------------------------------------------------
     def record(self, calls: Iterable[Call], now_s: float | None = None) -> None:
@@ -159,11 +215,13 @@ class Metrics:
             for dialect, n in dialects.items():       # a few dialects a batch: counted once each
                 self.spans_received.inc((dialect,), n)
 
-    def _keys_for(self, c: Call) -> tuple:
-        """(L key, capped error_type, duration key, deployment key, input key, output key, owner) for a call.
+    def _keys_for(self, c: Call) -> _Slot:
+        """The `_Slot` of a call's label values.
 
         Cached by the raw values when nothing overflowed, so a busy label set costs
-        one dict lookup instead of eight cap checks and four tuple concatenations.
+        one dict lookup instead of eight cap checks and four tuple concatenations;
+        with an overflow the caps are applied every time (they count overflows) and
+        the slot is found by the capped keys.
         """
         raw = (c.service, c.operation, c.provider, c.request_model, c.dims, c.response_model, c.error_type,
                c.service_version, c.prompt_version)
@@ -178,73 +236,142 @@ class Metrics:
         error = cap("error_type", c.error_type) if c.error_type else ""
         duration = key + (cap("gen_ai_response_model", c.response_model), error)
         deployment = key + (cap("service_version", c.service_version), cap("prompt_version", c.prompt_version))
-        hit = (key, error, duration, deployment, key + ("input",), key + ("output",), (key[0], key[3]))
+        slot = self._slots.get((duration, deployment))
+        if slot is None:
+            retired = self._retired.get(duration)
+            if retired:                     # a deployment of this label set expired: take its slot over
+                slot = retired.pop()
+                slot.depkey = deployment
+            else:
+                slot = _Slot(key, error, duration, deployment, *self._slot_size)
+                self._bind_region(slot, R_DUR)
+            self._slots[(duration, deployment)] = slot
+            slot.data[DEPLOYMENT] = 1.0
+            slot.data[DEPLOYMENT + 1] = self.now()
+            self.deployment.bind(deployment, slot.data, DEPLOYMENT)
         if OVERFLOW not in duration and OVERFLOW not in deployment:   # overflows must keep being counted
             if len(self._keys) >= KEY_CACHE_SIZE:
                 self._keys.clear()
-            self._keys[raw] = hit
-        return hit
+                self._raw_strings.clear()
+            # stored with one object per distinct string, so comparing a lookup with it reads few objects
+            strings = self._raw_strings
+            self._keys[tuple(strings.setdefault(v, v) if v.__class__ is str else v for v in raw)] = slot
+        return slot
+
+    def _bind(self, s: _Slot, i: int) -> None:
+        """Make the slot's counter i part of its family's series (the first time it is counted)."""
+        family, suffix = self._counter_of[i]
+        family.bind(s.key + suffix, s.data, i)
+        s.bound |= 1 << i
+
+    def _bind_region(self, s: _Slot, r: int) -> None:
+        """Make the slot's histogram region r part of its family's series (the first time it is used)."""
+        family, o, e, so, suffix = self._regions[r]
+        family.bind(s.dkey if suffix is None else s.key + suffix, s, o, e, so)
+        s.bound |= 1 << (32 + r)
+
+    def _expire_deployments(self, now: float) -> None:
+        """Drop llm_deployment_info series not seen for its ttl, and retire their slots."""
+        dropped = set(self.deployment.expire(now))
+        if not dropped:
+            return
+        gone = [(k, s) for k, s in self._slots.items() if s.depkey in dropped]
+        for k, s in gone:
+            del self._slots[k]
+            self._retired.setdefault(s.dkey, []).append(s)
+        ids = {id(s) for _, s in gone}
+        self._keys = {raw: s for raw, s in self._keys.items() if id(s) not in ids}
 
     def _record_one(self, c: Call, wall: float, mono: float) -> None:
-        cap = self.caps.value
-        key, error, duration, deployment, key_in, key_out, owner = self._keys_for(c)
+        s = self._keys_for(c)
+        d, x = s.data, s.ex
+        o_dur, e_dur, o_in, e_in, o_out, e_out, o_cost, e_cost, o_ttfc, e_ttfc, o_tpoc, e_tpoc = self._at
         ex = (c.trace_id, c.span_id, wall) if self.exemplars and c.trace_id else None
         seconds = c.duration_s
         is_llm = c.is_llm
-        self.duration.observe(duration, seconds, ex)
+        error = s.error
+        self.duration.put(d, x, o_dur, e_dur, S_DUR, seconds, ex)
         if c.input_tokens is not None:
-            self.token_usage.observe(key_in, c.input_tokens, ex)
-            self.tokens.inc(key_in, c.input_tokens)
+            if not s.bound & B_R_IN:
+                self._bind_region(s, R_IN)
+            self.token_usage.put(d, x, o_in, e_in, S_IN, c.input_tokens, ex)
+            d[T_IN] += c.input_tokens
+            if not s.bound & B_IN:
+                self._bind(s, T_IN)
         if c.output_tokens is not None:
-            self.token_usage.observe(key_out, c.output_tokens, ex)
-            self.tokens.inc(key_out, c.output_tokens)
+            if not s.bound & B_R_OUT:
+                self._bind_region(s, R_OUT)
+            self.token_usage.put(d, x, o_out, e_out, S_OUT, c.output_tokens, ex)
+            d[T_OUT] += c.output_tokens
+            if not s.bound & B_OUT:
+                self._bind(s, T_OUT)
         if c.cache_read_tokens:
-            self.tokens.inc(key + ("cache_read",), c.cache_read_tokens)
+            self._add(s, T_CACHE_READ, c.cache_read_tokens)
         if c.cache_write_tokens:
-            self.tokens.inc(key + ("cache_write",), c.cache_write_tokens)
+            self._add(s, T_CACHE_WRITE, c.cache_write_tokens)
         if c.reasoning_tokens:
-            self.tokens.inc(key + ("reasoning",), c.reasoning_tokens)
+            self._add(s, T_REASONING, c.reasoning_tokens)
         if c.streaming and c.ttft_s is not None and not error:
-            self.ttfc.observe(key, c.ttft_s, ex)
+            if not s.bound & B_R_TTFC:
+                self._bind_region(s, R_TTFC)
+            self.ttfc.put(d, x, o_ttfc, e_ttfc, S_TTFC, c.ttft_s, ex)
             per_chunk = c.tpot_s
             if per_chunk is None and c.output_tokens and c.output_tokens > 1 and seconds > c.ttft_s:
                 per_chunk = (seconds - c.ttft_s) / (c.output_tokens - 1)
             if per_chunk is not None:
-                self.tpoc.observe(key, per_chunk, ex)
+                if not s.bound & B_R_TPOC:
+                    self._bind_region(s, R_TPOC)
+                self.tpoc.put(d, x, o_tpoc, e_tpoc, S_TPOC, per_chunk, ex)
         if c.cost_usd is not None:
-            if c.cost_usd:
-                self.cost.inc(key, c.cost_usd)
-            else:
-                self.cost.values.setdefault(key, 0.0)
-            self.request_cost.observe(key, c.cost_usd, ex)
+            d[COST] += c.cost_usd
+            if not s.bound & B_COST:
+                self._bind(s, COST)
+            if not s.bound & B_R_COST:
+                self._bind_region(s, R_COST)
+            self.request_cost.put(d, x, o_cost, e_cost, S_COST, c.cost_usd, ex)
         elif is_llm and ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
-            self.unpriced.inc(key)
+            d[UNPRICED] += 1.0
+            if not s.bound & B_UNPRICED:
+                self._bind(s, UNPRICED)
         for r in c.finish_reasons:
-            self.finish.inc(key + (r,))
+            i = FINISH_INDEX.get(r)
+            if i is None:
+                self.finish.inc(s.key + (r,))
+            else:
+                self._add(s, i, 1.0)
         if c.guardrail:
-            self.guardrail.inc(key)
+            self._add(s, GUARDRAIL, 1.0)
         if c.refusal or "content_filter" in c.finish_reasons:
-            self.refusals.inc(key)
+            self._add(s, REFUSALS, 1.0)
         if c.retry:
-            self.retries.inc(key)
+            self._add(s, RETRIES, 1.0)
         if c.fallback:
-            self.fallbacks.inc(key)
+            self._add(s, FALLBACKS, 1.0)
         if c.cache_hit:
-            self.cache_hits.inc(key)
+            self._add(s, CACHE_HITS, 1.0)
+        key = s.key
         if c.operation == "execute_tool":
-            self.tool_calls.inc((key[0], cap("gen_ai_tool_name", c.tool_name or "unknown"), error))
-        self.deployment.set(deployment, 1, mono)
+            self.tool_calls.inc((key[0], self.caps.value("gen_ai_tool_name", c.tool_name or "unknown"), error))
+        d[DEPLOYMENT + 1] = mono
         for e in c.evals:
             self._eval(key[0], key[3], e, ex)
         # cross-span state
         if is_llm:
-            self.span_owner.put(c.span_id, owner)
+            owner = s.owner
+            self.span_owner.put_new(c.span_id, owner)
             self.trace_owner.put(c.trace_id, owner)
-            for agg in self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id):
-                self._finish_trace(agg)
+            evicted = self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id)
+            if evicted is not None:
+                self._finish_trace(evicted, wall)
             if c.conversation_id:
-                for agg in self.conversations.add(c.conversation_id, key[0], mono, 1, c.cost_usd):
-                    self._finish_conversation(agg)
+                evicted = self.conversations.add(c.conversation_id, key[0], mono, 1, c.cost_usd)
+                if evicted is not None:
+                    self._finish_conversation(evicted)
+
+    def _add(self, s: _Slot, i: int, amount: float) -> None:
+        s.data[i] += amount
+        if not s.bound & (1 << i):
+            self._bind(s, i)
 
     def _eval(self, service: str, model: str, e: Eval, ex) -> None:
         name = self.caps.value("gen_ai_evaluation_name", e.name)
@@ -252,15 +379,19 @@ class Metrics:
             self.eval_score.observe((service, model, name), e.score, ex)
         self.eval_results.inc((service, model, name, self.caps.value("gen_ai_evaluation_score_label", e.label)))
 
-    def _finish_trace(self, agg) -> None:
-        ex = (agg.trace_id, "", time.time()) if self.exemplars and agg.trace_id else None
-        self.trace_ops.observe((agg.service,), agg.operations, ex)
-        if agg.priced:
-            self.trace_cost.observe((agg.service,), agg.cost, ex)
+    def _finish_trace(self, agg: tuple, wall: float | None = None) -> None:
+        """Observe a finished trace (an `Aggregate`, or a plain tuple in its field order)."""
+        service, operations, cost, priced, _, trace_id = agg
+        key = (service,)
+        ex = (trace_id, "", wall or time.time()) if self.exemplars and trace_id else None
+        self.trace_ops.observe(key, operations, ex)
+        if priced:
+            self.trace_cost.observe(key, cost, ex)
 
-    def _finish_conversation(self, agg) -> None:
-        if agg.priced:
-            self.conv_cost.observe((agg.service,), agg.cost)
+    def _finish_conversation(self, agg: tuple) -> None:
+        service, _, cost, priced, _, _ = agg
+        if priced:
+            self.conv_cost.observe((service,), cost)
 
     def sweep(self, flush: bool = False) -> None:
         """Observe traces and conversations that went idle (all of them when flush)."""
@@ -270,7 +401,7 @@ class Metrics:
                 self._finish_trace(agg)
             for agg in (self.conversations.drain() if flush else self.conversations.sweep(now)):
                 self._finish_conversation(agg)
-            self.deployment.expire(now)
+            self._expire_deployments(now)
 
     # -- late scores and feedback -------------------------------------------
     def owner(self, trace_id: str, span_id: str) -> tuple[str, str]:

@@ -56,6 +56,14 @@ class Lru:
         if len(data) > self.size:
             data.popitem(last=False)
 
+    def put_new(self, key, value) -> None:
+        """`put` for keys almost never put twice (span ids): one lookup less, and a key put again keeps
+        its place (it is forgotten as if first put then)."""
+        data = self.data
+        data[key] = value
+        if len(data) > self.size:
+            data.popitem(last=False)
+
     def get(self, key, default=None):
         return self.data.get(key, default)
 
@@ -87,18 +95,20 @@ class Window:
         self.open: OrderedDict[str, tuple] = OrderedDict()     # ordered by last activity
 
     def add(self, key: str, service: str, now: float, operations: int = 0, cost: float | None = None,
-            trace_id: str = "") -> list[Aggregate]:
+            trace_id: str = "") -> tuple | None:
+        """Add to key's totals; the totals evicted to stay within `size` (a plain tuple in `Aggregate`'s
+        field order), or None."""
         opened = self.open
         old = opened.get(key)
         if old is None:
             opened[key] = (service, operations, cost or 0.0, cost is not None, now, trace_id)
             if len(opened) > self.size:
-                return [Aggregate._make(opened.popitem(last=False)[1])]
+                return opened.popitem(last=False)[1]
         else:
             opened[key] = (old[0], old[1] + operations, old[2] + (cost or 0.0), old[3] or cost is not None, now,
                            old[5])
             opened.move_to_end(key)
-        return []
+        return None
 
     def sweep(self, now: float) -> list[Aggregate]:
         done = []

@@ -32,9 +32,10 @@ def test_window_hands_out_aggregates_with_their_totals():
     w.add("a", "shop", 1.0, 1, 0.5, "a")
     w.add("a", "shop", 2.0, 2, None, "a")
     w.add("b", "cart", 3.0, 1, None, "b")
-    [evicted] = w.add("c", "cart", 4.0, 1, None, "c")
+    assert w.add("b", "cart", 3.5, 1, None, "b") is None
+    evicted = w.add("c", "cart", 4.0, 1, None, "c")
     assert evicted == Aggregate("shop", 3, 0.5, True, 2.0, "a")
-    assert w.sweep(13.5) == [Aggregate("cart", 1, 0.0, False, 3.0, "b")]
+    assert w.sweep(13.8) == [Aggregate("cart", 2, 0.0, False, 3.5, "b")]
     assert w.drain() == [Aggregate("cart", 1, 0.0, False, 4.0, "c")] and not w.open
 
 

@@ -20,6 +20,7 @@ from llmpulse.bench.ingest import send_all
 from llmpulse.bench.payloads import synthetic
 from llmpulse.bench.scrape import bench_config
 from llmpulse.bench.server import ServerProcess
+from llmpulse.bench.stores import steady_state
 from llmpulse.metrics import Metrics
 from llmpulse.pipeline import Pipeline
 
@@ -38,14 +39,18 @@ def exporter_gc():
 
 
 class LabelSets:
-    """A pipeline (in-process: decode + normalise + record) with `label_sets` label sets already active."""
+    """A pipeline (in-process: decode + normalise + record) with `label_sets` label sets already active,
+    and with its bounded stores full when given `store_scale` (`llmpulse.bench.stores.steady_state`), so
+    two of them differ only in their label sets."""
 
-    def __init__(self, label_sets: int, batch: int = 512):
-        cfg = bench_config(label_sets)
+    def __init__(self, label_sets: int, batch: int = 512, store_scale: float | None = None):
+        overrides, fill = steady_state(store_scale) if store_scale else ({"tracking": {}}, 0)
+        cfg = bench_config(label_sets, overrides["tracking"])
         self.pipe = Pipeline(cfg, Metrics(cfg, CollectorRegistry()))
         self.label_sets, self.batch, self.first = label_sets, batch, 0
-        for start in range(0, label_sets, batch):          # make every label set active first
-            self._send([self._body(min(batch, label_sets - start))])
+        while self.first < max(label_sets, fill):           # every label set active, the stores full
+            self._send([self._body(min(batch, max(label_sets, fill) - self.first))])
+        self.filled = self.first
         active = len({k[:4] for k in self.pipe.metrics.duration.series})
         if active < label_sets:
             raise RuntimeError(f"only {active} of {label_sets} label sets became active")
@@ -69,16 +74,19 @@ class LabelSets:
         return len(bodies) * self.batch / took
 
 
-def growth_ratio(spans: int, rounds: int, small: int = 10, large: int = 10_000) -> dict:
-    """Throughput with `large` active label sets / with `small`, in alternating rounds; the median round."""
-    a, b = LabelSets(small), LabelSets(large)
+def growth_ratio(spans: int, rounds: int, small: int = 10, large: int = 10_000,
+                 store_scale: float | None = None) -> dict:
+    """Throughput with `large` active label sets / with `small`, in alternating rounds; the median round.
+    With `store_scale`, both pipelines' bounded stores are filled first (steady state)."""
+    a, b = LabelSets(small, store_scale=store_scale), LabelSets(large, store_scale=store_scale)
     measured = []
     for _ in range(rounds):
         ra, rb = a.rate(spans // rounds), b.rate(spans // rounds)
         measured.append((rb / ra, ra, rb))
     ratio, ra, rb = sorted(measured)[len(measured) // 2]
     return {"ratio": ratio, f"spans_per_s_{small}": ra, f"spans_per_s_{large}": rb,
-            "round_ratios": [m[0] for m in measured]}
+            "round_ratios": [m[0] for m in measured], "store_scale": store_scale,
+            "spans_sent_first": [a.filled, b.filled]}
 
 
 def cardinality_attack(distinct_models: int, batch: int = 512, warmup_spans: int = 0) -> dict:

@@ -20,6 +20,7 @@ from llmpulse.bench import growth, ingest, scrape
 from llmpulse.bench.otel_sdk import OtelRecorder
 from llmpulse.bench.payloads import FORMATS, SpanPool
 from llmpulse.bench.server import ServerProcess
+from llmpulse.bench.stores import steady_state
 from llmpulse.config import load_config
 from llmpulse.metrics import Metrics
 from llmpulse.pipeline import Pipeline
@@ -60,19 +61,8 @@ QUICK = Plan(pool_calls=600, ingest_rounds=1, spans_per_point=6_000, batch1_requ
              cpu_calls=3_000, scrape_sizes=(100, 1_000), scrape_repeats=1, growth_spans=6_000, growth_rounds=1,
              attack_models=30_000, attack_warmup=30_000, latency_seconds=4.0, store_scale=0.1)
 FULL = Plan(pool_calls=3_000, ingest_rounds=5, spans_per_point=60_000, batch1_requests=3_000, floor_seconds=2.0,
-            cpu_calls=20_000, scrape_sizes=(100, 1_000, 10_000), scrape_repeats=3, growth_spans=60_000,
-            growth_rounds=5, attack_models=1_000_000, attack_warmup=250_000, latency_seconds=20.0, store_scale=1.0)
-STORES = ("dedupe_spans", "remember_spans", "max_traces", "max_conversations")
-
-
-def steady_state(scale: float) -> tuple[dict, int]:
-    """(config overrides, spans to send first) so the exporter's bounded stores are full before anything is
-    measured, and every span measured evicts one: a busy exporter's steady state, not its first minute."""
-    defaults = load_config().tracking
-    sizes = {k: max(1_000, int(getattr(defaults, k) * scale)) for k in STORES}
-    # about 1 span in 8 of the demo traffic is not a GenAI call (and is not remembered): send a quarter more
-    return {"tracking": sizes}, int(max(sizes.values()) * 1.25)
-
+            cpu_calls=20_000, scrape_sizes=(100, 1_000, 10_000), scrape_repeats=3, growth_spans=11 * 8_192,
+            growth_rounds=11, attack_models=1_000_000, attack_warmup=250_000, latency_seconds=20.0, store_scale=1.0)
 BATCHES = (1, 64, 512)
 
 
@@ -171,7 +161,7 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
 
     # 4. growth
     log("growth: label sets, memory, cardinality attack")
-    res["growth"] = growth.growth_ratio(plan.growth_spans, plan.growth_rounds)
+    res["growth"] = growth.growth_ratio(plan.growth_spans, plan.growth_rounds, store_scale=plan.store_scale)
     res["throughput_10k_vs_10"] = res["growth"]["ratio"]
     res["bytes_per_label_set"] = scrape.bytes_per_label_set(10, 2_000 if quick else 10_000)
     attack = growth.cardinality_attack(plan.attack_models, warmup_spans=plan.attack_warmup)

@@ -35,12 +35,13 @@ SERVICES = 20
 PROVIDERS = ("openai", "anthropic", "aws.bedrock", "gcp.vertex_ai", "azure.ai.openai")
 
 
-def bench_config(max_label_sets: int):
-    """Caps raised so the benchmark's label sets are real ones, not __overflow__."""
+def bench_config(max_label_sets: int, tracking: dict | None = None):
+    """Caps raised so the benchmark's label sets are real ones, not __overflow__ (tracking: store sizes)."""
     cap = max(200, 2 * max_label_sets)
     return load_config(overrides={"metrics": {"label_caps": {"gen_ai_request_model": cap,
                                                              "gen_ai_response_model": cap,
-                                                             "service_version": cap}}})
+                                                             "service_version": cap}},
+                                  "tracking": tracking or {}})
 
 
 def calls_for(n_label_sets: int, per_set: int = 1, first_id: int = 0) -> list[Call]:
@@ -80,7 +81,7 @@ def _fill_mirror(metrics: Metrics, reg: CollectorRegistry) -> None:
             h = PHistogram(f.name, f.doc, f.labelnames, buckets=f.bounds, registry=reg)
             for key, s in f.series.items():
                 child = h.labels(*key) if key else h
-                for bound, c in zip(f.bounds + [float("inf")], f.parts(s)[0]):
+                for bound, c in zip(f.bounds + [float("inf")], f.merged(s)[0]):
                     for _ in range(min(c, 3)):      # the line count is what matters, not the values
                         child.observe(bound)
         elif isinstance(f, Counter):
