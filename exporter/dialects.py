@@ -68,7 +68,7 @@ GROUPS = (PROVIDER, RESPONSE_MODEL, REQUEST_MODEL, INPUT_TOKENS, OUTPUT_TOKENS, 
 (G_PROVIDER, G_RESPONSE_MODEL, G_REQUEST_MODEL, G_INPUT, G_OUTPUT, G_CACHE_READ, G_CACHE_WRITE, G_REASONING,
  G_TTFT, G_TPOT, G_STREAM, G_SPAN_COST, G_CONVERSATION, G_TOOL, G_AGENT, G_FINISH) = range(len(GROUPS))
 G_PROMPT_VERSION = len(GROUPS)          # then one group per configured dimension
-UNRANKED = 1 << 30
+PLAN_CACHE_SIZE = 4096                  # distinct span attribute name lists remembered by `Normalizer._pick`
 
 MAX_FUTURE_NS = 24 * 3600 * 10**9     # end timestamps more than a day ahead are rejected
 
@@ -102,6 +102,8 @@ def _count(v: Any, what: str) -> int | None:
     """A token count as given (None when absent), or SpanRejected."""
     if v is None:
         return None
+    if v.__class__ is int and v >= 0:      # the common case first (a bool is not exactly int)
+        return v
     if isinstance(v, bool):
         raise SpanRejected("invalid_tokens", f"{what}: {v!r} is not a token count")
     if isinstance(v, str):
@@ -240,6 +242,8 @@ class Normalizer:
                 index.setdefault(name, []).append((g, rank))
         self.groups = {name: tuple(hits) for name, hits in index.items()}   # name -> ((group, rank), ...)
         self.ngroups = len(groups)
+        self._plans: dict[tuple, tuple] = {}                 # attribute names -> `_plan`
+        self._last_resource: tuple = (None,)
         names = set(INPUT_TOKENS + OUTPUT_TOKENS + CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM
                     + SPAN_COST + CONVERSATION + AGENT + TOOL + FINISH + REQUEST_MODEL + RESPONSE_MODEL + OTHER_KEYS)
         names.update(self.signals, self.prompt_version)
@@ -250,8 +254,11 @@ class Normalizer:
         self.keys = Keys(names, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
 
     def _pick(self, attrs: dict) -> list:
-        """Each group's value as `_first` would read it (the first name with a value not None or ""),
-        in one pass over the span's attributes instead of a lookup per name.
+        """Each group's value as `_first` would read it (the first name with a value not None or "").
+
+        Spans from one instrumentation carry the same attribute names span after span, so the
+        names are looked up once per distinct list of names (`_plan`, remembered): then only the
+        groups the span has are read, each in rank order.
 
         >>> from llmpulse.config import load_config
         >>> p = Normalizer(load_config())._pick({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.input_tokens": 5,
@@ -259,18 +266,42 @@ class Normalizer:
         >>> p[G_INPUT], p[G_PROVIDER]
         (5, None)
         """
+        names = tuple(attrs)
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plan(names)
         found = [None] * self.ngroups
-        ranks = [UNRANKED] * self.ngroups
-        groups = self.groups
-        for name, v in attrs.items():
-            hits = groups.get(name)
-            if hits is None or v is None or v == "":
-                continue
-            for g, rank in hits:
-                if rank < ranks[g]:
-                    ranks[g] = rank
+        for g, candidates in plan:
+            for name in candidates:
+                v = attrs[name]
+                if v is not None and v != "":
                     found[g] = v
+                    break
         return found
+
+    def _plan(self, names: tuple) -> tuple:
+        """((group, its names among these in rank order), ...) for a span with these attribute names."""
+        per: dict[int, list] = {}
+        groups = self.groups
+        for name in names:
+            for g, rank in groups.get(name, ()):
+                per.setdefault(g, []).append((rank, name))
+        plan = tuple((g, tuple(name for _, name in sorted(found))) for g, found in per.items())
+        if len(self._plans) >= PLAN_CACHE_SIZE:        # bounded: attribute names come from the sender
+            self._plans.clear()
+        self._plans[names] = plan
+        return plan
+
+    def _resource(self, res: dict) -> tuple:
+        """(resource, service.name, service.version, prompt version, dimension values) read from a resource;
+        the last one is remembered, as the spans of a request share their resource's dict."""
+        hit = self._last_resource
+        if hit[0] is res:
+            return hit
+        hit = (res, res.get("service.name"), res.get("service.version"), _first(res, self.prompt_version),
+               tuple(_first(res, names) for names, _default in self.dims))
+        self._last_resource = hit
+        return hit
 
     # -- operation --------------------------------------------------------
     def _operation(self, s: RawSpan, attrs: dict) -> str | None:
@@ -312,6 +343,7 @@ class Normalizer:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
 
         res = s.resource
+        _, res_service, res_version, res_prompt_version, res_dims = self._resource(res)
         dialect = detect_dialect(attrs, res)
         found = self._pick(attrs)
         params = _invocation_params(attrs) if "llm.invocation_parameters" in attrs else {}
@@ -378,8 +410,8 @@ class Normalizer:
         # by position, in Call's field order: keywords make its 40-field __init__ cost about three times as much
         call = Call(
             s.trace_id, s.span_id, s.parent_span_id,
-            str(res.get("service.name") or attrs.get("service.name") or "unknown"),
-            str(res.get("service.version") or attrs.get("service.version") or ""),
+            str(res_service or attrs.get("service.name") or "unknown"),
+            str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
             inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
             _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""), dialect,
@@ -389,12 +421,12 @@ class Normalizer:
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")
         elif op == "invoke_agent":
             call.agent_name = str(found[G_AGENT] or attrs.get("traceloop.entity.name") or "")
-        pv = found[G_PROMPT_VERSION] or _first(res, self.prompt_version)
+        pv = found[G_PROMPT_VERSION] or res_prompt_version
         if pv is not None:
             call.prompt_version = str(pv)
         if self.dims:
-            call.dims = tuple(str(found[G_PROMPT_VERSION + 1 + i] or _first(res, names) or default)
-                              for i, (names, default) in enumerate(self.dims))
+            call.dims = tuple(str(found[G_PROMPT_VERSION + 1 + i] or res_dims[i] or default)
+                              for i, (_names, default) in enumerate(self.dims))
         if not self.signals.isdisjoint(attrs):     # most spans carry none of these flags
             call.guardrail = any(_truthy(attrs.get(a)) for a in self.guardrail)
             call.refusal = any(_truthy(attrs.get(a)) for a in self.refusal)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 from llmpulse import __version__
 from llmpulse.config import Config
-from llmpulse.records import FINISH_REASONS, Call, Eval
+from llmpulse.records import FINISH_REASONS, LLM_OPERATIONS, Call, Eval
 from llmpulse.series import OVERFLOW, Block, Counter, Gauge, Histogram, LabelCaps
 from llmpulse.tracking import Lru, Window
 
@@ -287,8 +287,10 @@ class Metrics:
         d, x = s.data, s.ex
         o_dur, e_dur, o_in, e_in, o_out, e_out, o_cost, e_cost, o_ttfc, e_ttfc, o_tpoc, e_tpoc = self._at
         ex = (c.trace_id, c.span_id, wall) if self.exemplars and c.trace_id else None
-        seconds = c.duration_s
-        is_llm = c.is_llm
+        seconds = (c.end_ns - c.start_ns) / 1e9        # Call.duration_s and .is_llm, without the calls
+        if seconds < 0:
+            seconds = 0.0
+        is_llm = c.operation in LLM_OPERATIONS
         error = s.error
         self.duration.put(d, x, o_dur, e_dur, S_DUR, seconds, ex)
         if c.input_tokens is not None:
