@@ -124,7 +124,8 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
             for batch in BATCHES:
                 points[f"{fmt}_{batch}"] = p = ingest_point(server, pool, fmt, batch, plan)
                 log(f"  {fmt:8} batch {batch:3}: {p['spans_per_s']:9.0f} spans/s, floor {p['floor_spans_per_s']:9.0f}, "
-                    f"ratio {p['vs_floor']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])})")
+                    f"ratio {p['vs_floor']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])}; "
+                    f"{p['vs_best_floor']:.2f} of the floor's best pass)")
         res["ingest"] = points
         head = points["protobuf_512"]
         res["ingest_spans_per_s"] = head["spans_per_s"]
@@ -180,23 +181,32 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
 
 
 def ingest_point(server: ServerProcess, pool: SpanPool, fmt: str, batch: int, plan: Plan) -> dict:
-    """Throughput over HTTP and the floor on the same bodies, in alternating rounds; the median-ratio round."""
+    """Throughput over HTTP and the floor on the same bodies, in rounds; the median-ratio round.
+
+    Each round's floor is one pass over its bodies just before and one just after they are sent
+    (their rates' harmonic mean: the rate over both passes), so both sides of a ratio see the
+    same moment of a shared machine. The floor's best pass over the last round's bodies in
+    `floor_seconds` is reported beside it (`best_floor_spans_per_s`, `vs_best_floor`).
+    """
     rounds = []
     for _ in range(plan.ingest_rounds):
         count = plan.batch1_requests if batch == 1 else max(4, plan.spans_per_point // batch)
         count = max(4, count // plan.ingest_rounds)
         bodies = pool.bodies(batch, count + 1, fmt)
         spans = batch * count
+        before = ingest.floor_once(bodies[1:], fmt)
         cpu0 = server.cpu_seconds()
         took = ingest.send_all(server.otlp_url, bodies, fmt)
         server_cpu = server.cpu_seconds() - cpu0
+        after = ingest.floor_once(bodies[1:], fmt)
         ours = spans / took
-        floor = ingest.floor_rate(bodies[1:], fmt, plan.floor_seconds / plan.ingest_rounds)
+        floor = 2 / (1 / before + 1 / after)
         rounds.append({"spans_per_s": ours, "floor_spans_per_s": floor, "vs_floor": ours / floor,
                        "server_cpu_us_per_span": server_cpu / spans * 1e6})
     ratios = [r["vs_floor"] for r in rounds]
     mid = sorted(rounds, key=lambda r: r["vs_floor"])[len(rounds) // 2]
-    return {**mid, "round_ratios": ratios}
+    best = ingest.floor_rate(bodies[1:], fmt, plan.floor_seconds)
+    return {**mid, "round_ratios": ratios, "best_floor_spans_per_s": best, "vs_best_floor": mid["spans_per_s"] / best}
 
 
 def _met(value: float, op: str, bound: float) -> bool:
@@ -278,8 +288,9 @@ def table(res: dict) -> str:
                      ("yes" if t["met"] else "NO") if t else ""))
     rows.append(("p50_ingest_ms_512", f"{res['p50_ingest_ms_512']:.2f}", "", ""))
     for name, p in res["ingest"].items():
-        rows.append((f"ingest {name} (spans/s, floor, ratio)",
-                     f"{p['spans_per_s']:,.0f} / {p['floor_spans_per_s']:,.0f} / {p['vs_floor']:.2f}", "", ""))
+        rows.append((f"ingest {name} (spans/s, floor, ratio; floor's best pass, ratio)",
+                     f"{p['spans_per_s']:,.0f} / {p['floor_spans_per_s']:,.0f} / {p['vs_floor']:.2f}; "
+                     f"{p['best_floor_spans_per_s']:,.0f} / {p['vs_best_floor']:.2f}", "", ""))
     c = res["cpu"]
     rows.append(("cpu per call us (llmpulse / OTel SDK)",
                  f"{c['ours_us_per_call']:.1f} / {c['otel_sdk_us_per_call']:.1f}", "", ""))
