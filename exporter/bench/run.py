@@ -183,10 +183,10 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
 def ingest_point(server: ServerProcess, pool: SpanPool, fmt: str, batch: int, plan: Plan) -> dict:
     """Throughput over HTTP and the floor on the same bodies, in rounds; the median-ratio round.
 
-    Each round's floor is one pass over its bodies just before and one just after they are sent
-    (their rates' harmonic mean: the rate over both passes), so both sides of a ratio see the
-    same moment of a shared machine. The floor's best pass over the last round's bodies in
-    `floor_seconds` is reported beside it (`best_floor_spans_per_s`, `vs_best_floor`).
+    Each round's floor is measured on its bodies just before and just after they are sent
+    (`ingest.floor_now`, best of three passes; the harmonic mean of the two), so both sides of a
+    ratio see the same moment of a shared machine. The floor's best pass over the last round's
+    bodies in `floor_seconds` is reported beside it (`best_floor_spans_per_s`, `vs_best_floor`).
     """
     rounds = []
     for _ in range(plan.ingest_rounds):
@@ -194,11 +194,11 @@ def ingest_point(server: ServerProcess, pool: SpanPool, fmt: str, batch: int, pl
         count = max(4, count // plan.ingest_rounds)
         bodies = pool.bodies(batch, count + 1, fmt)
         spans = batch * count
-        before = ingest.floor_once(bodies[1:], fmt)
+        before = ingest.floor_now(bodies[1:], fmt)
         cpu0 = server.cpu_seconds()
         took = ingest.send_all(server.otlp_url, bodies, fmt)
         server_cpu = server.cpu_seconds() - cpu0
-        after = ingest.floor_once(bodies[1:], fmt)
+        after = ingest.floor_now(bodies[1:], fmt)
         ours = spans / took
         floor = 2 / (1 / before + 1 / after)
         rounds.append({"spans_per_s": ours, "floor_spans_per_s": floor, "vs_floor": ours / floor,
