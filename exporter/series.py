@@ -256,7 +256,7 @@ class Histogram:
         regions = parts if copied else self.copy(parts)
         if len(regions) == 1:
             data, total, ex = regions[0]
-            return [int(c) for c in data[0::2]], total, list(ex), data[1::2].tolist()
+            return [int(c) for c in data[0::2]], total, ex, data[1::2].tolist()     # ex: a copy already
         counts = [0] * self.n
         total = 0.0
         exemplars: list = [None] * self.n
