@@ -53,6 +53,7 @@ class Pipeline:
         self.prices = prices
         self.forwarder = forwarder
         self.use_span_cost = cfg.pricing.use_span_cost
+        self.zero_span_cost_is_missing = cfg.pricing.zero_span_cost_is_missing
         self.normalizer = Normalizer(cfg, capture_content=capture_content)
         self.dedupe = Dedupe(cfg.tracking.dedupe_spans)
         self.dedupe_lock = threading.Lock()
@@ -97,7 +98,10 @@ class Pipeline:
             for c in calls:
                 self.price(c)
         m = self.metrics
-        m.record(calls)
+        suppressed = m.record(calls)
+        if suppressed:            # calls reported twice: counted once, not forwarded twice
+            skipped.update(suppressed)
+            calls = [c for c in calls if not c.suppressed]
         with m.lock:
             for reason, n in rejected.items():
                 m.spans_rejected.inc((reason,), n)
@@ -109,19 +113,28 @@ class Pipeline:
         return out
 
     def price(self, c: Call) -> None:
-        if not c.is_llm:
+        """Set c.cost_usd: the span's own cost, else the price table's (calls, and other spans with tokens,
+        which count as a call if their trace has none). A span cost of exactly 0 for a model the table
+        prices is taken as unknown (pricing.zero_span_cost_is_missing)."""
+        if not c.is_llm and not (c.input_tokens or c.output_tokens):
             return
-        if self.use_span_cost and c.span_cost_usd is not None:
-            c.cost_usd = c.span_cost_usd
+        span_cost = c.span_cost_usd if self.use_span_cost else None
+        if span_cost is not None and (span_cost > 0 or not self.zero_span_cost_is_missing):
+            c.cost_usd = span_cost
             return
+        cost = self.table_cost(c)
+        c.cost_usd = cost if cost is not None else span_cost
+
+    def table_cost(self, c: Call) -> float | None:
         if self.prices is None or (c.input_tokens is None and c.output_tokens is None):
-            return
+            return None
         price = self.prices.lookup(c.provider, c.response_model)
         if price is None and c.request_model != c.response_model:
             price = self.prices.lookup(c.provider, c.request_model)
-        if price is not None:
-            c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
-                                    c.cache_write_tokens, c.reasoning_tokens)
+        if price is None:
+            return None
+        return price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens, c.cache_write_tokens,
+                          c.reasoning_tokens)
 
     # -- logs (GenAI events) ------------------------------------------------------
     def logs(self, body: bytes, content_type: str) -> Outcome:

@@ -22,12 +22,21 @@ from dataclasses import dataclass, field
 # Sources that report input without the cache (Anthropic's raw usage) are
 # converted on the way in, so a cached token is never counted twice.
 
-FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "other")
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "compaction", "other")
 OPERATIONS = (
     "chat", "text_completion", "generate_content", "embeddings", "retrieval",
-    "execute_tool", "invoke_agent", "invoke_workflow", "create_agent",
+    "execute_tool", "invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent", "plan",
 )
+# Calls (docs/dialects.md, "Calls and aggregates"): one model request each. Only calls add to the
+# token, cost, unpriced, finish-reason and time-to-first-chunk families.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+CALL_OPERATIONS = LLM_OPERATIONS
+# Aggregates: they contain calls, and the token counts some emitters put on them repeat their calls'.
+AGGREGATE_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent",
+                                  "plan"})
+EVALUATION = "evaluation"       # an evaluator span (OpenInference EVALUATOR): recorded as scores only
+ERROR_TYPES = ("rate_limited", "timeout", "server_error", "auth", "bad_request", "content_filter", "cancelled",
+               "connection", "_OTHER")
 
 
 @dataclass(slots=True)
@@ -78,6 +87,17 @@ class Call:
     cache_hit: bool = False
     input_text: str | None = None   # only kept when content capture is on
     output_text: str | None = None
+    response_id: str = ""           # gen_ai.response.id: the same response reported twice counts once
+    error_raw: str = ""             # the error as the span named it (error_type is its normalised class)
+    suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
+
+    @property
+    def is_aggregate(self) -> bool:
+        return self.operation in AGGREGATE_OPERATIONS
+
+    @property
+    def has_tokens(self) -> bool:
+        return bool(self.input_tokens or self.output_tokens)
 
     @property
     def duration_s(self) -> float:
