@@ -503,12 +503,12 @@ class Normalizer:
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
             inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
-            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""), dialect,
+            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""),
+            str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
+            and op in LLM_OPERATIONS else "", dialect,
         )
         if error_raw:
             call.error_raw = error_raw
-        elif op in LLM_OPERATIONS and found[G_RESPONSE_ID] is not None:
-            call.response_id = str(found[G_RESPONSE_ID])
         if op == "execute_tool":
             call.tool_name = str(found[G_TOOL] or attrs.get("traceloop.entity.name")
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")

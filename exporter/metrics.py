@@ -163,7 +163,7 @@ class Metrics:
         self.span_owner = Lru(tc.remember_spans)     # span_id of a call -> (service, model, failed)
         self.trace_owner = Lru(tc.remember_spans)    # trace_id -> its last successful call's (service, model, failed)
         self.call_parents = Lru(tc.remember_spans)   # parent span ids of calls (a call there wraps a counted one)
-        self.responses = Lru(tc.remember_responses)  # (provider, response id) -> (service, model, failed)
+        self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
         self.pending = Pending(tc.aggregate_wait_seconds, tc.max_pending_aggregates)   # aggregates with tokens
         self.promoted = Lru(tc.max_pending_aggregates)   # trace_id -> [(start_ns, end_ns)] of promoted aggregates
         self.extra_families: list = []               # self-metrics added by other parts (forwarder)
@@ -228,17 +228,21 @@ class Metrics:
         dialects: dict[str, int] = {}
         skipped: dict[str, int] = {}
         # calls that are parents of calls in this batch: within one request the inner span is the one kept
-        wrappers = {c.parent_span_id for c in calls if c.parent_span_id and c.operation in LLM_OPERATIONS} \
-            if len(calls) > 1 else ()
+        wrappers = {c.parent_span_id for c in calls if c.operation in LLM_OPERATIONS} if len(calls) > 1 else ()
         with self.lock:
+            owners, parents, responses = self.span_owner.data, self.call_parents.data, self.responses.data
+            promoted = self.promoted.data
             for c in calls:
                 op = c.operation
                 if op in LLM_OPERATIONS:
-                    reason = self._duplicate(c, wrappers)
-                    if reason is not None:
-                        c.suppressed = reason
-                        skipped[reason] = skipped.get(reason, 0) + 1
-                        continue
+                    sid, parent, rid = c.span_id, c.parent_span_id, c.response_id
+                    if sid in wrappers or sid in parents or (parent and parent in owners) \
+                            or (rid and rid in responses) or (promoted and c.trace_id in promoted):
+                        reason = self._duplicate(c, wrappers)
+                        if reason is not None:
+                            c.suppressed = reason
+                            skipped[reason] = skipped.get(reason, 0) + 1
+                            continue
                     self._record_one(c, wall, mono)
                 elif op == EVALUATION:
                     for e in c.evals:
@@ -263,8 +267,8 @@ class Metrics:
             reason, owner = "nested_call", owners[parent]      # the call around it was counted
         elif sid in self.call_parents.data:
             reason = "nested_call"                 # a call below it was counted in an earlier request
-        elif c.response_id and (c.provider, c.response_id) in self.responses.data:
-            reason, owner = "duplicate_response", self.responses.data[(c.provider, c.response_id)]
+        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == c.provider:
+            reason, owner = "duplicate_response", self.responses.data[c.response_id][1:]
         else:
             ivs = self.promoted.data.get(c.trace_id) if self.promoted.data else None
             if not ivs or not any(a <= c.start_ns and c.end_ns <= b for a, b in ivs):
@@ -454,10 +458,16 @@ class Metrics:
             owner = s.owner
             trace_id = c.trace_id
             self.span_owner.put_new(c.span_id, owner)
-            if c.parent_span_id:
-                self.call_parents.put_new(c.parent_span_id, True)
+            if c.parent_span_id:          # Lru.put_new, inline: this runs for every call
+                lru = self.call_parents
+                lru.data[c.parent_span_id] = True
+                if len(lru.data) > lru.size:
+                    lru.data.popitem(last=False)
             if c.response_id:
-                self.responses.put_new((c.provider, c.response_id), owner)
+                lru = self.responses
+                lru.data[c.response_id] = (c.provider,) + owner     # flat: the collector stops tracking it
+                if len(lru.data) > lru.size:
+                    lru.data.popitem(last=False)
             if not owner[2]:
                 self.trace_owner.put(trace_id, owner)
             else:           # a failed call stands for its trace only until a successful one is seen

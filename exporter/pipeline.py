@@ -17,7 +17,7 @@ from llmpulse import otlp, vocab
 from llmpulse.config import Config
 from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs
 from llmpulse.metrics import Metrics
-from llmpulse.records import Call, Eval
+from llmpulse.records import LLM_OPERATIONS, Call, Eval
 from llmpulse.tracking import Dedupe
 
 HEX32 = re.compile(r"[0-9a-fA-F]{32}")
@@ -116,25 +116,21 @@ class Pipeline:
         """Set c.cost_usd: the span's own cost, else the price table's (calls, and other spans with tokens,
         which count as a call if their trace has none). A span cost of exactly 0 for a model the table
         prices is taken as unknown (pricing.zero_span_cost_is_missing)."""
-        if not c.is_llm and not (c.input_tokens or c.output_tokens):
+        if c.operation not in LLM_OPERATIONS and not (c.input_tokens or c.output_tokens):
             return
         span_cost = c.span_cost_usd if self.use_span_cost else None
         if span_cost is not None and (span_cost > 0 or not self.zero_span_cost_is_missing):
             c.cost_usd = span_cost
             return
-        cost = self.table_cost(c)
-        c.cost_usd = cost if cost is not None else span_cost
-
-    def table_cost(self, c: Call) -> float | None:
+        c.cost_usd = span_cost            # 0 or None, unless the table prices it
         if self.prices is None or (c.input_tokens is None and c.output_tokens is None):
-            return None
+            return
         price = self.prices.lookup(c.provider, c.response_model)
         if price is None and c.request_model != c.response_model:
             price = self.prices.lookup(c.provider, c.request_model)
-        if price is None:
-            return None
-        return price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens, c.cache_write_tokens,
-                          c.reasoning_tokens)
+        if price is not None:
+            c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
+                                    c.cache_write_tokens, c.reasoning_tokens)
 
     # -- logs (GenAI events) ------------------------------------------------------
     def logs(self, body: bytes, content_type: str) -> Outcome:

@@ -74,6 +74,7 @@ class Call:
     span_cost_usd: float | None = None     # cost carried on the span
     cost_usd: float | None = None          # the cost used (span or price table)
     conversation_id: str = ""
+    response_id: str = ""           # gen_ai.response.id of a successful call: the same response counts once
     dialect: str = "otel"           # fields up to here are passed by position in Normalizer.normalize
     agent_name: str = ""
     tool_name: str = ""
@@ -87,7 +88,6 @@ class Call:
     cache_hit: bool = False
     input_text: str | None = None   # only kept when content capture is on
     output_text: str | None = None
-    response_id: str = ""           # gen_ai.response.id: the same response reported twice counts once
     error_raw: str = ""             # the error as the span named it (error_type is its normalised class)
     suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
 
