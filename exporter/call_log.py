@@ -82,6 +82,7 @@ def call_line(call: Call, content: "ContentPolicy | None", low_score_threshold: 
         "model": call.request_model,
         "response_model": call.response_model,
         "operation": call.operation,
+        "kind": call.kind,
         "tokens": {
             "input": call.input_tokens,
             "output": call.output_tokens,

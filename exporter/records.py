@@ -30,7 +30,6 @@ OPERATIONS = (
 # Calls (docs/dialects.md, "Calls and aggregates"): one model request each. Only calls add to the
 # token, cost, unpriced, finish-reason and time-to-first-chunk families.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
-CALL_OPERATIONS = LLM_OPERATIONS
 # Aggregates: they contain calls, and the token counts some emitters put on them repeat their calls'.
 AGGREGATE_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent",
                                   "plan"})
@@ -92,14 +91,6 @@ class Call:
     suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
 
     @property
-    def is_aggregate(self) -> bool:
-        return self.operation in AGGREGATE_OPERATIONS
-
-    @property
-    def has_tokens(self) -> bool:
-        return bool(self.input_tokens or self.output_tokens)
-
-    @property
     def duration_s(self) -> float:
         return max(0, self.end_ns - self.start_ns) / 1e9
 
@@ -110,3 +101,10 @@ class Call:
     @property
     def is_llm(self) -> bool:
         return self.operation in LLM_OPERATIONS
+
+    @property
+    def kind(self) -> str:
+        """call, aggregate or other (docs/dialects.md, "Calls, aggregates and the rest")."""
+        if self.operation in LLM_OPERATIONS:
+            return "call"
+        return "aggregate" if self.operation in AGGREGATE_OPERATIONS else "other"
