@@ -53,7 +53,8 @@ def _import(args: argparse.Namespace) -> int:
     header = (f"# Imported from LiteLLM's model_prices_and_context_window.json by `llmpulse prices import litellm`.\n"
               f"# Prices are per token, as LiteLLM writes them. docs/pricing.md describes the format.\n"
               + "".join(f"# {line}\n" for line in coverage.summary().splitlines()))
-    text = header + yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=120)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = header + yaml.dump(out, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -596,7 +596,7 @@ def _merge(earlier: list[tuple[int, PriceEntry]], layer: int,
 
 # ------------------------------------------------------------- validation
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml's when present: imported tables are large
     """SafeLoader that leaves timestamps as strings, so a bad date is a
     validation problem with a path instead of a crash."""
 
