@@ -125,17 +125,25 @@ class Costing:
 
     def __init__(self, metrics: PriceMetrics | None = None):
         self.metrics = metrics
-        self._shown: dict[str, Price] = {}     # request model -> last price shown (a cheap first check)
+        self._shown: dict[str, dict[str, Price]] = {}   # provider -> request model -> price shown (a cheap check)
+        self._n_shown = 0
+
+    def _show(self, m: PriceMetrics, c: Call, price: Price) -> None:
+        m.show(c.provider, c.request_model, price)
+        if self._n_shown >= 4 * m.model_cap + 64:      # bounded: cleared, then refilled
+            self._shown.clear()
+            self._n_shown = 0
+        self._shown.setdefault(c.provider, {})[c.request_model] = price
+        self._n_shown += 1
 
     def cost(self, c: Call, price: Price) -> float:
         """USD cost of ``c`` at ``price``."""
         inp = c.input_tokens or 0
         m = self.metrics
-        if m is not None and self._shown.get(c.request_model) is not price:
-            m.show(c.provider, c.request_model, price)
-            if len(self._shown) >= 4 * m.model_cap + 64:     # bounded: cleared, then refilled
-                self._shown.clear()
-            self._shown[c.request_model] = price
+        if m is not None:
+            shown = self._shown.get(c.provider)
+            if shown is None or shown.get(c.request_model) is not price:
+                self._show(m, c, price)
         if c.billing is None and not (price.above and inp > price.above[0][0]):
             return price.cost(inp, c.output_tokens or 0, c.cache_read_tokens, c.cache_write_tokens,
                               c.reasoning_tokens)
