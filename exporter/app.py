@@ -69,10 +69,7 @@ class Exporter:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = Metrics(cfg, self.registry)
         self.token = cfg.auth.resolved_token()
-        mc = cfg.metrics
-        caps = mc.caps()
-        self.price_metrics = PriceMetrics(self.registry, caps["gen_ai_request_model"], caps["service_name"],
-                                          mc.max_label_length)
+        self.price_metrics = PriceMetrics(self.registry, cfg.metrics.caps(), cfg.metrics.max_label_length)
         self.price_sources = PriceSources(cfg.pricing, self.price_metrics, on_change=self._prices_changed)
         self.prices = load_prices(cfg, self.metrics, self.price_sources)
         fwd = cfg.forward
@@ -80,6 +77,7 @@ class Exporter:
         capture = bool(cfg.forward.loki.url) and cfg.forward.loki.content.enabled
         self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture,
                                  price_metrics=self.price_metrics)
+        self.price_metrics.attach(self.metrics, lambda: self.pipeline.prices)
         self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
         self.ready = threading.Event()
         self._stop = threading.Event()

@@ -123,7 +123,11 @@ class Pipeline:
         if price is None and c.request_model != c.response_model:
             price = self.prices.lookup(c.provider, c.request_model)
         if price is not None:
-            c.cost_usd = self.costing.cost(c, price)     # llmpulse.costing: tiers, bands, modalities
+            if c.billing is None and not price.above:    # no pricing dimension: the plain formula
+                c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
+                                        c.cache_write_tokens, c.reasoning_tokens)
+            else:                                        # llmpulse.costing: tiers, bands, modalities
+                c.cost_usd = self.costing.cost(c, price)
 
     # -- logs (GenAI events) ------------------------------------------------------
     def logs(self, body: bytes, content_type: str) -> Outcome:
