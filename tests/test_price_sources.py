@@ -287,3 +287,12 @@ def test_source_config_errors(source, message):
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(environ={}, overrides={"pricing": {"sources": [source]}})
+
+
+def test_the_configuration_example_in_the_docs_is_valid():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "pricing.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if b.lstrip().startswith("pricing:")]
+    assert blocks
+    for block in blocks:
+        cfg = load_config(environ={}, overrides=yaml.safe_load(block))
+        assert cfg.pricing.sources and cfg.pricing.sources[-1].refresh_seconds == 86400
