@@ -302,3 +302,12 @@ def test_builtin_prices_are_monotonic(builtin, model, inp, out, c_read, c_write,
 def test_quote_without_dimensions_is_the_plain_cost(price, inp, out, c_read, c_write, reasoning):
     assert price.quote(inp, out, c_read, c_write, reasoning).usd == pytest.approx(
         price.cost(inp, out, c_read, c_write, reasoning), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", ["pricing", "billing", "costing", "litellm_prices", "price_sources", "records"])
+def test_docstring_examples_hold(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"llmpulse.{name}"))
+    assert result.attempted >= 1 and result.failed == 0
