@@ -296,3 +296,38 @@ def test_the_configuration_example_in_the_docs_is_valid():
     for block in blocks:
         cfg = load_config(environ={}, overrides=yaml.safe_load(block))
         assert cfg.pricing.sources and cfg.pricing.sources[-1].refresh_seconds == 86400
+
+
+def test_the_refresh_thread_starts_and_stops_with_the_exporter():
+    from llmpulse.app import Exporter
+
+    served = _Served()
+    try:
+        served.answer = (200, _litellm(1e-6))
+        cfg = load_config(environ={}, overrides={
+            "server": {"host": "127.0.0.1", "otlp_http_port": 0, "otlp_grpc_port": 0, "metrics_port": 0},
+            "pricing": {"sources": [{"url": served.url, "refresh_seconds": 60}]}})
+        exp = Exporter(cfg).start()
+        try:
+            assert exp.price_sources._thread is not None and exp.price_sources._thread.is_alive()
+            body = requests_get(exp.metrics_url)
+            assert 'llmpulse_price_source_models{source="source0"} 1.0' in body
+        finally:
+            exp.stop()
+        assert not exp.price_sources._thread.is_alive()
+    finally:
+        served.close()
+
+
+def requests_get(url: str) -> str:
+    import requests
+
+    return requests.get(url, timeout=10).text
+
+
+def test_the_snapshot_is_the_file_its_readme_names():
+    import hashlib
+
+    readme = (SNAPSHOT.parent / "README.md").read_text()
+    digest = hashlib.sha256(gzip.decompress(SNAPSHOT.read_bytes())).hexdigest()
+    assert f"| model_prices_and_context_window_backup.json (uncompressed) | {digest} |" in readme
