@@ -1,8 +1,9 @@
 """Read a span's pricing dimensions: service tier, 1-hour cache writes, per-modality tokens, web searches.
 
 Every name below was read in the emitter that writes it (docs/pricing.md, "Where the span says
-it"). The normaliser calls `read_billing` only for spans that carry at least one of `KEYS`, so a
-span without any costs nothing here.
+it"). The normaliser reads the service tier with the rest of the span's attributes, calls
+`tier_only` when a span's tier is not ``default``, and `read_billing` only for spans that carry one
+of `USAGE_KEYS`: a span without any costs nothing here.
 
 >>> b = read_billing({"openai.response.service_tier": "flex", "gen_ai.usage.audio.input_tokens": 40})
 >>> b.service_tier, b.audio_input_tokens
@@ -18,7 +19,7 @@ from typing import Any
 
 from llmpulse.records import Billing
 
-__all__ = ["KEYS", "SERVICE_TIER", "read_billing", "service_tier"]
+__all__ = ["KEYS", "SERVICE_TIER", "USAGE_KEYS", "read_billing", "service_tier", "tier_only"]
 
 # Most specific first; the first name with a value wins. What the provider says it served
 # (response) beats what was asked for (request); `llmpulse.service_tier` is for callers that
@@ -59,7 +60,8 @@ _COUNTS = (
     ("audio_output_tokens", AUDIO_OUTPUT), ("image_output_tokens", IMAGE_OUTPUT),
     ("web_search_calls", WEB_SEARCH),
 )
-KEYS: tuple[str, ...] = SERVICE_TIER + tuple(name for _, names in _COUNTS for name in names)
+USAGE_KEYS: tuple[str, ...] = tuple(name for _, names in _COUNTS for name in names)
+KEYS: tuple[str, ...] = SERVICE_TIER + USAGE_KEYS
 
 # Span values -> the tier names price tables use. "default" is the list price.
 _TIER_ALIASES = {
@@ -102,9 +104,23 @@ def _first(attrs: dict, names: tuple[str, ...]) -> Any:
     return None
 
 
-def read_billing(attrs: dict) -> Billing | None:
-    """The span's `Billing`, or None when nothing in it changes the price (a default tier, zeros)."""
-    tier_value = _first(attrs, SERVICE_TIER)
+def tier_only(value: Any) -> Billing | None:
+    """The `Billing` of a span whose only dimension is this service tier value (None: the default tier).
+
+    >>> tier_only("priority").service_tier, tier_only("standard")
+    ('priority', None)
+    """
+    tier = service_tier(value)
+    return None if tier == "default" else Billing(service_tier=tier)
+
+
+def read_billing(attrs: dict, tier_value: Any = None) -> Billing | None:
+    """The span's `Billing`, or None when nothing in it changes the price (a default tier, zeros).
+
+    ``tier_value``: the first `SERVICE_TIER` value, when the caller has read it already.
+    """
+    if tier_value is None:
+        tier_value = _first(attrs, SERVICE_TIER)
     tier = service_tier(tier_value) if tier_value is not None else ""
     b = Billing(service_tier="" if tier == "default" else tier)
     found = bool(b.service_tier)

@@ -236,8 +236,8 @@ class Normalizer:
         self.capture_content = capture_content
         self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
         groups = GROUPS + (self.prompt_version,) + tuple(names for names, _default in self.dims)
-        groups += (billing.KEYS,)               # pricing dimensions: their presence, read by `billing`
-        self.g_billing = len(groups) - 1
+        groups += (billing.SERVICE_TIER, billing.USAGE_KEYS)    # pricing dimensions (llmpulse.billing)
+        self.g_tier = len(groups) - 2           # then g_tier + 1: any per-modality / 1-hour / web search count
         index: dict[str, list[tuple[int, int]]] = {}
         for g, names in enumerate(groups):
             for rank, name in enumerate(names):
@@ -439,9 +439,12 @@ class Normalizer:
             call.evals = self._evals(s)
         if self.capture_content:
             call.input_text, call.output_text = _content(attrs)
-        # pricing dimensions (llmpulse.billing): only spans that carry one of its names
-        if found[self.g_billing] is not None:
-            call.billing = billing.read_billing(attrs)
+        # pricing dimensions (llmpulse.billing): nothing to do for most spans
+        tier = found[self.g_tier]
+        if found[self.g_tier + 1] is not None:
+            call.billing = billing.read_billing(attrs, tier)
+        elif tier is not None and tier != "default":
+            call.billing = billing.tier_only(tier)
         return call
 
     def _input_excludes_cache(self, scope: str, provider: str) -> bool:
