@@ -27,7 +27,7 @@ OPERATIONS = (
     "chat", "text_completion", "generate_content", "embeddings", "retrieval",
     "execute_tool", "invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent", "plan",
 )
-# Calls (docs/dialects.md, "Calls and aggregates"): one model request each. Only calls add to the
+# Calls (docs/dialects.md, "Calls, aggregates and the rest"): one model request each. Only calls add to the
 # token, cost, unpriced, finish-reason and time-to-first-chunk families.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 # Aggregates: they contain calls, and the token counts some emitters put on them repeat their calls'.
@@ -45,6 +45,29 @@ class Eval:
     name: str
     score: float | None = None
     label: str = ""
+
+
+@dataclass(slots=True)
+class Billing:
+    """What a span says beyond the token counts that changes its price (docs/pricing.md).
+
+    Read by `llmpulse.billing.read_billing`; every token count here is a subset of one
+    of `Call`'s counts, named in its comment.
+
+    >>> Billing(service_tier="batch").web_search_calls
+    0
+    """
+
+    service_tier: str = ""            # batch, flex, priority, default, or another value lower-cased
+    cache_write_1h_tokens: int = 0    # of cache_write_tokens: written with a 1-hour TTL
+    audio_input_tokens: int = 0       # of input_tokens
+    image_input_tokens: int = 0       # of input_tokens
+    video_input_tokens: int = 0       # of input_tokens
+    audio_cache_read_tokens: int = 0  # of cache_read_tokens and audio_input_tokens
+    image_cache_read_tokens: int = 0  # of cache_read_tokens and image_input_tokens
+    audio_output_tokens: int = 0      # of output_tokens
+    image_output_tokens: int = 0      # of output_tokens
+    web_search_calls: int = 0         # provider-run web searches billed per call
 
 
 @dataclass(slots=True)
@@ -89,6 +112,8 @@ class Call:
     output_text: str | None = None
     error_raw: str = ""             # the error as the span named it (error_type is its normalised class)
     suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
+    # pricing dimensions (issue 17): None when the span carries none, which is the common case
+    billing: Billing | None = None
 
     @property
     def duration_s(self) -> float:
