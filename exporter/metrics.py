@@ -69,12 +69,13 @@ class _Slot(Block):
     with its numbers still bound to their series, and the next new deployment of the same duration
     key takes it over, so slots number the deployments active at once, not every one ever seen."""
 
-    __slots__ = ("key", "error", "dkey", "depkey", "owner", "bound")
+    __slots__ = ("key", "error", "dkey", "depkey", "owner", "response_owner", "bound")
 
     def __init__(self, key: tuple, error: str, dkey: tuple, depkey: tuple, size: int, ex_size: int):
         super().__init__(size, ex_size)
         self.key, self.error, self.dkey, self.depkey = key, error, dkey, depkey
         self.owner = (key[0], key[3], bool(error))     # (service, model, failed): what a late score attaches to
+        self.response_owner = (key[2],) + self.owner    # (provider, ...): what a response id is remembered with
         self.bound = 0
 
 
@@ -267,7 +268,8 @@ class Metrics:
             reason, owner = "nested_call", owners[parent]      # the call around it was counted
         elif sid in self.call_parents.data:
             reason = "nested_call"                 # a call below it was counted in an earlier request
-        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == c.provider:
+        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == \
+                self.caps.value("gen_ai_provider_name", c.provider):
             reason, owner = "duplicate_response", self.responses.data[c.response_id][1:]
         else:
             ivs = self.promoted.data.get(c.trace_id) if self.promoted.data else None
@@ -465,7 +467,7 @@ class Metrics:
                     lru.data.popitem(last=False)
             if c.response_id:
                 lru = self.responses
-                lru.data[c.response_id] = (c.provider,) + owner     # flat: the collector stops tracking it
+                lru.data[c.response_id] = s.response_owner         # one tuple per label set, none per call
                 if len(lru.data) > lru.size:
                     lru.data.popitem(last=False)
             if not owner[2]:
