@@ -1,0 +1,276 @@
+"""Three replicas behind a trace-id router answer every rule, dashboard query and alert
+expression as one replica that received the same load; a restart and a crash fire nothing.
+
+Own Prometheus (not the session's `live_prometheus`): this module pauses, restarts and kills its
+targets and needs a 5 s scrape interval with 250 ms rule evaluation; the session Prometheus scrapes
+`llmpulse demo` every second for the other live tests. Why the timing is what it is:
+
+Prometheus's rate()/increase() extrapolate each series from its own first and last samples, so
+three series summed are not one series extrapolated unless every series has the same number of
+samples and the same case at both ends. The comparison is therefore taken where that holds by
+construction: load A reaches every target between two of its scrapes (every series is born with
+it), load B (A again with new ids, each trace routed where its original went) between the next
+two, and every target is paused after exactly three samples; the queries are evaluated more than
+1.1 scrape intervals after the last sample. Then each series' extrapolated increase is
+(B's part) x 3/2 on every target, and sums agree to rounding. In a running fleet the difference
+is Prometheus's usual extrapolation noise (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+
+from fleet import Load, Replica, Scrapes, demo_load, replay, send_between_scrapes
+from live import REPO, Prometheus
+from llmpulse.dashboards.build import all_queries, live_expr
+from llmpulse.demo.traffic import Traffic
+from ring import HashRing
+
+pytestmark = pytest.mark.live
+
+SCRAPE = 5.0
+CONFIG = "tracking: {trace_idle_seconds: 0.3, conversation_idle_seconds: 0.6}\n"
+RULES = REPO / "alerts" / "generated" / "llmpulse-rules.yaml"
+ALERTS = REPO / "alerts" / "generated" / "llmpulse-alerts.yaml"
+RTOL = 1e-9
+
+# Queries whose answer differs by design between N processes and one, with the reason.
+BY_DESIGN = {
+    r"conversation": "a conversation's traces land on different replicas; each observes its part "
+                     "(llm_conversation_cost_usd: the same _sum, a larger _count)",
+    r"\bllmpulse_|\bprocess_": "the exporter's own health, per process (requests, their durations, memory)",
+    r"\bup\b|\bscrape_": "one target per process",
+    r"timestamp\(llm_deployment_info": "when each process first saw a deployment",
+    r"avg_over_time\((slo:|service_model:|service:)|ratio_rate30d|avg_baseline7d|period_error_budget_remaining":
+        "a time average of another rule's values, taken every evaluation since the series began, "
+        "while each target's last sample was less than a scrape old (Prometheus extrapolates each "
+        "series from its own samples); it converges once the window holds many scrapes",
+}
+
+
+def reason_for(expr: str) -> str | None:
+    for pattern, reason in BY_DESIGN.items():
+        if re.search(pattern, expr):
+            return reason
+    return None
+
+
+def rule_docs() -> tuple[list[dict], list[dict]]:
+    rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    alerts = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
+    return rules, alerts
+
+
+def zero_threshold_alerts(tmp) -> list[dict]:
+    """The alerts rendered with every threshold near zero and no history guard, so their expressions
+    return series (the defaults return nothing for ordinary traffic)."""
+    from llmpulse.alerts.thresholds import DEFAULT_PATH
+
+    doc = yaml.safe_load(open(DEFAULT_PATH))
+    zeroed = _zero(doc)
+    (tmp / "zero.yaml").write_text(yaml.safe_dump(zeroed))
+    out = tmp / "zero-rules"
+    subprocess.run([sys.executable, "-m", "llmpulse", "alerts", "build", "--thresholds", str(tmp / "zero.yaml"),
+                    "--out", str(out)], check=True, capture_output=True)
+    return [r for g in yaml.safe_load((out / "llmpulse-alerts.yaml").read_text())["groups"] for r in g["rules"]]
+
+
+def _zero(node, key=""):
+    if isinstance(node, dict):
+        return {k: _zero(v, k if k not in ("default", "per_service", "per_model") else key) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_zero(v, key) for v in node]
+    if isinstance(node, bool) or not isinstance(node, (int, float, str)):
+        return node
+    if isinstance(node, str):
+        return "0" if re.search(r"MinHistory$", key) else node
+    if re.search(r"(Threshold|Factor|MinOperationsPerSecond|MinScores|MinFeedback|MinUSDPerHour|USD|PerMinute)$",
+                 key):
+        return 1e-9 if node else node  # the smallest allowed (0 switches budgets and quotas off)
+    return node
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fleet")
+    config = tmp / "llmpulse.yaml"
+    config.write_text(CONFIG)
+    replicas = [Replica(f"replica{i}", tmp, config) for i in range(3)]
+    single = Replica("single", tmp, config)
+    prometheus = None
+    try:
+        for r in replicas + [single]:
+            r.wait_ready()
+        prometheus = Prometheus(tmp, {"fleet": [r.target for r in replicas], "single": single.target},
+                                [str(RULES)], scrape_interval=f"{SCRAPE:g}s", evaluation_interval="250ms")
+        scrapes = Scrapes(prometheus, SCRAPE)
+        for r in replicas + [single]:
+            scrapes.wait_for_scrape_after(r.target, 0, timeout=30)
+        yield replicas, single, prometheus, scrapes, tmp
+    finally:
+        if prometheus is not None:
+            prometheus.stop()
+        for r in replicas + [single]:
+            r.stop()
+
+
+def by_job(result: list[dict]) -> dict[str, dict[tuple, float]]:
+    """job -> {labels without job: value}; series without a job label go under both jobs."""
+    out: dict[str, dict[tuple, float]] = {"fleet": {}, "single": {}}
+    for series in result:
+        labels = dict(series["metric"])
+        job = labels.pop("job", None)
+        key = tuple(sorted(labels.items()))
+        value = float(series["value"][1])
+        for j in ([job] if job else ["fleet", "single"]):
+            if j in out:
+                out[j][key] = value
+    return out
+
+
+def same(a: dict[tuple, float], b: dict[tuple, float]) -> str | None:
+    """None when equal to rounding, else a short description of the first difference."""
+    if set(a) != set(b):
+        return f"label sets differ: only fleet {sorted(set(a) - set(b))[:3]}, only single {sorted(set(b) - set(a))[:3]}"
+    for key in a:
+        x, y = a[key], b[key]
+        if math.isnan(x) and math.isnan(y):
+            continue
+        if not math.isclose(x, y, rel_tol=RTOL, abs_tol=1e-12):
+            return f"{dict(key)}: fleet {x!r} single {y!r}"
+    return None
+
+
+def stagger(scrapes: Scrapes, targets: list[str]) -> dict[str, float]:
+    """The next scrape of each target, taken in a cycle that starts after the widest gap between
+    the targets' scrape phases, so the latest and earliest are as close as they can be."""
+    now = time.time()
+    nxt = {}
+    for t in targets:
+        last = scrapes.last(t)
+        k = math.floor((now + 0.8 - last) / SCRAPE) + 1
+        nxt[t] = last + k * SCRAPE
+    order = sorted(nxt, key=lambda t: nxt[t] % SCRAPE)
+    phases = [nxt[t] % SCRAPE for t in order]
+    gaps = [(phases[(i + 1) % len(order)] - phases[i]) % SCRAPE or SCRAPE for i in range(len(order))]
+    first = order[(gaps.index(max(gaps)) + 1) % len(order)]
+    base = nxt[first]
+    return {t: base + ((nxt[t] - base) % SCRAPE) for t in targets}
+
+
+def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fleet):
+    replicas, single, prometheus, scrapes, tmp = fleet
+    everyone = replicas + [single]
+    ring = HashRing(r.endpoint for r in replicas)
+    by_endpoint = {r.endpoint: r for r in replicas}
+    started = time.monotonic()
+
+    load_a = demo_load(Traffic(seed=15), batches=8, calls=30, now_ns=time.time_ns())
+    load_b = replay(load_a, ring, seed=16)
+
+    def jobs(load: Load):
+        fleet_posts = load.posts(ring)
+        assert set(fleet_posts) == set(by_endpoint), "every replica gets part of the load"
+        return [(by_endpoint[e], p) for e, p in fleet_posts.items()] + [(single, load.posts(None)[None])]
+
+    # A between two scrapes of each target, B between the next two, then three samples each.
+    first = stagger(scrapes, [r.target for r in everyone])
+    after_a = send_between_scrapes(jobs(load_a), first.__getitem__)
+    slow = {t: round(end - t0, 1) for t, (t0, end) in after_a.items() if end > t0 + SCRAPE - 2.0}
+    assert not slow, f"load A took too long between two scrapes (machine too busy): {slow}"
+    # B right after each target's first scrape that saw A
+    after_b = send_between_scrapes(jobs(load_b), lambda t: scrapes.wait_for_scrape_after(t, after_a[t][1]))
+    slow = {t: round(end - t0, 1) for t, (t0, end) in after_b.items() if end > t0 + SCRAPE - 2.0}
+    assert not slow, f"load B took too long between two scrapes (machine too busy): {slow}"
+    last = {}
+    for r in everyone:
+        s2 = scrapes.wait_for_scrape_after(r.target, after_b[r.target][1])
+        last[r.target] = scrapes.wait_for_scrape_after(r.target, s2)
+        r.pause()
+    at = max(last.values()) + 1.1 * SCRAPE + 1.2
+    time.sleep(max(0.0, at + 0.5 - time.time()))
+
+    try:
+        # Self-check of the construction: every LLM series has three samples f, 2f, 2f on every target.
+        series = prometheus.query('{__name__=~"(gen_ai|llm)_.+", job=~"fleet|single"}[40s]', at=at)
+        assert series
+        for s in series:
+            name = s["metric"]["__name__"]
+            values = [float(v) for _, v in s["values"]]
+            assert len(values) == 3, (s["metric"], values)
+            if name.endswith(("_total", "_count", "_sum", "_bucket")):
+                f = values[0]
+                assert math.isclose(values[1], 2 * f, rel_tol=1e-9) and values[2] == values[1], (s["metric"], values)
+
+        rules, alerts = rule_docs()
+        zero = zero_threshold_alerts(tmp)
+        checked: dict[str, int] = defaultdict(int)
+        empty: dict[str, int] = defaultdict(int)
+        different: list[str] = []
+        by_design: dict[str, list[str]] = defaultdict(list)
+
+        tasks: list[tuple[str, str, str, str | None, str]] = []
+        for r in rules:
+            tasks.append(("recording rule", r["record"], f'{{__name__="{r["record"]}", job=~"fleet|single"}}', None,
+                          r["expr"]))
+            tasks.append(("rule expression", r["record"], r["expr"], None, ""))
+        for a in alerts:
+            tasks.append(("alert expression", a["alert"], a["expr"], None, ""))
+        for a in zero:
+            tasks.append(("alert expression (thresholds 0)", a["alert"], a["expr"], None, ""))
+        for uid, title, expr in all_queries():
+            as_job = {j: live_expr(expr.replace('"$job"', f'"{j}"').replace("$job", j)) for j in ("fleet", "single")}
+            tasks.append(("dashboard query", f"{uid} / {title}", as_job["fleet"], as_job["single"], ""))
+
+        def answers(task):
+            _, _, expr_fleet, expr_single, _ = task
+            if expr_single is None:
+                got = by_job(prometheus.query(expr_fleet, at=at))
+                return got["fleet"], got["single"]
+            return (by_job(prometheus.query(expr_fleet, at=at))["fleet"],
+                    by_job(prometheus.query(expr_single, at=at))["single"])
+
+        queried = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(answers, tasks))
+        queried = time.monotonic() - queried
+        for (kind, label, expr_fleet, _, source), (a, b) in zip(tasks, results):
+            if not a and not b:
+                empty[kind] += 1
+                continue
+            problem = same(a, b)
+            if problem is None:
+                checked[kind] += 1
+                continue
+            reason = reason_for(source or expr_fleet)
+            if reason:
+                by_design[reason].append(f"{kind}: {label}")
+            else:
+                different.append(f"{kind} {label}: {problem}\n    {expr_fleet}")
+
+        report = (f"equal: {dict(checked)}; empty in both: {dict(empty)}; different by design: "
+                  f"{ {k: len(v) for k, v in by_design.items()} }; {len(tasks)} comparisons in {queried:.1f} s; "
+                  f"runtime so far {time.monotonic() - started:.0f} s")
+        print(report)
+        for reason, items in by_design.items():
+            print(f"  by design ({reason}): {items}")
+        assert not different, "\n".join(different)
+        assert checked["recording rule"] >= 30 and checked["dashboard query"] >= 60
+        assert checked["alert expression (thresholds 0)"] >= 10
+        # the weaker property that does hold for conversations: their total cost is the same
+        totals = by_job(prometheus.query("sum by (job) (increase(llm_conversation_cost_usd_sum[1m]))", at=at))
+        assert same(totals["fleet"], totals["single"]) is None
+    finally:
+        for r in everyone:
+            r.resume()
