@@ -29,6 +29,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 import yaml
 
 from fleet import Load, Replica, Scrapes, demo_load, replay, send_between_scrapes
@@ -37,7 +38,7 @@ from llmpulse.dashboards.build import all_queries, live_expr
 from llmpulse.demo.traffic import Traffic
 from ring import HashRing
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 SCRAPE = 5.0
 CONFIG = "tracking: {trace_idle_seconds: 0.3, conversation_idle_seconds: 0.6}\n"
@@ -73,31 +74,37 @@ def rule_docs() -> tuple[list[dict], list[dict]]:
 
 
 def zero_threshold_alerts(tmp) -> list[dict]:
-    """The alerts rendered with every threshold near zero and no history guard, so their expressions
-    return series (the defaults return nothing for ordinary traffic)."""
+    """The alerts rendered with every threshold near zero and no history guard, so their
+    expressions return series (the defaults return nothing for ordinary traffic)."""
+    return scaled_alerts(tmp, "zero", lambda v: 1e-9 if v else v, no_history=True)
+
+
+def scaled_alerts(tmp, name: str, fn, no_history: bool = False) -> list[dict]:
+    """The alerts rendered from alerts/thresholds.yaml with `fn` applied to every numeric
+    threshold, factor, minimum and budget."""
     from llmpulse.alerts.thresholds import DEFAULT_PATH
 
-    doc = yaml.safe_load(open(DEFAULT_PATH))
-    zeroed = _zero(doc)
-    (tmp / "zero.yaml").write_text(yaml.safe_dump(zeroed))
-    out = tmp / "zero-rules"
-    subprocess.run([sys.executable, "-m", "llmpulse", "alerts", "build", "--thresholds", str(tmp / "zero.yaml"),
+    doc = _transform(yaml.safe_load(open(DEFAULT_PATH)), fn, no_history)
+    (tmp / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+    out = tmp / f"{name}-rules"
+    subprocess.run([sys.executable, "-m", "llmpulse", "alerts", "build", "--thresholds", str(tmp / f"{name}.yaml"),
                     "--out", str(out)], check=True, capture_output=True)
     return [r for g in yaml.safe_load((out / "llmpulse-alerts.yaml").read_text())["groups"] for r in g["rules"]]
 
 
-def _zero(node, key=""):
+def _transform(node, fn, no_history: bool, key: str = ""):
     if isinstance(node, dict):
-        return {k: _zero(v, k if k not in ("default", "per_service", "per_model") else key) for k, v in node.items()}
+        return {k: _transform(v, fn, no_history, k if k not in ("default", "per_service", "per_model") else key)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [_zero(v, key) for v in node]
+        return [_transform(v, fn, no_history, key) for v in node]
     if isinstance(node, bool) or not isinstance(node, (int, float, str)):
         return node
     if isinstance(node, str):
-        return "0" if re.search(r"MinHistory$", key) else node
-    if re.search(r"(Threshold|Factor|MinOperationsPerSecond|MinScores|MinFeedback|MinUSDPerHour|USD|PerMinute)$",
-                 key):
-        return 1e-9 if node else node  # the smallest allowed (0 switches budgets and quotas off)
+        return "0" if no_history and re.search(r"MinHistory$", key) else node
+    if re.search(r"(Threshold|Factor|MinOperationsPerSecond|MinScores|MinFeedback|MinUSDPerHour|USD|PerMinute"
+                 r"|budgetPercent)$", key):
+        return fn(node)
     return node
 
 
@@ -274,3 +281,179 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
     finally:
         for r in everyone:
             r.resume()
+
+
+# Alerts whose near-zero-threshold form compares a value with its own history or another window:
+# their presence flips on extrapolation noise, so only the default form of these is compared.
+RELATIVE = {"LLMQualityDrop", "LLMCostPerRequestHigh", "LLMSpendSpike", "LLMLatencyRegression",
+            "LLMConversationCostOutlier", "LLMRetrievalLatencyTrendingUp", "LLMToolLatencyTrendingUp",
+            "LLMConversationCostTrendingUp"}
+SPANS = "sum by (job, instance) (llmpulse_spans_received_total) + sum by (job, instance) (llmpulse_spans_skipped_total)"
+
+
+def alert_keys(prometheus, exprs: list[tuple[str, str]], at: float) -> dict[str, set]:
+    """job -> {(alertname, labels without job/instance)} whose expression returns something."""
+    out: dict[str, set] = {"fleet": set(), "single": set()}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda e: prometheus.query(e[1], at=at), exprs))
+    for (name, _), result in zip(exprs, results):
+        for s in result:
+            labels = dict(s["metric"])
+            job = labels.pop("job", None)
+            labels.pop("instance", None)
+            for j in ([job] if job else ["fleet", "single"]):
+                if j in out:
+                    out[j].add((name, tuple(sorted(labels.items()))))
+    return out
+
+
+def spans_in(posts) -> int:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    n = 0
+    for path, body, _ in posts:
+        if path == "/v1/traces":
+            req = ExportTraceServiceRequest.FromString(body)
+            n += sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+    return n
+
+
+def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_window(fleet):
+    """Replica 1 is restarted the way deploy/kubernetes stops a pod (out of the ring, one more
+    scrape, SIGTERM, start, back in the ring); replica 2 is then killed with SIGKILL and the router
+    re-routes its traces. Throughout, no alert expression returns anything for the fleet that it
+    does not return for the single replica; afterwards every span is accounted for: the fleet's last
+    scraped counts plus what the crashed replica accepted after its last scrape equal the single's."""
+    replicas, single, prometheus, scrapes, tmp = fleet
+    started = time.monotonic()
+    everyone = replicas + [single]
+    members = {r.endpoint: r for r in replicas}
+    traffic = Traffic(seed=21)
+    _, alerts = rule_docs()
+    # An alert of one job must be in the other's alerts with every threshold 10 % nearer: Prometheus
+    # extrapolates each target's series from its own samples, so a value right at a threshold may
+    # fall on either side for the fleet and for the single replica.
+    exprs = [(a["alert"], a["expr"]) for a in alerts]
+    loose = [(a["alert"], a["expr"]) for a in scaled_alerts(tmp, "loose", lambda v: v * 0.9)]
+    presence = [(a["alert"] + " (thresholds 0)", a["expr"]) for a in zero_threshold_alerts(tmp)
+                if a["alert"] not in RELATIVE]
+    for r in everyone:
+        scrapes.wait_for_scrape_after(r.target, time.time())  # every target answers again
+
+    sent: list[tuple[float, str, int]] = []  # (answered at, endpoint, spans) for the fleet
+    false_alerts: list[str] = []
+    missed: set[str] = set()  # reported, see docs/scaling.md: a fleet misses a young series' first increment N times
+    checks = 0
+
+    def send_tick(n_calls: int = 12) -> None:
+        load = demo_load(traffic, batches=1, calls=n_calls, now_ns=time.time_ns())
+        ring = HashRing(members)
+        for endpoint, posts in load.posts(ring).items():
+            replica = members[endpoint]
+            try:
+                for path, body, ctype in posts:
+                    replica.post(path, body, ctype)
+                sent.append((time.time(), endpoint, spans_in(posts)))
+            except requests.ConnectionError:
+                # what the Collector's resolver and retry do: drop the endpoint, route the batch again
+                del members[endpoint]
+                retry = Load(traces=[], logs=[], scores=[])
+                for path, body, ctype in posts:
+                    if path == "/v1/traces":
+                        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+                        retry.traces.append(ExportTraceServiceRequest.FromString(body))
+                for e2, p2 in retry.posts(HashRing(members)).items():
+                    for path, body, ctype in p2:
+                        members[e2].post(path, body, ctype)
+                    sent.append((time.time(), e2, spans_in(p2)))
+        for path, body, ctype in load.posts(None)[None]:
+            single.post(path, body, ctype)
+
+    def check_alerts() -> None:
+        nonlocal checks
+        at = time.time()
+        strict, near = alert_keys(prometheus, exprs + presence, at), alert_keys(prometheus, loose + presence, at)
+        checks += 1
+        false_alerts.extend(f"fleet only: {name} {dict(labels)}" for name, labels in strict["fleet"] - near["single"])
+        missed.update(f"{name} {dict(labels)}" for name, labels in strict["single"] - near["fleet"])
+
+    def run(seconds: float) -> None:
+        end = time.time() + seconds
+        while time.time() < end:
+            send_tick()
+            check_alerts()
+            time.sleep(0.3)
+
+    run(5)
+    # drained restart of replica 1
+    restarted = replicas[1]
+    del members[restarted.endpoint]
+    last_post = max(t for t, e, _ in sent if e == restarted.endpoint)
+    pre_scrape = scrapes.wait_for_scrape_after(restarted.target, last_post + 0.2)
+    pre_restart = float(prometheus.query(
+        f'sum(llmpulse_spans_received_total{{instance="{restarted.target}"}}) + '
+        f'sum(llmpulse_spans_skipped_total{{instance="{restarted.target}"}})', at=pre_scrape)[0]["value"][1])
+    restarted.proc.stop()
+    restarted.start()
+    restarted.wait_ready()
+    members[restarted.endpoint] = restarted
+    run(5)
+    # crash of replica 2
+    crashed = replicas[2]
+    crashed.signal(signal.SIGKILL)
+    crashed.proc.p.wait(timeout=10)
+    run(5)
+    assert crashed.endpoint not in members, "the router noticed the crash and re-routed"
+    # let every surviving target be scraped with its final counts
+    final_post = max(t for t, _, _ in sent)
+    for r in [replicas[0], restarted, single]:
+        scrapes.wait_for_scrape_after(r.target, final_post + 1.0)
+    check_alerts()
+
+    at = time.time()
+    now_spans = {s["metric"]["instance"]: float(s["value"][1]) for s in prometheus.query(
+        'sum by (instance) (llmpulse_spans_received_total) + sum by (instance) (llmpulse_spans_skipped_total)', at=at)}
+    crash_last = prometheus.query(
+        f'sum(last_over_time(llmpulse_spans_received_total{{instance="{crashed.target}"}}[2m])) + '
+        f'sum(last_over_time(llmpulse_spans_skipped_total{{instance="{crashed.target}"}}[2m]))', at=at)
+    crash_scraped = float(crash_last[0]["value"][1])
+    crash_scrape_at = max(scrapes.times(crashed.target))  # the last scrape that reached it, or its failure
+    up_times = prometheus.query(f'up{{instance="{crashed.target}"}}[2m]', at=at)[0]["values"]
+    last_ok = max(float(t) for t, v in up_times if v == "1")
+    lost = sum(n for t, e, n in sent if e == crashed.endpoint and t > last_ok)
+    fleet_total = now_spans[replicas[0].target] + now_spans[restarted.target] + pre_restart + crash_scraped
+    print(f"restart + crash: {checks} alert checks, {len(exprs)} expressions each; single {now_spans[single.target]:.0f} "
+          f"spans, fleet scraped {fleet_total:.0f}, lost with the crash {lost} (accepted after its last scrape "
+          f"{at - last_ok:.1f} s before the end); {time.monotonic() - started:.0f} s")
+    # increase() over the restart and the crash, compared where Prometheus extrapolates every
+    # target alike (all paused, evaluated 1.1 scrape intervals after their last samples)
+    for r in [replicas[0], restarted, single]:
+        r.pause()
+    frozen = max(scrapes.last(r.target) for r in [replicas[0], restarted, single]) + 1.1 * SCRAPE + 0.5
+    time.sleep(max(0.0, frozen - time.time()))
+    window = "3m"  # the whole life of every series: the restart, the crash and both phases
+    increase = {}
+    for what, expr in {"spans": f"sum by (job) (increase(llmpulse_spans_received_total[{window}]))",
+                       "operations": f"sum by (job) (increase(gen_ai_client_operation_duration_seconds_count[{window}]))",
+                       "cost": f"sum by (job) (increase(llm_cost_usd_total[{window}]))"}.items():
+        got = by_job(prometheus.query(expr, at=frozen))
+        increase[what] = (got["fleet"][()], got["single"][()])
+    for r in [replicas[0], restarted, single]:
+        r.resume()
+    diffs = {k: round((f - s1) / s1, 5) for k, (f, s1) in increase.items()}
+    lost_share = lost / now_spans[single.target]
+    print(f"increase() over the {window} holding the restart and the crash, (fleet - single) / single: {diffs}; "
+          f"the crash lost {lost_share:.5f} of all spans")
+    assert crash_scrape_at >= last_ok
+    assert not false_alerts, sorted(set(false_alerts))[:10]
+    assert fleet_total + lost == now_spans[single.target]
+    assert lost <= sum(n for t, e, n in sent if e == crashed.endpoint and t > last_ok - SCRAPE - 1)
+    # what is left is the crash's loss and Prometheus's extrapolation: the crashed replica's series
+    # are extrapolated from fewer samples, by at most one scrape interval over their sampled life
+    first = float(prometheus.query(f'llmpulse_spans_received_total{{instance="{crashed.target}"}}[3m]',
+                                   at=frozen)[0]["values"][0][0])
+    bound = SCRAPE / (last_ok - first)
+    print(f"extrapolation bound {bound:.4f}; alerts the single replica had and the fleet not (even 10 % nearer "
+          f"the threshold): {sorted(missed)}")
+    for what, diff in diffs.items():
+        assert -lost_share - bound <= diff <= bound, (what, diff, bound)
