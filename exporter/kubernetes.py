@@ -38,10 +38,15 @@ COLLECTOR_REPLICAS = 2
 PORTS = {"otlp-grpc": 4317, "otlp-http": 4318, "metrics": 9464}
 UID = 10001  # the image's user (compose/Dockerfile)
 
-# Stopping: Kubernetes removes a terminating pod from the Service's endpoints while it runs the
-# preStop hook; the Collector's k8s resolver sees that and routes the pod's traces to the others.
-# Only then does SIGTERM reach llmpulse, which drains for at most SHUTDOWN_DRAIN_SECONDS.
-PRESTOP_SLEEP_SECONDS = 5
+# Stopping a replica loses nothing when, in order: Kubernetes takes the terminating pod out of the
+# headless Service's endpoints and the Collector's k8s resolver routes its traces to the others
+# (ENDPOINT_PROPAGATION_SECONDS); Prometheus scrapes the replica once more, so its last counts are
+# stored (SCRAPE_INTERVAL_SECONDS; the metrics Service keeps terminating pods so the scrape still
+# finds it); then SIGTERM, and llmpulse drains for at most SHUTDOWN_DRAIN_SECONDS. The preStop sleep
+# covers the first two, the grace period all three. tests/scale does the same to a replica.
+SCRAPE_INTERVAL_SECONDS = 15
+ENDPOINT_PROPAGATION_SECONDS = 5
+PRESTOP_SLEEP_SECONDS = ENDPOINT_PROPAGATION_SECONDS + SCRAPE_INTERVAL_SECONDS
 GRACE_MARGIN_SECONDS = 5
 
 # Sizing from docs/benchmarks.md (full run of 2026-12-01, 481fcaa, AMD EPYC, 2 cores):
@@ -196,7 +201,7 @@ def exporter_deployment() -> dict[str, Any]:
 
 
 def _service(name: str, component: str, ports: dict[str, int], *, headless: bool = False,
-             labels: dict[str, str] | None = None) -> dict[str, Any]:
+             labels: dict[str, str] | None = None, keep_terminating: bool = False) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "selector": _selector(component),
         "ports": [{"name": n, "port": p, "targetPort": n, "protocol": "TCP",
@@ -206,6 +211,9 @@ def _service(name: str, component: str, ports: dict[str, int], *, headless: bool
         spec = {"clusterIP": "None", "publishNotReadyAddresses": False, **spec}
     else:
         spec = {"type": "ClusterIP", **spec}
+    if keep_terminating:
+        # endpoints keep not-ready and terminating pods: Prometheus scrapes a stopping replica to the end
+        spec["publishNotReadyAddresses"] = True
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, component, labels=labels or {}),
             "spec": spec}
 
@@ -216,7 +224,8 @@ def exporter_services() -> list[dict[str, Any]]:
         # apps that send to llmpulse directly (and /v1/scores, which the Collector does not carry)
         _service(NAME, NAME, otlp),
         # what the ServiceMonitor selects
-        _service(f"{NAME}-metrics", NAME, {"metrics": PORTS["metrics"]}, labels={"llmpulse.io/metrics": "true"}),
+        _service(f"{NAME}-metrics", NAME, {"metrics": PORTS["metrics"]}, labels={"llmpulse.io/metrics": "true"},
+                 keep_terminating=True),
         # one address per ready pod, for the Collector's k8s resolver
         _service(f"{NAME}-headless", NAME, {"otlp-grpc": PORTS["otlp-grpc"]}, headless=True),
     ]
@@ -247,7 +256,7 @@ def service_monitor() -> dict[str, Any]:
             "endpoints": [{
                 "port": "metrics",
                 "path": "/metrics",
-                "interval": "15s",
+                "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
                 "scrapeTimeout": "10s",
                 # /metrics needs the bearer token too (auth.protect_metrics)
                 "authorization": {"type": "Bearer", "credentials": {"name": SECRET, "key": SECRET_KEY}},

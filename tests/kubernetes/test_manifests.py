@@ -189,8 +189,13 @@ def test_deployment_runs_hardened_with_probes_resources_and_the_drain():
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert {c["livenessProbe"]["httpGet"]["port"]} == {p["name"] for p in c["ports"] if p["containerPort"] == 9464}
     assert set(c["resources"]) == {"requests", "limits"}
-    # the grace period covers the preStop sleep and the exporter's whole drain
+    # the grace period covers the preStop sleep and the exporter's whole drain; the sleep covers the
+    # endpoint removal and one more scrape, which the metrics Service still reaches
     sleep = int(c["lifecycle"]["preStop"]["exec"]["command"][1])
+    interval = int(one("ServiceMonitor", "llmpulse")["spec"]["endpoints"][0]["interval"].rstrip("s"))
+    assert sleep >= interval + 5
+    assert one("Service", "llmpulse-metrics")["spec"]["publishNotReadyAddresses"] is True
+    assert one("Service", "llmpulse-headless")["spec"]["publishNotReadyAddresses"] is False
     assert pod["terminationGracePeriodSeconds"] >= sleep + SHUTDOWN_DRAIN_SECONDS + 1
     # once issue 13's config key exists, its default is this same constant
     assert getattr(ServerConfig(), "shutdown_drain_seconds", SHUTDOWN_DRAIN_SECONDS) == SHUTDOWN_DRAIN_SECONDS
