@@ -4,7 +4,7 @@
     llmpulse demo --rate 20 --seed 1
     llmpulse alerts build
     llmpulse dashboards build
-    llmpulse kubernetes build
+    llmpulse deploy build
     llmpulse version
 """
 
@@ -24,7 +24,7 @@ AREAS = (
     "llmpulse.alerts.cmd",
     "llmpulse.dashboards.cmd",
     "llmpulse.bench_cmd",
-    "llmpulse.kubernetes_cmd",
+    "llmpulse.deploy_cmd",
 )
 
 

@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
+from llmpulse import deploy
 from llmpulse import kubernetes as k8s
 from llmpulse.config import SHUTDOWN_DRAIN_SECONDS, ServerConfig, load_config
 
@@ -46,20 +47,20 @@ def one(kind: str, name: str) -> dict:
 # Fresh
 
 
-def test_committed_manifests_are_fresh():
-    assert k8s.stale() == [], "run `llmpulse kubernetes build`"
+def test_committed_files_are_fresh():
+    assert deploy.stale() == [], "run `llmpulse deploy build`"
 
 
 def test_check_flags_an_edited_or_extra_file(tmp_path):
     from llmpulse.cli import main
 
-    assert main(["kubernetes", "build", "--out", str(tmp_path)]) == 0
-    assert main(["kubernetes", "build", "--out", str(tmp_path), "--check"]) == 0
-    deployment = tmp_path / "base" / "llmpulse-deployment.yaml"
+    assert main(["deploy", "build", "--out", str(tmp_path)]) == 0
+    assert main(["deploy", "build", "--out", str(tmp_path), "--check"]) == 0
+    deployment = tmp_path / "kubernetes" / "base" / "llmpulse-deployment.yaml"
     deployment.write_text(deployment.read_text().replace("replicas: 3", "replicas: 2"))
-    (tmp_path / "base" / "by-hand.yaml").write_text("kind: ConfigMap\n")
-    assert sorted(k8s.stale(tmp_path)) == ["base/by-hand.yaml", "base/llmpulse-deployment.yaml"]
-    assert main(["kubernetes", "build", "--out", str(tmp_path), "--check"]) == 1
+    (tmp_path / "kubernetes" / "base" / "by-hand.yaml").write_text("kind: ConfigMap\n")
+    assert sorted(deploy.stale(tmp_path)) == ["kubernetes/base/by-hand.yaml", "kubernetes/base/llmpulse-deployment.yaml"]
+    assert main(["deploy", "build", "--out", str(tmp_path), "--check"]) == 1
 
 
 # ---------------------------------------------------------------------------
@@ -258,14 +259,14 @@ def _load(path: Path) -> dict:
 
 def test_kustomization_references_resolve():
     """Without kustomize: every resource, patch target, replica and image name the overlay uses exists."""
-    base_dir = k8s.DEPLOY_DIR / "base"
+    base_dir = deploy.DEPLOY_DIR / "kubernetes" / "base"
     base = _load(base_dir / "kustomization.yaml")
     objects = []
     for name in base["resources"]:
         assert (base_dir / name).is_file(), name
         objects += [o for o in yaml.safe_load_all((base_dir / name).read_text()) if o]
     assert sorted(p.name for p in base_dir.glob("*.yaml") if p.name != "kustomization.yaml") == sorted(base["resources"])
-    overlay_dir = k8s.DEPLOY_DIR / "overlays" / "example"
+    overlay_dir = deploy.DEPLOY_DIR / "kubernetes" / "overlays" / "example"
     overlay = _load(overlay_dir / "kustomization.yaml")
     assert [(overlay_dir / r).resolve() for r in overlay["resources"]] == [base_dir.resolve()]
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
@@ -280,7 +281,7 @@ def test_kustomization_references_resolve():
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its built-in kustomize) not installed")
 def test_overlay_builds_with_kustomize_and_validates():
-    out = subprocess.run(["kubectl", "kustomize", str(k8s.DEPLOY_DIR / "overlays" / "example")],
+    out = subprocess.run(["kubectl", "kustomize", str(deploy.DEPLOY_DIR / "kubernetes" / "overlays" / "example")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     objects = [o for o in yaml.safe_load_all(out.stdout) if o]
