@@ -5,6 +5,7 @@
     llmpulse alerts build
     llmpulse dashboards build
     llmpulse deploy build
+    llmpulse prices import litellm model_prices_and_context_window.json -o prices.yaml
     llmpulse version
 """
 
@@ -25,6 +26,7 @@ AREAS = (
     "llmpulse.dashboards.cmd",
     "llmpulse.bench_cmd",
     "llmpulse.deploy_cmd",
+    "llmpulse.prices_cmd",
 )
 
 
