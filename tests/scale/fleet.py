@@ -7,6 +7,7 @@ both, job `fleet` (3 targets) and job `single`, so every query can be asked of e
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -77,11 +78,6 @@ class Load:
     logs: list[ExportLogsServiceRequest] = field(default_factory=list)
     scores: list[dict] = field(default_factory=list)
 
-    def calls(self) -> int:
-        return sum(1 for r in self.traces for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans
-                   if any(a.key in ("gen_ai.operation.name", "gen_ai.system", "llm.request.type",
-                                    "openinference.span.kind") for a in s.attributes))
-
     def posts(self, ring: HashRing | None) -> dict[str | None, list[tuple[str, bytes, str]]]:
         """endpoint -> (path, body, content type) in sending order; ring None: everything to one."""
         out: dict[str | None, list[tuple[str, bytes, str]]] = {}
@@ -99,6 +95,19 @@ class Load:
             for endpoint, items in ({None: self.scores} if ring is None else split_scores(self.scores, ring)).items():
                 add(endpoint, "/v1/scores", scores_body(items), JSON)
         return out
+
+    @classmethod
+    def parse(cls, posts: list[tuple[str, bytes, str]]) -> "Load":
+        """The load that `posts` carry (to route again what one replica did not take)."""
+        load = cls()
+        for path, body, _ in posts:
+            if path == "/v1/traces":
+                load.traces.append(ExportTraceServiceRequest.FromString(body))
+            elif path == "/v1/logs":
+                load.logs.append(ExportLogsServiceRequest.FromString(body))
+            else:
+                load.scores += json.loads(body)["scores"]
+        return load
 
 
 def demo_load(traffic, batches: int, calls: int, now_ns: int) -> Load:
@@ -165,8 +174,8 @@ def replay(load: Load, ring: HashRing, seed: int) -> Load:
 class Scrapes:
     """When Prometheus scraped each target (its `up` samples), to time sends between scrapes."""
 
-    def __init__(self, prometheus, interval: float):
-        self.prometheus, self.interval = prometheus, interval
+    def __init__(self, prometheus):
+        self.prometheus = prometheus
 
     def times(self, target: str, window: str = "2m") -> list[float]:
         result = self.prometheus.query(f'up{{instance="{target}"}}[{window}]')

@@ -19,7 +19,6 @@ is Prometheus's usual extrapolation noise (docs/scaling.md).
 from __future__ import annotations
 
 import math
-import random
 import re
 import signal
 import subprocess
@@ -121,7 +120,7 @@ def fleet(tmp_path_factory):
             r.wait_ready()
         prometheus = Prometheus(tmp, {"fleet": [r.target for r in replicas], "single": single.target},
                                 [str(RULES)], scrape_interval=f"{SCRAPE:g}s", evaluation_interval="250ms")
-        scrapes = Scrapes(prometheus, SCRAPE)
+        scrapes = Scrapes(prometheus)
         for r in replicas + [single]:
             scrapes.wait_for_scrape_after(r.target, 0, timeout=30)
         yield replicas, single, prometheus, scrapes, tmp
@@ -330,14 +329,7 @@ def alert_keys(prometheus, exprs: list[tuple[str, str]], at: float) -> dict[str,
 
 
 def spans_in(posts) -> int:
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    n = 0
-    for path, body, _ in posts:
-        if path == "/v1/traces":
-            req = ExportTraceServiceRequest.FromString(body)
-            n += sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
-    return n
+    return sum(len(ss.spans) for r in Load.parse(posts).traces for rs in r.resource_spans for ss in rs.scope_spans)
 
 
 def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_window(fleet):
@@ -379,12 +371,7 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
             except requests.ConnectionError:
                 # what the Collector's resolver and retry do: drop the endpoint, route the batch again
                 del members[endpoint]
-                retry = Load(traces=[], logs=[], scores=[])
-                for path, body, ctype in posts:
-                    if path == "/v1/traces":
-                        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-                        retry.traces.append(ExportTraceServiceRequest.FromString(body))
-                for e2, p2 in retry.posts(HashRing(members)).items():
+                for e2, p2 in Load.parse(posts).posts(HashRing(members)).items():
                     for path, body, ctype in p2:
                         members[e2].post(path, body, ctype)
                     sent.append((time.time(), e2, spans_in(p2)))
