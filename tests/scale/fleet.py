@@ -20,6 +20,8 @@ import requests
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from llmpulse.dialects import RESPONSE_ID
+
 from live import Proc, free_port, llmpulse_argv, wait_until
 from ring import HashRing, scores_body, split_logs, split_scores, split_traces
 
@@ -124,11 +126,19 @@ def demo_load(traffic, batches: int, calls: int, now_ns: int) -> Load:
 
 
 def replay(load: Load, ring: HashRing, seed: int) -> Load:
-    """The same spans, logs and scores with new trace and span ids; each new trace id is drawn
-    until the ring sends it where the old one went, so every replica gets the same work again."""
+    """The same spans, logs and scores with new trace, span and response ids (a repeated
+    response id is one call reported twice, which the exporter counts once); each new trace id
+    is drawn until the ring sends it where the old one went, so every replica gets the same work
+    again."""
     rng = random.Random(seed)
     traces: dict[bytes, bytes] = {}
     spans: dict[bytes, bytes] = {}
+    responses: dict[str, str] = {}
+
+    def response_id(old: str) -> str:
+        if old not in responses:
+            responses[old] = old.rstrip("0123456789abcdef") + f"{rng.getrandbits(96):024x}"
+        return responses[old]
 
     def trace_id(old: bytes) -> bytes:
         if old not in traces:
@@ -154,6 +164,9 @@ def replay(load: Load, ring: HashRing, seed: int) -> Load:
                 for s in ss.spans:
                     s.trace_id, s.span_id, s.parent_span_id = trace_id(s.trace_id), span_id(s.span_id), \
                         span_id(s.parent_span_id)
+                    for kv in s.attributes:
+                        if kv.key in RESPONSE_ID and kv.value.string_value:
+                            kv.value.string_value = response_id(kv.value.string_value)
         out.traces.append(new)
     for req in load.logs:
         new = ExportLogsServiceRequest()

@@ -40,7 +40,7 @@ from ring import HashRing
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 SCRAPE = 4.0
-CONFIG = "tracking: {trace_idle_seconds: 0.3, conversation_idle_seconds: 0.6}\n"
+CONFIG = "tracking: {trace_idle_seconds: 0.3, conversation_idle_seconds: 0.6, aggregate_wait_seconds: 0.5}\n"
 RULES = REPO / "alerts" / "generated" / "llmpulse-rules.yaml"
 ALERTS = REPO / "alerts" / "generated" / "llmpulse-alerts.yaml"
 RTOL = 1e-9
@@ -344,11 +344,14 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     members = {r.endpoint: r for r in replicas}
     traffic = Traffic(seed=21)
     _, alerts = rule_docs()
-    # An alert of one job must be in the other's alerts with every threshold 10 % nearer: Prometheus
-    # extrapolates each target's series from its own samples, so a value right at a threshold may
-    # fall on either side for the fleet and for the single replica.
+    # An alert the fleet fires must be one the single replica fires with every threshold halved:
+    # Prometheus extrapolates each target's series from its own samples, and over the ~40 s of
+    # samples this test has, a ratio of two small rates (slow coding-agent calls among a few
+    # dozen; truncated mistral calls) summed over three targets differed from one target's by up to
+    # 1.3x in measured runs. A counter reset read as a spike multiplies a rate by the whole
+    # counter's value, far more than 2x.
     exprs = [(a["alert"], a["expr"]) for a in alerts]
-    loose = [(a["alert"], a["expr"]) for a in scaled_alerts(tmp, "loose", lambda v: v * 0.9)]
+    loose = [(a["alert"], a["expr"]) for a in scaled_alerts(tmp, "loose", lambda v: v * 0.5)]
     presence = [(a["alert"] + " (thresholds 0)", a["expr"]) for a in zero_threshold_alerts(tmp)
                 if a["alert"] not in RELATIVE]
     for r in everyone:
@@ -378,21 +381,31 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
         for path, body, ctype in load.posts(None)[None]:
             single.post(path, body, ctype)
 
+    fired: dict[str, set] = {"fleet": set(), "single": set(), "fleet near": set(), "single near": set()}
+
     def check_alerts() -> None:
         nonlocal checks
         at = time.time()
         strict, near = alert_keys(prometheus, exprs + presence, at), alert_keys(prometheus, loose + presence, at)
         checks += 1
-        false_alerts.extend(f"fleet only: {name} {dict(labels)}" for name, labels in strict["fleet"] - near["single"])
-        missed.update(f"{name} {dict(labels)}" for name, labels in strict["single"] - near["fleet"])
+        for job in ("fleet", "single"):
+            fired[job] |= strict[job]
+            fired[job + " near"] |= near[job]
 
-    def run(seconds: float) -> None:
+    def run(seconds: float, check: bool = True) -> None:
         end = time.time() + seconds
         while time.time() < end:
             send_tick()
-            check_alerts()
+            if check:
+                check_alerts()
             time.sleep(0.3)
 
+    # every series is born and scraped four times on every target before alerts are compared: a
+    # young series' first increment is invisible to increase(), and a ratio of rates taken from two
+    # or three samples per target swings widely (measured: the fleet's coding-agent latency error
+    # ratio 0.30 against the single's 0.06 at its second sample, both ~0.03 from the fourth); the
+    # comparison is about restarts and crashes, not young series
+    run(4.5 * SCRAPE, check=False)
     run(5)
     # drained restart of replica 1
     restarted = replicas[1]
@@ -417,6 +430,12 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     for r in [replicas[0], restarted, single]:
         scrapes.wait_for_scrape_after(r.target, final_post + 1.0)
     check_alerts()
+    # Compared over the whole run, not check by check: N targets see a series' samples at N
+    # different moments, so an alert right at its threshold may start a few checks earlier or
+    # later for the fleet; a restart or a crash read wrongly (a counter reset taken for a spike, a
+    # lost target) fires what the single replica never fires.
+    false_alerts.extend(f"fleet only: {name} {dict(labels)}" for name, labels in fired["fleet"] - fired["single near"])
+    missed.update(f"{name} {dict(labels)}" for name, labels in fired["single"] - fired["fleet near"])
 
     at = time.time()
     now_spans = {s["metric"]["instance"]: float(s["value"][1]) for s in prometheus.query(
@@ -452,7 +471,7 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     print(f"increase() over the {window} holding the restart and the crash, (fleet - single) / single: {diffs}; "
           f"the crash lost {lost_share:.5f} of all spans")
     assert crash_scrape_at >= last_ok
-    assert not false_alerts, sorted(set(false_alerts))[:10]
+    assert not false_alerts, sorted(set(false_alerts))
     assert fleet_total + lost == now_spans[single.target]
     assert lost <= sum(n for t, e, n in sent if e == crashed.endpoint and t > last_ok - SCRAPE - 1)
     # what is left is the crash's loss and Prometheus's extrapolation: the crashed replica's series
@@ -460,7 +479,7 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     first = float(prometheus.query(f'llmpulse_spans_received_total{{instance="{crashed.target}"}}[3m]',
                                    at=frozen)[0]["values"][0][0])
     bound = SCRAPE / (last_ok - first)
-    print(f"extrapolation bound {bound:.4f}; alerts the single replica had and the fleet not (even 10 % nearer "
+    print(f"extrapolation bound {bound:.4f}; alerts the single replica had and the fleet not (even with thresholds halved "
           f"the threshold): {sorted(missed)}")
     for what, diff in diffs.items():
         assert -lost_share - bound <= diff <= bound, (what, diff, bound)
