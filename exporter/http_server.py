@@ -141,15 +141,17 @@ class ConnectionMetrics:
 
 # a connection's phase
 IDLE, HEADERS, BODY, WAITING, LINGER = range(5)
+SWEEP_SECONDS = 0.25      # how often deadlines are checked: each fires within this much of its time
 
 
 class Listener:
     """One port's open connections, its limits, and what happens at the cap.
 
-    At `max_connections`, a new connection closes the connection that is doing the least:
-    an idle one first, then the one that has spent longest on its headers, then on its
-    body (oldest first); connections whose request is being processed are never closed.
-    So slow or idle clients cannot keep a normal one out.
+    At `max_connections`, a new connection closes the one that has gone longest without
+    progress: idle since its last answer (or its start), or still sending the headers or the
+    body of a request begun longest ago. Connections whose request is being processed are
+    never closed. So slow or idle clients cannot keep a normal one out: a normal client's
+    connection was answered moments ago, a slow one's request began long ago.
     """
 
     def __init__(self, name: str, limits: Limits, metrics: ConnectionMetrics, on_refused=None):
@@ -158,32 +160,46 @@ class Listener:
         self.metrics = metrics
         self.conns: dict[Protocol, None] = {}
         self.on_refused = on_refused      # (status, signal) -> None, for requests answered by the protocol
+        self._ticking = False
         self._open = metrics.open.labels(name)
         self._closed = {r: metrics.closed.labels(name, r) for r in CLOSE_REASONS}
 
     def __len__(self) -> int:
         return len(self.conns)
 
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every `SWEEP_SECONDS` while connections are open: expire those past their deadline.
+
+        One timer per listener instead of one per request phase (a request would otherwise
+        arm and cancel three)."""
+        now = loop.time()
+        for c in [c for c in self.conns if c.due and c.due <= now]:
+            c.expired()
+        self._ticking = bool(self.conns)
+        if self._ticking:
+            loop.call_later(SWEEP_SECONDS, self._sweep, loop)
+
     def add(self, proto: "Protocol") -> bool:
+        if not self._ticking:
+            self._ticking = True
+            proto.loop.call_later(SWEEP_SECONDS, self._sweep, proto.loop)
         if len(self.conns) >= self.limits.max_connections:
             victim = self._victim()
             if victim is None:
                 self.closed("refused")
                 return False
             self.closed("evicted")
+            self.conns.pop(victim, None)        # gone now: its connection_lost comes a loop turn later
             victim.abort()
         self.conns[proto] = None
         self._open.set(len(self.conns))
         return True
 
     def _victim(self) -> "Protocol | None":
-        best, best_key = None, None
+        best = None
         for c in self.conns:
-            if c.phase == WAITING:
-                continue
-            key = ({IDLE: 0, LINGER: 0, HEADERS: 1, BODY: 2}[c.phase], c.since)
-            if best_key is None or key < best_key:
-                best, best_key = c, key
+            if c.phase != WAITING and (best is None or c.since < best.since):
+                best = c
         return best
 
     def remove(self, proto: "Protocol") -> None:
@@ -234,65 +250,55 @@ class Protocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.raw_transport = transport
         self.transport = _LingeringTransport(transport, self)
-        self.phase = IDLE
-        self.since = self.loop.time()
-        self.deadline: asyncio.TimerHandle | None = None
         self.header_bytes = 0
         self.chunked = False
         self.url = b""
+        self._set(IDLE, self.listener.limits.idle_timeout)     # idle from its start, as after each answer
         if not self.listener.add(self):
             transport.abort()
-            return
-        # an idle connection is closed after idle_timeout, from its start as after each answer
-        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def connection_lost(self, exc) -> None:
         self.listener.remove(self)
-        self._cancel_deadline()
+        self.due = 0.0
         if self.phase in (HEADERS, BODY):
             log.debug("http: client %s closed its connection before its request was complete", _peer(self))
         super().connection_lost(exc)
 
     def abort(self) -> None:
         """Close now, without an answer (the connection cap)."""
-        self._cancel_deadline()
+        self.due = 0.0
         self.raw_transport.abort()
 
-    # --- deadlines
-    def _arm(self, seconds: float, reason: str) -> None:
-        self._cancel_deadline()
-        self.since = self.loop.time()
-        self.deadline = self.loop.call_later(seconds, self._expired, reason)
+    # --- deadlines (checked by Listener._sweep)
+    def _set(self, phase: int, seconds: float) -> None:
+        self.phase = phase
+        self.since = now = self.loop.time()
+        self.due = now + seconds if seconds else 0.0
 
-    def _cancel_deadline(self) -> None:
-        if self.deadline is not None:
-            self.deadline.cancel()
-            self.deadline = None
-
-    def _expired(self, reason: str) -> None:
-        self.deadline = None
-        if self.phase == LINGER:
+    def expired(self) -> None:
+        self.due = 0.0
+        phase = self.phase
+        if phase == IDLE:
+            if not self.raw_transport.is_closing():
+                self.listener.closed("idle_timeout")
+                self.raw_transport.close()
+        elif phase == LINGER:
             self.raw_transport.close()
-            return
-        what = "headers" if reason == "header_timeout" else "body"
-        seconds = self.listener.limits.header_timeout if what == "headers" else self.listener.limits.body_timeout
-        self.reject(408, f"request {what} not received within {seconds:g} s", reason)
-
-    def timeout_keep_alive_handler(self) -> None:
-        if not self.raw_transport.is_closing():
-            self.listener.closed("idle_timeout")
-            self.raw_transport.close()
+        elif phase == HEADERS:
+            self.reject(408, f"request headers not received within {self.listener.limits.header_timeout:g} s",
+                        "header_timeout")
+        elif phase == BODY:
+            self.reject(408, f"request body not received within {self.listener.limits.body_timeout:g} s",
+                        "body_timeout")
 
     # --- input
     def data_received(self, data: bytes) -> None:
         if self.phase == LINGER:
             return                                     # an answer has gone out: drop the rest
-        self._unset_keepalive_if_required()
         if self.phase in (IDLE, WAITING):              # a new request begins (pipelined, when WAITING)
-            self.phase = HEADERS
+            self._set(HEADERS, self.listener.limits.header_timeout)
             self.header_bytes = 0
             self.chunked = False
-            self._arm(self.listener.limits.header_timeout, "header_timeout")
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -338,28 +344,32 @@ class Protocol(HttpToolsProtocol):
         if codings and (len(codings) > 1 or codings[0].strip().lower() != b"chunked"):
             raise _Reject(400, "unsupported transfer coding "
                                f"{b', '.join(codings).decode('latin-1')!r}: only chunked is accepted")
-        self.phase = BODY
-        self._arm(self.listener.limits.body_timeout, "body_timeout")
+        self._set(BODY, self.listener.limits.body_timeout)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._cancel_deadline()
         if self.phase == LINGER:
             self.raw_transport.close()
             return
-        self.phase = WAITING
+        self._set(WAITING, 0)
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.phase == WAITING:
-            self.phase = IDLE
-            self.since = self.loop.time()
+        # uvicorn's, less its keep-alive timer: the idle deadline is llmpulse's (Listener._sweep)
+        self.server_state.total_requests += 1
+        if self.raw_transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:                     # the next pipelined request, already read
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self.phase == WAITING:
+            self._set(IDLE, self.listener.limits.idle_timeout)
 
     # --- answers the protocol gives itself
     def reject(self, status: int, message: str, reason: str) -> None:
         """Answer `status` (unless an answer has started), close, and count why."""
-        self._cancel_deadline()
+        self.due = 0.0
         self.listener.closed(reason)
         cycle = self.cycle
         if self.phase == BODY:       # the cycle is this request's: an answer may have started
@@ -374,7 +384,6 @@ class Protocol(HttpToolsProtocol):
         if self.listener.on_refused is not None and self.phase in (HEADERS, BODY) and not busy:
             self.listener.on_refused(status, signal)
         if busy or self.raw_transport.is_closing():
-            self._cancel_deadline()
             self.raw_transport.close()
             return
         body, ctype = json.dumps({"code": GRPC_DEADLINE_EXCEEDED if status == 408 else GRPC_INVALID_ARGUMENT,
@@ -386,13 +395,12 @@ class Protocol(HttpToolsProtocol):
 
     def linger(self) -> None:
         """Close once the answer is out; while the request body is still arriving, drop it for
-        at most `linger_seconds` first."""
-        if self.phase in (HEADERS, BODY) and not self.raw_transport.is_closing():
-            self.phase = LINGER
+        at most `linger_seconds` first (not for headers: a slow sender gains nothing)."""
+        if self.phase == BODY and not self.raw_transport.is_closing():
+            self._set(LINGER, self.listener.limits.linger_seconds)
             self.flow.resume_reading()
-            self._arm(self.listener.limits.linger_seconds, "linger")
         else:
-            self._cancel_deadline()
+            self.due = 0.0
             self.raw_transport.close()
 
     @classmethod

@@ -43,19 +43,29 @@ def listen(host: str, port: int, backlog: int = 128) -> socket.socket:
     return sock
 
 
+def uvicorn_server(app, listener: http_server.Listener, **config) -> uvicorn.Server:
+    """A uvicorn server for `app` with llmpulse's protocol bound to `listener`."""
+    return uvicorn.Server(uvicorn.Config(
+        app, http=http_server.Protocol.bound(listener), loop="none", lifespan="off", interface="asgi3",
+        access_log=False, log_config=None, log_level="warning", proxy_headers=False, server_header=False,
+        date_header=False, timeout_keep_alive=listener.limits.idle_timeout, timeout_graceful_shutdown=1,
+        backlog=128, **config))
+
+
+def bare_server(app, host: str, port: int) -> uvicorn.Server:
+    """llmpulse's HTTP server with default limits around any ASGI app (the benchmark's bare handler)."""
+    from prometheus_client import CollectorRegistry
+    listener = http_server.Listener("otlp", http_server.Limits(), http_server.ConnectionMetrics(CollectorRegistry()))
+    return uvicorn_server(app, listener, host=host, port=port)
+
+
 class _HttpServer:
     """One uvicorn server on one socket, with llmpulse's protocol bound to a `Listener`."""
 
     def __init__(self, app, sock: socket.socket, listener: http_server.Listener):
         self.sock = sock
         self.listener = listener
-        limits = listener.limits
-        config = uvicorn.Config(app, http=http_server.Protocol.bound(listener), loop="none", lifespan="off",
-                                interface="asgi3", access_log=False, log_config=None, log_level="warning",
-                                proxy_headers=False, server_header=False, date_header=False,
-                                timeout_keep_alive=limits.idle_timeout, timeout_graceful_shutdown=1,
-                                backlog=128)
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn_server(app, listener)
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:

@@ -16,6 +16,8 @@ import sys
 import threading
 
 KINDS = ("uvicorn-httptools", "uvicorn-h11", "hypercorn", "granian", "aiohttp", "http.server")
+# llmpulse's own server (uvicorn with llmpulse.http_server.Protocol: deadlines, caps) and the bare handler
+LLMPULSE_BARE = "llmpulse-protocol"
 DEADLINE_S = 2        # the tightest header / keep-alive / read deadline given to each server that has one
 
 
@@ -54,12 +56,22 @@ def serve(kind: str, host: str, port: int) -> None:
         import uvicorn
         cfg = uvicorn.Config(asgi_app, host=host, port=port, http=kind.split("-")[1], loop="asyncio",
                              lifespan="off", access_log=False, log_level="warning",
-                             timeout_keep_alive=DEADLINE_S)
+                             timeout_keep_alive=DEADLINE_S, proxy_headers=False, server_header=False,
+                             date_header=False)
         server = uvicorn.Server(cfg)
         server.install_signal_handlers = lambda: None   # noqa: E731 - uvicorn <0.29 name; harmless later
         _stop_on_stdin_close(lambda: setattr(server, "should_exit", True))
         print("ready", flush=True)
         server.run()
+    elif kind == LLMPULSE_BARE:
+        import asyncio
+
+        from llmpulse.serving import bare_server
+        loop = asyncio.new_event_loop()
+        server = bare_server(asgi_app, host, port)
+        _stop_on_stdin_close(lambda: loop.call_soon_threadsafe(setattr, server, "should_exit", True))
+        print("ready", flush=True)
+        loop.run_until_complete(server.serve())
     elif kind == "hypercorn":
         import asyncio
 
