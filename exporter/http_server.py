@@ -241,7 +241,7 @@ class _LingeringTransport:
 class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with llmpulse's deadlines, caps and strict transfer codings.
 
-    Bound to a `Listener` by `Listener.protocol_class()`.
+    Bound to a `Listener` by `Protocol.bound(listener)`.
     """
 
     listener: Listener

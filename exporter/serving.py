@@ -52,10 +52,11 @@ def uvicorn_server(app, listener: http_server.Listener, **config) -> uvicorn.Ser
         backlog=128, **config))
 
 
-def bare_server(app, host: str, port: int) -> uvicorn.Server:
-    """llmpulse's HTTP server with default limits around any ASGI app (the benchmark's bare handler)."""
+def bare_server(app, host: str, port: int, limits: http_server.Limits | None = None) -> uvicorn.Server:
+    """llmpulse's HTTP server around any ASGI app (the benchmark's bare handler)."""
     from prometheus_client import CollectorRegistry
-    listener = http_server.Listener("otlp", http_server.Limits(), http_server.ConnectionMetrics(CollectorRegistry()))
+    listener = http_server.Listener("otlp", limits or http_server.Limits(),
+                                    http_server.ConnectionMetrics(CollectorRegistry()))
     return uvicorn_server(app, listener, host=host, port=port)
 
 

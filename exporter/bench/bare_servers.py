@@ -66,9 +66,11 @@ def serve(kind: str, host: str, port: int) -> None:
     elif kind == LLMPULSE_BARE:
         import asyncio
 
+        from llmpulse.http_server import Limits
         from llmpulse.serving import bare_server
         loop = asyncio.new_event_loop()
-        server = bare_server(asgi_app, host, port)
+        server = bare_server(asgi_app, host, port, Limits(header_timeout=DEADLINE_S, body_timeout=DEADLINE_S,
+                                                          idle_timeout=DEADLINE_S))
         _stop_on_stdin_close(lambda: loop.call_soon_threadsafe(setattr, server, "should_exit", True))
         print("ready", flush=True)
         loop.run_until_complete(server.serve())

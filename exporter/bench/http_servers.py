@@ -19,6 +19,7 @@ its own process and is measured for:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ import sys
 import threading
 import time
 
-from llmpulse.bench.bare_servers import KINDS
+from llmpulse.bench.bare_servers import DEADLINE_S, KINDS, LLMPULSE_BARE
 
 HOST = "127.0.0.1"
 PROBE_WAIT_S = 12.0
@@ -47,9 +48,10 @@ class Candidate:
     def __init__(self, kind: str):
         self.kind = kind
         self.port = free_port()
-        if kind == "llmpulse":
+        if kind == "llmpulse":      # the exporter itself
             overrides = {"server": {"otlp_http_port": self.port, "metrics_port": 0, "grpc_enabled": False,
-                                    "host": HOST}}
+                                    "host": HOST, "header_timeout_seconds": DEADLINE_S,
+                                    "body_timeout_seconds": DEADLINE_S, "idle_timeout_seconds": DEADLINE_S}}
             argv = [sys.executable, "-m", "llmpulse.bench.server", json.dumps(overrides)]
         else:
             argv = [sys.executable, "-m", "llmpulse.bench.bare_servers", kind, HOST, str(self.port)]
@@ -121,17 +123,24 @@ class RawClient:
         self.sock.close()
 
 
-def rate(port: int, requests: list[bytes], senders: int, seconds: float) -> float:
-    """Requests/s answered 200 by `senders` keep-alive connections cycling through `requests`."""
+def rate(port: int, requests: list[bytes], senders: int, seconds: float, cycle: bool = True) -> float:
+    """Requests/s answered 200 by `senders` keep-alive connections taking from `requests` in turn.
+
+    With `cycle` False every request is sent at most once (an exporter drops resent spans, which
+    would flatter it): the run ends early, and is timed to that end, when they run out."""
     stop = threading.Event()
     counts = [0] * senders
     errors: list[BaseException] = []
+    ticket = itertools.count()
 
     def run(i: int) -> None:
         try:
             c = RawClient(port)
-            k = i
             while not stop.is_set():
+                k = next(ticket)
+                if not cycle and k >= len(requests):
+                    stop.set()
+                    break
                 try:
                     status = c.exchange(requests[k % len(requests)])
                 except ConnectionError:           # a keep-alive limit: reconnect, as clients do
@@ -141,16 +150,16 @@ def rate(port: int, requests: list[bytes], senders: int, seconds: float) -> floa
                 if status != 200:
                     raise RuntimeError(f"answered {status}")
                 counts[i] += 1
-                k += senders
             c.close()
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
+            stop.set()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(senders)]
     t = time.perf_counter()
     for th in threads:
         th.start()
-    time.sleep(seconds)
+    stop.wait(seconds)
     stop.set()
     for th in threads:
         th.join()
@@ -185,7 +194,7 @@ FRAMING = {
 }
 
 
-def probe(port: int, raw: bytes, wait: float = 3.0) -> str:
+def probe(port: int, raw: bytes, wait: float = 1.5) -> str:
     """Send raw bytes; the statuses answered, and 'closed' if the server closed the connection."""
     s = socket.create_connection((HOST, port), timeout=wait)
     got = b""
@@ -319,14 +328,15 @@ def compare(kinds: list[str], rounds: int, seconds: float, senders: int, log=pri
                 f"{n} spans {res['servers'][kind]['rps'][str(n)][-1]:,.0f}/s" for n in sizes))
     for kind in kinds:
         s = res["servers"][kind]
-        s["median_rps"] = {n: statistics.median(v) for n, v in s["rps"].items()}
+        s["median_rps"] = {n: statistics.median(v) for n, v in s["rps"].items() if v}
     res["load_average_end"] = os.getloadavg()[0]
     return res
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--servers", default=",".join(KINDS), help="comma separated (add llmpulse for the exporter)")
+    p.add_argument("--servers", default=",".join(KINDS + ("llmpulse",)),
+                   help="comma separated: " + ", ".join(KINDS + (LLMPULSE_BARE, "llmpulse")))
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--senders", type=int, default=4)
