@@ -266,8 +266,12 @@ class Protocol(HttpToolsProtocol):
 
     def abort(self) -> None:
         """Close now, without an answer (the connection cap)."""
-        self.due = 0.0
+        self._closing()
         self.raw_transport.abort()
+
+    def _closing(self) -> None:
+        self.phase = LINGER          # llmpulse closes it: not the client's doing (connection_lost)
+        self.due = 0.0
 
     # --- deadlines (checked by Listener._sweep)
     def _set(self, phase: int, seconds: float) -> None:
@@ -384,10 +388,10 @@ class Protocol(HttpToolsProtocol):
         if self.listener.on_refused is not None and self.phase in (HEADERS, BODY) and not busy:
             self.listener.on_refused(status, signal)
         if busy or self.raw_transport.is_closing():
+            self._closing()
             self.raw_transport.close()
             return
-        body, ctype = json.dumps({"code": GRPC_DEADLINE_EXCEEDED if status == 408 else GRPC_INVALID_ARGUMENT,
-                                  "message": message}).encode(), otlp.JSON
+        body, ctype = error_body(signal, "", status, message)        # JSON: the encoding may be unknown yet
         head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\ncontent-type: {ctype}\r\n"
                 f"content-length: {len(body)}\r\nconnection: close\r\n\r\n").encode()
         self.raw_transport.write(head + body)
@@ -400,7 +404,7 @@ class Protocol(HttpToolsProtocol):
             self._set(LINGER, self.listener.limits.linger_seconds)
             self.flow.resume_reading()
         else:
-            self.due = 0.0
+            self._closing()
             self.raw_transport.close()
 
     @classmethod
