@@ -115,13 +115,20 @@ def test_query_strings_never_reach_the_log(make, caplog):
     """The DEBUG access log wrote query strings (`?api_key=...`)."""
     exp = make(server={"header_timeout_seconds": 0.5})
     secret = "QUERYSECRET123"
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="llmpulse"):
         for path in (f"/v1/traces?api_key={secret}", f"/v1/nowhere?api_key={secret}", f"/healthz?k={secret}"):
             requests.post(exp.otlp_http_url + path, data=b"", headers=PB, timeout=10)
             requests.get(exp.otlp_http_url + path, timeout=10)
         requests.get(exp.metrics_url + f"?api_key={secret}", timeout=10)
         _raw_exchange(exp, f"POST /v1/traces?api_key={secret} HTTP/1.1\r\nContent-Length: zz\r\n\r\n".encode())
         _raw_exchange(exp, f"POST /v1/traces?api_key={secret} HTTP/1.1\r\nX: 1\r\n".encode(), wait=2)
+        u = urlsplit(exp.otlp_http_url)        # gone mid-body: llmpulse logs the request's path at DEBUG
+        s = socket.create_connection((u.hostname, u.port), timeout=10)
+        s.sendall(f"POST /v1/traces?api_key={secret} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf"
+                  "\r\nContent-Length: 100\r\n\r\n".encode())
+        time.sleep(0.2)
+        _reset(s)
+        wait_until(lambda: any("went away" in r.getMessage() for r in caplog.records), "the DEBUG line")
     ours = [r.getMessage() for r in caplog.records if r.name.startswith(("llmpulse", "uvicorn", "asyncio", "grpc"))]
     assert ours and not [m for m in ours if secret in m]
 
@@ -234,7 +241,7 @@ def _reset(sock: socket.socket) -> None:
 def test_a_client_reset_is_one_debug_line_never_a_traceback(make, caplog, capfd):
     exp = make()
     u = urlsplit(exp.otlp_http_url)
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="llmpulse"):
         for data in (b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
                      b"Content-Length: 100000\r\n\r\n" + b"\x00" * 1000,          # mid-body
                      b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n"):                    # mid-headers
