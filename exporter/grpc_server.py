@@ -52,9 +52,13 @@ def _run(app, signal: str, body: bytes) -> bytes:
 def _handler(app, signal: str, workers):
     receive_timeout = app.cfg.server.body_timeout_seconds
 
+    def count(status: grpc.StatusCode, started: float) -> None:
+        # before the answer goes out: a client that has its answer sees it counted
+        app.metrics.count(app.metrics.requests, ("grpc", signal, status.name))
+        app.metrics.observe(app.metrics.ingest, ("grpc",), time.perf_counter() - started)
+
     async def export(requests, context: grpc.aio.ServicerContext) -> bytes:
         started = time.perf_counter()
-        status = grpc.StatusCode.OK
         try:
             auth = [v for k, v in context.invocation_metadata() or () if k == "authorization"]
             if not check_tokens(app.token, [v if isinstance(v, str) else v.decode("latin-1") for v in auth]):
@@ -70,26 +74,26 @@ def _handler(app, signal: str, workers):
                 raise _Abort(grpc.StatusCode.UNAVAILABLE, "llmpulse is overloaded, retry later")
             try:
                 if len(body) <= INLINE_BODY_BYTES:
-                    return _run(app, signal, body)
-                return await asyncio.get_running_loop().run_in_executor(workers, _run, app, signal, body)
+                    out = _run(app, signal, body)
+                else:
+                    out = await asyncio.get_running_loop().run_in_executor(workers, _run, app, signal, body)
             except otlp.DecodeError as exc:
                 raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
             finally:
                 app.gate.release()
         except _Abort as exc:
-            status = exc.code
+            count(exc.code, started)
             await context.abort(exc.code, str(exc))
         except asyncio.CancelledError:
-            status = grpc.StatusCode.CANCELLED
+            count(grpc.StatusCode.CANCELLED, started)
             log.debug("grpc: client cancelled its %s export", signal)
             raise
         except Exception:  # never let a request take the process down
             log.exception("grpc ingest failed")
-            status = grpc.StatusCode.INTERNAL
+            count(grpc.StatusCode.INTERNAL, started)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        finally:
-            app.metrics.count(app.metrics.requests, ("grpc", signal, status.name))
-            app.metrics.observe(app.metrics.ingest, ("grpc",), time.perf_counter() - started)
+        count(grpc.StatusCode.OK, started)
+        return out
 
     return export
 

@@ -470,7 +470,8 @@ class OtlpApp:
         exp = self.exp
         signal = SIGNALS.get(path)
         started = time.perf_counter()
-        status = 500
+        headers: dict | None = None
+        close = False
         ctype = encoding = length = None
         auth: list[str] = []
         chunked = False
@@ -518,27 +519,23 @@ class OtlpApp:
                         self.workers, self.ingest, signal, body, mtype)
             finally:
                 exp.gate.release()
-            await _respond(send, status, payload, out_type)
         except HttpError as exc:
-            status = exc.status
+            status, headers, close = exc.status, exc.headers, exc.close
             payload, out_type = error_body(signal, mtype, exc.status, str(exc))
-            await _respond(send, exc.status, payload, out_type, exc.headers, exc.close)
         except otlp.DecodeError as exc:
             status = 413 if isinstance(exc, otlp.TooManyItems) else 400
             payload, out_type = error_body(signal, mtype, status, str(exc))
-            await _respond(send, status, payload, out_type)
         except ClientGone:
-            status = 0
             log.debug("http: client %s went away before its %s request was complete", _client(scope), path)
+            return
         except Exception:  # never let a request take the process down
             log.exception("ingest failed")
             status = 500
             payload, out_type = error_body(signal, mtype, 500, "internal error")
-            await _respond(send, 500, payload, out_type)
-        finally:
-            if status:
-                exp.metrics.count(exp.metrics.requests, ("http", signal or "other", str(status)))
-                exp.metrics.observe(exp.metrics.ingest, ("http",), time.perf_counter() - started)
+        # counted before the answer goes out: a client that has its answer sees it counted
+        exp.metrics.count(exp.metrics.requests, ("http", signal or "other", str(status)))
+        exp.metrics.observe(exp.metrics.ingest, ("http",), time.perf_counter() - started)
+        await _respond(send, status, payload, out_type, headers, close)
 
     def ingest(self, signal: str, body: bytes, mtype: str) -> tuple[int, bytes, str]:
         pipeline = self.exp.pipeline
