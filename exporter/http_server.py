@@ -49,7 +49,7 @@ GRPC_UNAUTHENTICATED = 16
 
 SIGNALS = {"/v1/traces": "traces", "/v1/logs": "logs", "/v1/scores": "scores", "/v1/metrics": "metrics"}
 PATHS_HINT = "POST /v1/traces, /v1/logs, /v1/metrics or /v1/scores"
-INLINE_BODY_BYTES = 64 * 1024      # decoded on the event loop; larger bodies on a worker thread
+INLINE_BODY_BYTES = 1024 * 1024     # decoded on the event loop; larger bodies on a worker thread
 
 # why a connection was closed by llmpulse (llmpulse_http_connections_closed_total{reason})
 CLOSE_REASONS = ("header_timeout", "body_timeout", "idle_timeout", "evicted", "bad_request", "refused")
