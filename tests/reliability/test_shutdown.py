@@ -25,6 +25,8 @@ from live import Proc, free_port, llmpulse_argv
 
 from .senders import TRACE_EXPORT, Batch
 
+pytestmark = pytest.mark.slow          # about 90 s
+
 RUNS = int(os.environ.get("LLMPULSE_SHUTDOWN_RUNS", "20"))
 DRAIN_S = 2.0
 SINK_DELAY_S = 2.0
