@@ -82,6 +82,7 @@ def call_line(call: Call, content: "ContentPolicy | None", low_score_threshold: 
         "model": call.request_model,
         "response_model": call.response_model,
         "operation": call.operation,
+        "kind": call.kind,
         "tokens": {
             "input": call.input_tokens,
             "output": call.output_tokens,
@@ -99,6 +100,8 @@ def call_line(call: Call, content: "ContentPolicy | None", low_score_threshold: 
         "guardrail": call.guardrail,
         "refusal": call.refusal,
     }
+    if call.error_raw:
+        line["error_raw"] = call.error_raw      # error_type is its normalised class
     if call.agent_name:
         line["agent"] = call.agent_name
     if call.tool_name:

@@ -54,6 +54,7 @@ DEFAULT_LABEL_CAPS = {
     "gen_ai_evaluation_score_label": 20,
     "service_version": 50,
     "prompt_version": 50,
+    "raw_error_type": 50,
 }
 
 
@@ -160,6 +161,7 @@ class MetricsConfig:
     dimensions: list[DimensionConfig] = field(default_factory=list)
     deployment_info_ttl_seconds: float = 3600   # a version combination not seen for this long expires
     exemplars: bool = True
+    raw_error_types: bool = False        # also count llm_raw_errors_total{raw_error_type} (error.type as sent)
 
     def caps(self) -> dict[str, int]:
         caps = dict(DEFAULT_LABEL_CAPS)
@@ -246,7 +248,10 @@ class PriceSourceConfig:
 @dataclass
 class PricingConfig:
     files: list[str] = field(default_factory=list)   # user price tables, later files win
-    use_span_cost: bool = True   # trust gen_ai.usage.cost / llm.cost.total when a span carries it
+    use_span_cost: bool = True   # trust a cost the span carries (gen_ai.usage.cost, llm.cost.total, ...)
+    # a span cost of exactly 0 for a model the price table prices is taken as "not known" (OpenLIT sends 0
+    # when it could not load its own prices) and the table's price is used
+    zero_span_cost_is_missing: bool = True
     sources: list[PriceSourceConfig] = field(default_factory=list)   # community tables, e.g. LiteLLM's
     prefer: str = "builtin"      # builtin: the built-in table (and files) win where both price a model; or sources
 
@@ -265,10 +270,15 @@ class TrackingConfig:
     max_conversations: int = 50_000
     remember_spans: int = 100_000           # spans remembered for late scores
     dedupe_spans: int = 200_000             # (trace, span) ids remembered to drop resent spans
+    remember_responses: int = 100_000       # (provider, gen_ai.response.id) remembered: a response counts once
+    aggregate_wait_seconds: float = 10      # how long an agent span with tokens waits for a call of its trace
+    max_pending_aggregates: int = 10_000    # agent spans waiting at once; beyond, the oldest is decided early
 
     def validate(self) -> list[str]:
         return [f"{n}: must be > 0" for n in ("trace_idle_seconds", "max_traces", "conversation_idle_seconds",
-                                               "max_conversations", "remember_spans", "dedupe_spans")
+                                               "max_conversations", "remember_spans", "dedupe_spans",
+                                               "remember_responses", "aggregate_wait_seconds",
+                                               "max_pending_aggregates")
                 if getattr(self, n) <= 0]
 
 

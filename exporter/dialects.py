@@ -28,45 +28,64 @@ from typing import Any
 from llmpulse import billing, vocab
 from llmpulse.config import Config
 from llmpulse.otlp import STATUS_ERROR, Keys, RawSpan
-from llmpulse.records import LLM_OPERATIONS, Call, Eval
+from llmpulse.records import EVALUATION, LLM_OPERATIONS, Call, Eval
 
-DIALECTS = ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm")
+DIALECTS = ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm", "vercel_ai", "strands")
 
 # Attribute names, most specific first. Each tuple is read with `_first`.
 INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens",
-                "llm.token_count.prompt")
+                "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens", "ai.usage.tokens")
 OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                 "llm.usage.completion_tokens", "llm.token_count.completion")
+                 "llm.usage.completion_tokens", "llm.token_count.completion", "ai.usage.outputTokens",
+                 "ai.usage.completionTokens")
 CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
               "llm.token_count.prompt_details.cache_read", "gen_ai.usage.prompt_tokens_details.cached_tokens",
-              "llm.usage.cache_read_input_tokens")
+              "llm.usage.cache_read_input_tokens", "gen_ai.usage.input_tokens.cached",
+              "gen_ai.usage.details.cache_read_tokens", "ai.usage.inputTokenDetails.cacheReadTokens",
+              "ai.usage.cachedInputTokens")
 CACHE_WRITE = ("gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
                "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
-               "llm.usage.cache_creation_input_tokens")
+               "llm.usage.cache_creation_input_tokens", "gen_ai.usage.cache_write_input_tokens",
+               "gen_ai.usage.details.cache_write_tokens", "gen_ai.usage.details.cache_creation_input_tokens",
+               "ai.usage.inputTokenDetails.cacheWriteTokens")
 REASONING = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
-             "llm.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning")
-TTFT = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token",
+             "llm.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning",
+             "gen_ai.usage.reasoning_output_tokens", "gen_ai.usage.output_tokens.reasoning",
+             "gen_ai.usage.details.reasoning_tokens", "ai.usage.outputTokenDetails.reasoningTokens",
+             "ai.usage.reasoningTokens")
+TTFT = ("gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk",
+        "gen_ai.client.inference.time_to_first_chunk", "gen_ai.server.time_to_first_token",
         "gen_ai.latency.time_to_first_token", "gen_ai.response.time_to_first_token")
+TTFT_MS = ("ai.response.msToFirstChunk", "ai.stream.msToFirstChunk")      # Vercel AI SDK, milliseconds
 TPOT = ("gen_ai.server.time_per_output_token",)
 STREAM = ("gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming", "gen_ai.request.is_stream")
-SPAN_COST = ("gen_ai.usage.cost", "llm.cost.total")
+# span cost in US dollars: gen_ai.usage.cost.amount (proposed OTel, only with currency USD or none), OpenLIT,
+# OpenInference, LiteLLM, pydantic-ai / Logfire
+SPAN_COST = ("gen_ai.usage.cost.amount", "gen_ai.usage.cost", "llm.cost.total", "litellm.cost.total",
+             "operation.cost")
+COST_CURRENCY = "gen_ai.usage.cost.currency"
 CONVERSATION = ("gen_ai.conversation.id", "session.id", "gen_ai.session.id",
                 "traceloop.association.properties.conversation_id",
                 "traceloop.association.properties.session_id", "thread.id")
-AGENT = ("gen_ai.agent.name", "agent.name")
-TOOL = ("gen_ai.tool.name", "tool.name")
+AGENT = ("gen_ai.agent.name", "agent.name", "ai.telemetry.functionId")
+TOOL = ("gen_ai.tool.name", "tool.name", "ai.toolCall.name")
 FINISH = ("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason", "llm.response.finish_reason",
-          "gen_ai.completion.0.finish_reason", "llm.finish_reason")
-REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model_name")
-RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name")
+          "gen_ai.completion.0.finish_reason", "llm.finish_reason", "ai.response.finishReason")
+REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model_name", "embedding.model_name",
+                 "ai.model.id")
+RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name",
+                  "ai.response.model")
+RESPONSE_ID = ("gen_ai.response.id", "ai.response.id")
+HTTP_STATUS = ("http.response.status_code", "http.status_code", "litellm.provider.error.status_code")
 
-PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "ai.model.provider")
 
 # Every group `Normalizer.normalize` reads, in the order of `_pick`'s answer (configured groups follow).
 GROUPS = (PROVIDER, RESPONSE_MODEL, REQUEST_MODEL, INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ, CACHE_WRITE,
-          REASONING, TTFT, TPOT, STREAM, SPAN_COST, CONVERSATION, TOOL, AGENT, FINISH)
+          REASONING, TTFT, TPOT, STREAM, SPAN_COST, CONVERSATION, TOOL, AGENT, FINISH, TTFT_MS, RESPONSE_ID)
 (G_PROVIDER, G_RESPONSE_MODEL, G_REQUEST_MODEL, G_INPUT, G_OUTPUT, G_CACHE_READ, G_CACHE_WRITE, G_REASONING,
- G_TTFT, G_TPOT, G_STREAM, G_SPAN_COST, G_CONVERSATION, G_TOOL, G_AGENT, G_FINISH) = range(len(GROUPS))
+ G_TTFT, G_TPOT, G_STREAM, G_SPAN_COST, G_CONVERSATION, G_TOOL, G_AGENT, G_FINISH, G_TTFT_MS,
+ G_RESPONSE_ID) = range(len(GROUPS))
 G_PROMPT_VERSION = len(GROUPS)          # then one group per configured dimension
 PLAN_CACHE_SIZE = 4096                  # distinct span attribute name lists remembered by `Normalizer._pick`
 
@@ -76,7 +95,9 @@ MAX_FUTURE_NS = 24 * 3600 * 10**9     # end timestamps more than a day ahead are
 OTHER_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "error.type",
               "gen_ai.latency.e2e", "llm.invocation_parameters", "llm.provider", "llm.system", "llm.request.type",
               "llm.usage.total_tokens", "openinference.span.kind", "service.name", "service.version",
-              "traceloop.entity.name", "traceloop.span.kind", "telemetry.sdk.name")
+              "traceloop.entity.name", "traceloop.span.kind", "telemetry.sdk.name", "ai.operationId",
+              "embedding.invocation_parameters", COST_CURRENCY, "metadata", "output.value", "eval.name",
+              "eval.score", "eval.label", "llm.token_count.total") + HTTP_STATUS
 CONTENT_KEYS = ("gen_ai.input.messages", "input.value", "gen_ai.prompt.0.content", "gen_ai.prompt",
                 "gen_ai.output.messages", "output.value", "gen_ai.completion.0.content", "gen_ai.completion")
 KEY_PREFIXES = ("evaluations.",)       # evaluations.<i>.evaluation.{name,score,label}
@@ -140,15 +161,8 @@ def _truthy(v: Any) -> bool:
     return False
 
 
-def _invocation_params(attrs: dict) -> dict:
-    raw = attrs.get("llm.invocation_parameters")
-    if not isinstance(raw, str) or not raw.startswith("{") or len(raw) > 65536:
-        return {}
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+def _invocation_params(attrs: dict, name: str = "llm.invocation_parameters") -> dict:
+    return _json_object(attrs.get(name))
 
 
 def _model_from_name(span_name: str) -> str:
@@ -204,9 +218,55 @@ def _ttft_from_events(s: RawSpan) -> float | None:
     return None if earliest is None else (earliest - s.start_ns) / 1e9
 
 
+def _json_object(raw: Any) -> dict:
+    if not isinstance(raw, str) or not raw.startswith("{") or len(raw) > 65536:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _real_provider(attrs: dict, model: str) -> str:
+    """The provider of a span whose provider attribute names a framework: another provider attribute
+    that names a provider, else the one the model id implies (`vocab.provider_from_model`)."""
+    for name in PROVIDER + ("llm.provider", "llm.system"):
+        v = attrs.get(name)
+        if isinstance(v, str) and v:
+            p = vocab.provider_name(v)
+            if p not in vocab.FRAMEWORKS:
+                return p
+    return vocab.provider_from_model(model) if model else "unknown"
+
+
+def _evaluator(s: RawSpan, attrs: dict) -> Eval | None:
+    """An OpenInference EVALUATOR span as one Eval: `eval.{name,score,label}`, else the same keys in the
+    `output.value` or `metadata` JSON objects (`evaluator_name` too); the span name names it otherwise."""
+    out, meta = _json_object(attrs.get("output.value")), _json_object(attrs.get("metadata"))
+
+    def pick(*keys):
+        for source, key in ((attrs, "eval." + keys[0]), *((d, k) for d in (out, meta) for k in keys)):
+            v = source.get(key)
+            if v is not None and v != "":
+                return v
+        return None
+
+    score, label = pick("score", "value"), pick("label")
+    if score is None and label is None:
+        return None
+    e = eval_from_attrs({"gen_ai.evaluation.name": pick("name", "evaluator_name", "eval_name") or s.name,
+                         "gen_ai.evaluation.score.value": score, "gen_ai.evaluation.score.label": label})
+    if e.score is not None and not math.isfinite(e.score):
+        raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score is not finite")
+    return e
+
+
 def detect_dialect(attrs: dict, resource: dict) -> str:
     if "openinference.span.kind" in attrs:
         return "openinference"
+    if "ai.operationId" in attrs:
+        return "vercel_ai"
     if ("gen_ai.usage.cost" in attrs or "gen_ai.server.time_to_first_token" in attrs
             or resource.get("telemetry.sdk.name") == "openlit"):
         return "openlit"
@@ -246,8 +306,8 @@ class Normalizer:
         self.ngroups = len(groups)
         self._plans: dict[tuple, tuple] = {}                 # attribute names -> `_plan`
         self._last_resource: tuple = (None,)
-        names = set(INPUT_TOKENS + OUTPUT_TOKENS + CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM
-                    + SPAN_COST + CONVERSATION + AGENT + TOOL + FINISH + REQUEST_MODEL + RESPONSE_MODEL + OTHER_KEYS)
+        names = {name for group in GROUPS for name in group}
+        names.update(OTHER_KEYS)
         names.update(self.signals, self.prompt_version, billing.KEYS)
         for attributes, _default in self.dims:
             names.update(attributes)
@@ -309,18 +369,26 @@ class Normalizer:
     def _operation(self, s: RawSpan, attrs: dict) -> str | None:
         op = attrs.get("gen_ai.operation.name")
         if isinstance(op, str) and op:
-            return vocab.operation_name(op) or op.strip().lower()[:32]
+            op = vocab.operation_name(op) or op.strip().lower()[:32]
+            return None if op in vocab.PLUMBING_OPERATIONS else op     # e.g. OpenLLMetry's execute_task
         kind = attrs.get("openinference.span.kind")
         if isinstance(kind, str):
             kind = kind.upper()
             if kind == "CHAIN" and not s.parent_span_id:
                 return "invoke_workflow"       # the root chain of a trace is the workflow
+            if kind == "EVALUATOR":
+                return EVALUATION
             return vocab.OPENINFERENCE_KINDS.get(kind)   # inner CHAIN, GUARDRAIL...: plumbing
+        vercel = attrs.get("ai.operationId")
+        if isinstance(vercel, str):
+            return vocab.VERCEL_OPERATIONS.get(vercel)     # ai.embed and the like wrap their do* span
         tl = attrs.get("traceloop.span.kind")
         if isinstance(tl, str) and tl.lower() in vocab.TRACELOOP_KINDS:
             return vocab.TRACELOOP_KINDS[tl.lower()]
         rt = attrs.get("llm.request.type")
         if isinstance(rt, str) and rt:
+            if rt == "completion" and s.name.startswith("litellm"):
+                return "chat"                  # LiteLLM's call type "completion" is a chat completion
             return vocab.operation_name(rt) or "chat"
         if ("gen_ai.system" in attrs or "gen_ai.provider.name" in attrs or "gen_ai.request.model" in attrs
                 or "gen_ai.latency.e2e" in attrs):
@@ -348,15 +416,12 @@ class Normalizer:
         _, res_service, res_version, res_prompt_version, res_dims = self._resource(res)
         dialect = detect_dialect(attrs, res)
         found = self._pick(attrs)
-        params = _invocation_params(attrs) if "llm.invocation_parameters" in attrs else {}
-
-        # provider
-        raw_provider = found[G_PROVIDER]
-        if raw_provider is not None:
-            provider = vocab.provider_name(str(raw_provider))
+        if "llm.invocation_parameters" in attrs:
+            params = _invocation_params(attrs)
+        elif "embedding.invocation_parameters" in attrs:
+            params = _invocation_params(attrs, "embedding.invocation_parameters")
         else:
-            provider = vocab.openinference_provider(attrs.get("llm.provider"), attrs.get("llm.system")) \
-                or ("vllm" if dialect == "vllm" else "unknown")
+            params = {}
 
         # models
         response_model = found[G_RESPONSE_MODEL]
@@ -366,34 +431,54 @@ class Normalizer:
         request_model = str(request_model)
         response_model = str(response_model or request_model)
 
+        # provider
+        raw_provider = found[G_PROVIDER]
+        if raw_provider is not None:
+            provider = vocab.provider_name(str(raw_provider))
+            if provider in vocab.FRAMEWORKS:         # Strands, ADK's call_llm, Spring AI: not the provider
+                if provider == "strands_agents":
+                    dialect = "strands"
+                provider = _real_provider(attrs, request_model)
+        else:
+            provider = vocab.openinference_provider(attrs.get("llm.provider"), attrs.get("llm.system")) \
+                or ("vllm" if dialect == "vllm" else "unknown")
+
         # tokens
         inp = _count(found[G_INPUT], "input tokens")
         out = _count(found[G_OUTPUT], "output tokens")
         cr = _count(found[G_CACHE_READ], "cache read tokens") or 0
         cw = _count(found[G_CACHE_WRITE], "cache write tokens") or 0
         rz = _count(found[G_REASONING], "reasoning tokens") or 0
+        if inp is None and op == "embeddings" and "llm.token_count.total" in attrs:
+            inp = _count(attrs["llm.token_count.total"], "total tokens")    # OpenInference embeddings
         if cr or cw:
             if inp is None or cr + cw > inp or self._input_excludes_cache(s.scope, provider):
                 inp = (inp or 0) + cr + cw
         if rz and out is not None and rz > out:
             out = out + rz   # reasoning reported beside output, not inside it
 
-        # errors
-        error_type = ""
+        # errors: the normalised class from the HTTP status, the exception type, then error.type
+        error_type = error_raw = ""
         et = attrs.get("error.type")
         if s.status_code == STATUS_ERROR or (et is not None and et != ""):
-            if et:
-                error_type = str(et)
-            else:
-                for ev in s.events:
-                    if ev.name == "exception" and ev.attrs.get("exception.type"):
-                        error_type = str(ev.attrs["exception.type"])
-                        break
-                else:
-                    error_type = "_OTHER"
+            exc = message = ""
+            for ev in s.events:
+                if ev.name == "exception" and ev.attrs.get("exception.type"):
+                    exc = str(ev.attrs["exception.type"])
+                    message = str(ev.attrs.get("exception.message") or "")
+                    break
+            et = str(et) if et is not None else ""
+            error_type = vocab.error_class(_first(attrs, HTTP_STATUS), exc, et, message)
+            error_raw = et or exc or "_OTHER"
 
         # streaming and time to first token
         ttft = _seconds(found[G_TTFT])
+        if ttft is not None:
+            if dialect == "strands":
+                ttft /= 1000.0           # Strands writes milliseconds in gen_ai.server.time_to_first_token
+        elif found[G_TTFT_MS] is not None:
+            ms = _seconds(found[G_TTFT_MS])
+            ttft = None if ms is None else ms / 1000.0
         if ttft is None and s.events:
             ttft = _ttft_from_events(s)
         stream_attr = found[G_STREAM]
@@ -401,9 +486,13 @@ class Normalizer:
             stream_attr = params.get("stream")
         streaming = _truthy(stream_attr) if stream_attr is not None else ttft is not None
 
-        # cost carried on the span
+        # cost carried on the span (US dollars)
         span_cost = None
         raw_cost = found[G_SPAN_COST]
+        if raw_cost is not None:
+            currency = attrs.get(COST_CURRENCY)
+            if currency and str(currency).upper() != "USD" and "gen_ai.usage.cost.amount" in attrs:
+                raw_cost = _first(attrs, SPAN_COST[1:])      # an amount in another currency is not dollars
         if raw_cost is not None:
             span_cost = _seconds(raw_cost)   # finite and >= 0
             if span_cost is None:
@@ -416,8 +505,12 @@ class Normalizer:
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
             inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
-            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""), dialect,
+            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""),
+            str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
+            and op in LLM_OPERATIONS else "", dialect,
         )
+        if error_raw:
+            call.error_raw = error_raw
         if op == "execute_tool":
             call.tool_name = str(found[G_TOOL] or attrs.get("traceloop.entity.name")
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")
@@ -437,6 +530,11 @@ class Normalizer:
             call.cache_hit = any(_truthy(attrs.get(a)) for a in self.cache_hit)
         if s.events or "evaluations.0.evaluation.name" in attrs:
             call.evals = self._evals(s)
+        if op == EVALUATION:
+            e = _evaluator(s, attrs)
+            if e is None:
+                return None
+            call.evals.append(e)
         if self.capture_content:
             call.input_text, call.output_text = _content(attrs)
         # pricing dimensions (llmpulse.billing): nothing to do for most spans

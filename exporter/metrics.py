@@ -21,12 +21,13 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
+from dataclasses import replace
 
 from llmpulse import __version__
 from llmpulse.config import Config
-from llmpulse.records import FINISH_REASONS, LLM_OPERATIONS, Call, Eval
+from llmpulse.records import EVALUATION, FINISH_REASONS, LLM_OPERATIONS, Call, Eval
 from llmpulse.series import OVERFLOW, Block, Counter, Gauge, Histogram, LabelCaps
-from llmpulse.tracking import Lru, Window
+from llmpulse.tracking import Lru, Pending, Window
 
 KEY_CACHE_SIZE = 20_000     # raw label values remembered with their capped keys; cleared when full
 L = ("service_name", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
@@ -68,12 +69,13 @@ class _Slot(Block):
     with its numbers still bound to their series, and the next new deployment of the same duration
     key takes it over, so slots number the deployments active at once, not every one ever seen."""
 
-    __slots__ = ("key", "error", "dkey", "depkey", "owner", "bound")
+    __slots__ = ("key", "error", "dkey", "depkey", "owner", "response_owner", "bound")
 
     def __init__(self, key: tuple, error: str, dkey: tuple, depkey: tuple, size: int, ex_size: int):
         super().__init__(size, ex_size)
         self.key, self.error, self.dkey, self.depkey = key, error, dkey, depkey
-        self.owner = (key[0], key[3])
+        self.owner = (key[0], key[3], bool(error))     # (service, model, failed): what a late score attaches to
+        self.response_owner = (key[2],) + self.owner    # (provider, ...): what a response id is remembered with
         self.bound = 0
 
 
@@ -129,12 +131,18 @@ class Metrics:
         self.retries = C("llm_retries", "Retried calls.", Ld)
         self.fallbacks = C("llm_fallbacks", "Calls served by a fallback model or provider.", Ld)
         self.cache_hits = C("llm_cache_hits", "Semantic-cache hits.", Ld)
+        self.raw_errors = C("llm_raw_errors", "Failed operations by error type as sent (metrics.raw_error_types).",
+                            ("service_name", "gen_ai_provider_name", "error_type", "raw_error_type"))
+        self.raw_error_types = mc.raw_error_types
 
         # the exporter's own health
         self.spans_received = C("llmpulse_spans_received", "GenAI spans accepted, by dialect.", ("dialect",))
         self.spans_rejected = C("llmpulse_spans_rejected", "Spans rejected, by reason.", ("reason",))
-        self.spans_skipped = C("llmpulse_spans_skipped", "Spans not counted, by reason (non_genai, duplicate).",
-                               ("reason",))
+        self.spans_skipped = C("llmpulse_spans_skipped", "Spans not counted, by reason (non_genai, duplicate, "
+                               "nested_call, duplicate_response, covered_by_promoted).", ("reason",))
+        self.aggregate_usage = C("llmpulse_aggregate_usage", "Spans that are not calls but carry token counts, by "
+                                 "outcome (covered: their calls were counted; promoted: counted as one call).",
+                                 ("outcome",))
         self.requests = C("llmpulse_requests", "Ingest requests by transport, signal and status code.",
                           ("transport", "signal", "code"))
         self.overflows = C("llmpulse_label_overflows", "Label values replaced by __overflow__, by label.", ("label",))
@@ -153,8 +161,12 @@ class Metrics:
         tc = cfg.tracking
         self.traces = Window(tc.trace_idle_seconds, tc.max_traces)
         self.conversations = Window(tc.conversation_idle_seconds, tc.max_conversations)
-        self.span_owner = Lru(tc.remember_spans)     # span_id -> (service, model)
-        self.trace_owner = Lru(tc.remember_spans)    # trace_id -> (service, model)
+        self.span_owner = Lru(tc.remember_spans)     # span_id of a call -> (service, model, failed)
+        self.trace_owner = Lru(tc.remember_spans)    # trace_id -> its last successful call's (service, model, failed)
+        self.call_parents = Lru(tc.remember_spans)   # parent span ids of calls (a call there wraps a counted one)
+        self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
+        self.pending = Pending(tc.aggregate_wait_seconds, tc.max_pending_aggregates)   # aggregates with tokens
+        self.promoted = Lru(tc.max_pending_aggregates)   # trace_id -> [(start_ns, end_ns)] of promoted aggregates
         self.extra_families: list = []               # self-metrics added by other parts (forwarder)
 
         self.families = [v for v in vars(self).values() if isinstance(v, (Counter, Histogram, Gauge))]
@@ -185,6 +197,8 @@ class Metrics:
         self.tracked.set(("traces",), len(self.traces.open))
         self.tracked.set(("conversations",), len(self.conversations.open))
         self.tracked.set(("spans",), len(self.span_owner.data))
+        self.tracked.set(("responses",), len(self.responses.data))
+        self.tracked.set(("pending_aggregates",), self.pending.count)
 
     @contextmanager
     def collect_skipped(self):
@@ -203,17 +217,98 @@ class Metrics:
             self.overflows.set((label,), float(n))
 
     # -- recording ---------------------------------------------------------------
-    def record(self, calls: Iterable[Call], now_s: float | None = None) -> None:
-        """Apply a batch of calls (one lock acquisition for the batch)."""
+    def record(self, calls: list[Call], now_s: float | None = None) -> dict[str, int]:
+        """Apply a batch of normalised spans (one lock acquisition for the batch).
+
+        Calls reported already (a call span wrapping or wrapped by a counted one, the same provider response
+        id, a call inside a promoted aggregate) are not recorded: they are marked (`Call.suppressed`) and
+        their {reason: count} returned. Other spans carrying tokens go through `_aggregate`.
+        """
         wall = now_s if now_s is not None else time.time()
         mono = self.now()
         dialects: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        # calls that are parents of calls in this batch: within one request the inner span is the one kept
+        wrappers = {c.parent_span_id for c in calls if c.operation in LLM_OPERATIONS} if len(calls) > 1 else ()
         with self.lock:
+            owners, parents, responses = self.span_owner.data, self.call_parents.data, self.responses.data
+            promoted = self.promoted.data
             for c in calls:
-                self._record_one(c, wall, mono)
+                op = c.operation
+                if op in LLM_OPERATIONS:
+                    sid, parent, rid = c.span_id, c.parent_span_id, c.response_id
+                    if sid in wrappers or sid in parents or (parent and parent in owners) \
+                            or (rid and rid in responses) or (promoted and c.trace_id in promoted):
+                        reason = self._duplicate(c, wrappers)
+                        if reason is not None:
+                            c.suppressed = reason
+                            skipped[reason] = skipped.get(reason, 0) + 1
+                            continue
+                    self._record_one(c, wall, mono)
+                elif op == EVALUATION:
+                    for e in c.evals:
+                        self._score(c.trace_id, c.parent_span_id, e, wall, "otlp_spans")
+                else:
+                    self._record_one(c, wall, mono)
+                    if c.input_tokens or c.output_tokens:
+                        self._aggregate(c, wall, mono)
                 dialects[c.dialect] = dialects.get(c.dialect, 0) + 1
             for dialect, n in dialects.items():       # a few dialects a batch: counted once each
                 self.spans_received.inc((dialect,), n)
+        return skipped
+
+    def _duplicate(self, c: Call, wrappers) -> str | None:
+        """Why call c is not to be counted (it was reported already), or None (caller holds the lock)."""
+        sid, parent = c.span_id, c.parent_span_id
+        owners = self.span_owner.data
+        owner = None
+        if sid in wrappers:
+            reason = "nested_call"                 # the call below it in this batch is counted
+        elif parent and parent in owners:
+            reason, owner = "nested_call", owners[parent]      # the call around it was counted
+        elif sid in self.call_parents.data:
+            reason = "nested_call"                 # a call below it was counted in an earlier request
+        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == \
+                self.caps.value("gen_ai_provider_name", c.provider):
+            reason, owner = "duplicate_response", self.responses.data[c.response_id][1:]
+        else:
+            ivs = self.promoted.data.get(c.trace_id) if self.promoted.data else None
+            if not ivs or not any(a <= c.start_ns and c.end_ns <= b for a, b in ivs):
+                return None
+            reason = "covered_by_promoted"         # the promoted aggregate's totals include it
+        # remembered so that what wraps it is recognised too, and, when the call counted is around it (or
+        # elsewhere), what it wraps and late scores naming it
+        if owner is not None:
+            self.span_owner.put_new(sid, owner)
+        if parent:
+            self.call_parents.put_new(parent, True)
+        return reason
+
+    def _aggregate(self, c: Call, wall: float, mono: float) -> None:
+        """A span that is not a call but carries tokens (an agent repeating its calls' totals): its tokens are
+        counted only if its trace turns out to have no call (`_decide`), after `tracking.aggregate_wait_seconds`."""
+        if c.trace_id in self.trace_owner.data:
+            self.aggregate_usage.inc(("covered",))
+            return
+        for items in self.pending.add(c.trace_id, c, mono):
+            self._decide(items, wall, mono)
+
+    def _decide(self, items: list[Call], wall: float, mono: float) -> None:
+        """Aggregates with tokens of one trace in which no call was counted: the outermost ones (not inside
+        another in time) are counted once each as a call, operation chat; those inside them are covered."""
+        kept: list[Call] = []
+        for a in sorted(items, key=lambda a: (a.start_ns, -a.end_ns, -(a.input_tokens or 0) - (a.output_tokens or 0))):
+            if any(k.start_ns <= a.start_ns and a.end_ns <= k.end_ns for k in kept):
+                self.aggregate_usage.inc(("covered",))
+                continue
+            kept.append(a)
+            p = replace(a, operation="chat", finish_reasons=(), streaming=False, ttft_s=None, tpot_s=None, evals=[],
+                        guardrail=False, refusal=False, retry=False, fallback=False, cache_hit=False, tool_name="",
+                        agent_name="")
+            self._record_one(p, wall, mono)
+            ivs = self.promoted.get(a.trace_id)
+            self.promoted.put(a.trace_id, (ivs or []) + [(a.start_ns, a.end_ns)])
+            self.aggregate_usage.inc(("promoted",))
 
     def _keys_for(self, c: Call) -> _Slot:
         """The `_Slot` of a call's label values.
@@ -293,57 +388,60 @@ class Metrics:
         is_llm = c.operation in LLM_OPERATIONS
         error = s.error
         self.duration.put(d, x, o_dur, e_dur, S_DUR, seconds, ex)
-        if c.input_tokens is not None:
-            if not s.bound & B_R_IN:
-                self._bind_region(s, R_IN)
-            self.token_usage.put(d, x, o_in, e_in, S_IN, c.input_tokens, ex)
-            d[T_IN] += c.input_tokens
-            if not s.bound & B_IN:
-                self._bind(s, T_IN)
-        if c.output_tokens is not None:
-            if not s.bound & B_R_OUT:
-                self._bind_region(s, R_OUT)
-            self.token_usage.put(d, x, o_out, e_out, S_OUT, c.output_tokens, ex)
-            d[T_OUT] += c.output_tokens
-            if not s.bound & B_OUT:
-                self._bind(s, T_OUT)
-        if c.cache_read_tokens:
-            self._add(s, T_CACHE_READ, c.cache_read_tokens)
-        if c.cache_write_tokens:
-            self._add(s, T_CACHE_WRITE, c.cache_write_tokens)
-        if c.reasoning_tokens:
-            self._add(s, T_REASONING, c.reasoning_tokens)
-        if c.streaming and c.ttft_s is not None and not error:
-            if not s.bound & B_R_TTFC:
-                self._bind_region(s, R_TTFC)
-            self.ttfc.put(d, x, o_ttfc, e_ttfc, S_TTFC, c.ttft_s, ex)
-            per_chunk = c.tpot_s
-            if per_chunk is None and c.output_tokens and c.output_tokens > 1 and seconds > c.ttft_s:
-                per_chunk = (seconds - c.ttft_s) / (c.output_tokens - 1)
-            if per_chunk is not None:
-                if not s.bound & B_R_TPOC:
-                    self._bind_region(s, R_TPOC)
-                self.tpoc.put(d, x, o_tpoc, e_tpoc, S_TPOC, per_chunk, ex)
-        if c.cost_usd is not None:
-            d[COST] += c.cost_usd
-            if not s.bound & B_COST:
-                self._bind(s, COST)
-            if not s.bound & B_R_COST:
-                self._bind_region(s, R_COST)
-            self.request_cost.put(d, x, o_cost, e_cost, S_COST, c.cost_usd, ex)
-        elif is_llm and ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
-            d[UNPRICED] += 1.0
-            if not s.bound & B_UNPRICED:
-                self._bind(s, UNPRICED)
-        for r in c.finish_reasons:
-            i = FINISH_INDEX.get(r)
-            if i is None:
-                self.finish.inc(s.key + (r,))
-            else:
-                self._add(s, i, 1.0)
+        if error and self.raw_error_types:
+            self.raw_errors.inc((s.key[0], s.key[2], error, self.caps.value("raw_error_type", c.error_raw)))
+        if is_llm:          # the call families: tokens, time to first chunk, cost, finish reasons
+            if c.input_tokens is not None:
+                if not s.bound & B_R_IN:
+                    self._bind_region(s, R_IN)
+                self.token_usage.put(d, x, o_in, e_in, S_IN, c.input_tokens, ex)
+                d[T_IN] += c.input_tokens
+                if not s.bound & B_IN:
+                    self._bind(s, T_IN)
+            if c.output_tokens is not None:
+                if not s.bound & B_R_OUT:
+                    self._bind_region(s, R_OUT)
+                self.token_usage.put(d, x, o_out, e_out, S_OUT, c.output_tokens, ex)
+                d[T_OUT] += c.output_tokens
+                if not s.bound & B_OUT:
+                    self._bind(s, T_OUT)
+            if c.cache_read_tokens:
+                self._add(s, T_CACHE_READ, c.cache_read_tokens)
+            if c.cache_write_tokens:
+                self._add(s, T_CACHE_WRITE, c.cache_write_tokens)
+            if c.reasoning_tokens:
+                self._add(s, T_REASONING, c.reasoning_tokens)
+            if c.streaming and c.ttft_s is not None and not error:
+                if not s.bound & B_R_TTFC:
+                    self._bind_region(s, R_TTFC)
+                self.ttfc.put(d, x, o_ttfc, e_ttfc, S_TTFC, c.ttft_s, ex)
+                per_chunk = c.tpot_s
+                if per_chunk is None and c.output_tokens and c.output_tokens > 1 and seconds > c.ttft_s:
+                    per_chunk = (seconds - c.ttft_s) / (c.output_tokens - 1)
+                if per_chunk is not None:
+                    if not s.bound & B_R_TPOC:
+                        self._bind_region(s, R_TPOC)
+                    self.tpoc.put(d, x, o_tpoc, e_tpoc, S_TPOC, per_chunk, ex)
+            if c.cost_usd is not None:
+                d[COST] += c.cost_usd
+                if not s.bound & B_COST:
+                    self._bind(s, COST)
+                if not s.bound & B_R_COST:
+                    self._bind_region(s, R_COST)
+                self.request_cost.put(d, x, o_cost, e_cost, S_COST, c.cost_usd, ex)
+            elif ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
+                d[UNPRICED] += 1.0
+                if not s.bound & B_UNPRICED:
+                    self._bind(s, UNPRICED)
+            for r in c.finish_reasons:
+                i = FINISH_INDEX.get(r)
+                if i is None:
+                    self.finish.inc(s.key + (r,))
+                else:
+                    self._add(s, i, 1.0)
         if c.guardrail:
             self._add(s, GUARDRAIL, 1.0)
-        if c.refusal or "content_filter" in c.finish_reasons:
+        if c.refusal or (is_llm and "content_filter" in c.finish_reasons):
             self._add(s, REFUSALS, 1.0)
         if c.retry:
             self._add(s, RETRIES, 1.0)
@@ -360,8 +458,27 @@ class Metrics:
         # cross-span state
         if is_llm:
             owner = s.owner
+            trace_id = c.trace_id
             self.span_owner.put_new(c.span_id, owner)
-            self.trace_owner.put(c.trace_id, owner)
+            if c.parent_span_id:          # Lru.put_new, inline: this runs for every call
+                lru = self.call_parents
+                lru.data[c.parent_span_id] = True
+                if len(lru.data) > lru.size:
+                    lru.data.popitem(last=False)
+            if c.response_id:
+                lru = self.responses
+                lru.data[c.response_id] = s.response_owner         # one tuple per label set, none per call
+                if len(lru.data) > lru.size:
+                    lru.data.popitem(last=False)
+            if not owner[2]:
+                self.trace_owner.put(trace_id, owner)
+            else:           # a failed call stands for its trace only until a successful one is seen
+                old = self.trace_owner.data.get(trace_id)
+                if old is None or old[2]:
+                    self.trace_owner.put(trace_id, owner)
+            if self.pending.count and trace_id in self.pending.traces:
+                for _ in self.pending.pop(trace_id):       # aggregates waiting for a call of this trace
+                    self.aggregate_usage.inc(("covered",))
             evicted = self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id)
             if evicted is not None:
                 self._finish_trace(evicted, wall)
@@ -396,9 +513,12 @@ class Metrics:
             self.conv_cost.observe((service,), cost)
 
     def sweep(self, flush: bool = False) -> None:
-        """Observe traces and conversations that went idle (all of them when flush)."""
+        """Decide aggregates whose wait is over, observe traces and conversations that went idle (all of
+        them when flush)."""
         now = self.now()
         with self.lock:
+            for items in (self.pending.drain() if flush else self.pending.due(now)):
+                self._decide(items, time.time(), now)
             for agg in (self.traces.drain() if flush else self.traces.sweep(now)):
                 self._finish_trace(agg)
             for agg in (self.conversations.drain() if flush else self.conversations.sweep(now)):
@@ -407,24 +527,28 @@ class Metrics:
 
     # -- late scores and feedback -------------------------------------------
     def owner(self, trace_id: str, span_id: str) -> tuple[str, str]:
-        """(service, model) of the span or trace a late score refers to, else unknown."""
+        """(service, model) of the call a late score refers to: the span's call when the span id names a
+        call, else the trace's last successful call (its last call when none succeeded), else unknown."""
         hit = self.span_owner.get(span_id) if span_id else None
         if hit is None and trace_id:
             hit = self.trace_owner.get(trace_id)
-        return hit or ("unknown", "unknown")
+        return hit[:2] if hit else ("unknown", "unknown")
+
+    def _score(self, trace_id: str, span_id: str, item: Eval | bool, wall: float, source: str) -> None:
+        service, model = self.owner(trace_id, span_id)
+        ex = (trace_id, span_id, wall) if self.exemplars and trace_id else None
+        if isinstance(item, Eval):
+            self._eval(service, model, item, ex)
+        else:
+            self.feedback.inc((service, model, "positive" if item else "negative"))
+        self.scores_received.inc((source,))
 
     def record_scores(self, items: list[tuple[str, str, Eval | bool]], source: str) -> None:
         """items: (trace_id, span_id, Eval) for scores or (trace_id, span_id, positive) for feedback."""
         wall = time.time()
         with self.lock:
             for trace_id, span_id, item in items:
-                service, model = self.owner(trace_id, span_id)
-                ex = (trace_id, span_id, wall) if self.exemplars and trace_id else None
-                if isinstance(item, Eval):
-                    self._eval(service, model, item, ex)
-                else:
-                    self.feedback.inc((service, model, "positive" if item else "negative"))
-                self.scores_received.inc((source,))
+                self._score(trace_id, span_id, item, wall, source)
 
     # -- self metrics ------------------------------------------------------------
     def count(self, counter: Counter, key: tuple, n: float = 1.0) -> None:

@@ -18,7 +18,7 @@ from llmpulse.config import Config
 from llmpulse.costing import Costing, PriceMetrics
 from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs
 from llmpulse.metrics import Metrics
-from llmpulse.records import Call, Eval
+from llmpulse.records import LLM_OPERATIONS, Call, Eval
 from llmpulse.tracking import Dedupe
 
 HEX32 = re.compile(r"[0-9a-fA-F]{32}")
@@ -56,6 +56,7 @@ class Pipeline:
         self.costing = Costing(price_metrics)
         self.forwarder = forwarder
         self.use_span_cost = cfg.pricing.use_span_cost
+        self.zero_span_cost_is_missing = cfg.pricing.zero_span_cost_is_missing
         self.normalizer = Normalizer(cfg, capture_content=capture_content)
         self.dedupe = Dedupe(cfg.tracking.dedupe_spans)
         self.dedupe_lock = threading.Lock()
@@ -100,7 +101,10 @@ class Pipeline:
             for c in calls:
                 self.price(c)
         m = self.metrics
-        m.record(calls)
+        suppressed = m.record(calls)
+        if suppressed:            # calls reported twice: counted once, not forwarded twice
+            skipped.update(suppressed)
+            calls = [c for c in calls if not c.suppressed]
         with m.lock:
             for reason, n in rejected.items():
                 m.spans_rejected.inc((reason,), n)
@@ -112,11 +116,16 @@ class Pipeline:
         return out
 
     def price(self, c: Call) -> None:
-        if not c.is_llm:
+        """Set c.cost_usd: the span's own cost, else the price table's (calls, and other spans with tokens,
+        which count as a call if their trace has none). A span cost of exactly 0 for a model the table
+        prices is taken as unknown (pricing.zero_span_cost_is_missing)."""
+        if c.operation not in LLM_OPERATIONS and not (c.input_tokens or c.output_tokens):
             return
-        if self.use_span_cost and c.span_cost_usd is not None:
-            c.cost_usd = c.span_cost_usd
+        span_cost = c.span_cost_usd if self.use_span_cost else None
+        if span_cost is not None and (span_cost > 0 or not self.zero_span_cost_is_missing):
+            c.cost_usd = span_cost
             return
+        c.cost_usd = span_cost            # 0 or None, unless the table prices it
         if self.prices is None or (c.input_tokens is None and c.output_tokens is None):
             return
         price = self.prices.lookup(c.provider, c.response_model)

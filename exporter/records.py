@@ -22,12 +22,20 @@ from dataclasses import dataclass, field
 # Sources that report input without the cache (Anthropic's raw usage) are
 # converted on the way in, so a cached token is never counted twice.
 
-FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "other")
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "compaction", "other")
 OPERATIONS = (
     "chat", "text_completion", "generate_content", "embeddings", "retrieval",
-    "execute_tool", "invoke_agent", "invoke_workflow", "create_agent",
+    "execute_tool", "invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent", "plan",
 )
+# Calls (docs/dialects.md, "Calls, aggregates and the rest"): one model request each. Only calls add to the
+# token, cost, unpriced, finish-reason and time-to-first-chunk families.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+# Aggregates: they contain calls, and the token counts some emitters put on them repeat their calls'.
+AGGREGATE_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow", "handle_conversation_turn", "create_agent",
+                                  "plan"})
+EVALUATION = "evaluation"       # an evaluator span (OpenInference EVALUATOR): recorded as scores only
+ERROR_TYPES = ("rate_limited", "timeout", "server_error", "auth", "bad_request", "content_filter", "cancelled",
+               "connection", "_OTHER")
 
 
 @dataclass(slots=True)
@@ -88,6 +96,7 @@ class Call:
     span_cost_usd: float | None = None     # cost carried on the span
     cost_usd: float | None = None          # the cost used (span or price table)
     conversation_id: str = ""
+    response_id: str = ""           # gen_ai.response.id of a successful call: the same response counts once
     dialect: str = "otel"           # fields up to here are passed by position in Normalizer.normalize
     agent_name: str = ""
     tool_name: str = ""
@@ -101,6 +110,8 @@ class Call:
     cache_hit: bool = False
     input_text: str | None = None   # only kept when content capture is on
     output_text: str | None = None
+    error_raw: str = ""             # the error as the span named it (error_type is its normalised class)
+    suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
     # pricing dimensions (issue 17): None when the span carries none, which is the common case
     billing: Billing | None = None
 
@@ -115,3 +126,10 @@ class Call:
     @property
     def is_llm(self) -> bool:
         return self.operation in LLM_OPERATIONS
+
+    @property
+    def kind(self) -> str:
+        """call, aggregate or other (docs/dialects.md, "Calls, aggregates and the rest")."""
+        if self.operation in LLM_OPERATIONS:
+            return "call"
+        return "aggregate" if self.operation in AGGREGATE_OPERATIONS else "other"

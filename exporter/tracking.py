@@ -125,3 +125,66 @@ class Window:
         out = [Aggregate._make(a) for a in self.open.values()]
         self.open.clear()
         return out
+
+
+class Pending:
+    """Spans held back for a while, grouped by trace: aggregates (agent, workflow spans) that carry token
+    counts, waiting for a call of their trace to show they were counted already.
+
+    A trace's group is due `wait` seconds after its last addition; at most `size` spans are held, and
+    past that the oldest group is handed back at once (decided early, never dropped).
+
+    >>> p = Pending(wait=10, size=2)
+    >>> p.add("t1", "a", now=0), p.add("t2", "b", now=1), p.add("t3", "c", now=2)
+    ([], [], [['a']])
+    >>> p.pop("t2"), p.count, p.due(now=20)
+    (['b'], 1, [['c']])
+    """
+
+    def __init__(self, wait: float, size: int):
+        self.wait = wait
+        self.size = size
+        self.count = 0
+        self.traces: OrderedDict[str, list] = OrderedDict()     # trace id -> [due, [items]], by due time
+
+    def add(self, trace_id: str, item, now: float) -> list[list]:
+        """Hold item; the groups handed back early to stay within `size` (oldest first)."""
+        group = self.traces.get(trace_id)
+        if group is None:
+            self.traces[trace_id] = [now + self.wait, [item]]
+        else:
+            group[0] = now + self.wait
+            group[1].append(item)
+            self.traces.move_to_end(trace_id)
+        self.count += 1
+        early = []
+        while self.count > self.size:
+            _, (_, items) = self.traces.popitem(last=False)
+            self.count -= len(items)
+            early.append(items)
+        return early
+
+    def pop(self, trace_id: str) -> list | None:
+        group = self.traces.pop(trace_id, None)
+        if group is None:
+            return None
+        self.count -= len(group[1])
+        return group[1]
+
+    def due(self, now: float) -> list[list]:
+        out = []
+        traces = self.traces
+        while traces:
+            trace_id, group = next(iter(traces.items()))
+            if group[0] > now:
+                break                # ordered by due time: the rest are later
+            del traces[trace_id]
+            self.count -= len(group[1])
+            out.append(group[1])
+        return out
+
+    def drain(self) -> list[list]:
+        out = [items for _, items in self.traces.values()]
+        self.traces.clear()
+        self.count = 0
+        return out

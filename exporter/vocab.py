@@ -2,8 +2,10 @@
 
 >>> provider_name("Anthropic"), provider_name("az.ai.openai"), provider_name("vertex_ai")
 ('anthropic', 'azure.ai.openai', 'gcp.vertex_ai')
->>> finish_reason("max_tokens"), finish_reason("MAX_TOKENS"), finish_reason("end_turn")
-('length', 'length', 'stop')
+>>> finish_reason("max_tokens"), finish_reason("MAX_TOKENS"), finish_reason("end_turn"), finish_reason("tool-calls")
+('length', 'length', 'stop', 'tool_calls')
+>>> error_class(None, "openai.InternalServerError", ""), error_class(429, "", "api_error")
+('server_error', 'rate_limited')
 """
 
 from __future__ import annotations
@@ -65,9 +67,48 @@ PROVIDER_ALIASES = {
     "aleph_alpha": "aleph_alpha",
     "alephalpha": "aleph_alpha",
     "writer": "writer",
-    "langchain": "langchain",
-    "llamaindex": "llamaindex",
+    "moonshot": "moonshot_ai",
+    "moonshotai": "moonshot_ai",
+    "moonshot_ai": "moonshot_ai",
+    "amazon": "aws.bedrock",
+    "azure_openai": "azure.ai.openai",
 }
+
+# Values of gen_ai.system / gen_ai.provider.name that name an agent framework, not the provider that
+# served the call (Strands, Google ADK's call_llm, Spring AI's ChatClient, ...): the provider is then
+# read from the span's other provider attribute, else from the model id (`provider_from_model`).
+FRAMEWORKS = frozenset({"strands_agents", "gcp.vertex.agent", "spring_ai", "microsoft.agent_framework",
+                        "agent_framework", "semantic_kernel", "langchain", "llamaindex", "crewai",
+                        "pydantic_ai", "openai_agents"})
+
+# Model id prefixes -> provider, for spans whose provider attribute names a framework.
+# Bedrock ids are "<vendor>.<model>" with an optional region prefix ("us.anthropic.claude-...").
+_MODEL_PREFIXES = (
+    ("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("o4", "openai"), ("chatgpt", "openai"),
+    ("text-embedding-3", "openai"), ("text-embedding-ada", "openai"), ("claude", "anthropic"),
+    ("gemini", "gcp.gemini"), ("gemma", "gcp.gemini"), ("text-embedding-004", "gcp.gemini"),
+    ("mistral", "mistral_ai"), ("ministral", "mistral_ai"), ("codestral", "mistral_ai"),
+    ("magistral", "mistral_ai"), ("pixtral", "mistral_ai"), ("grok", "x_ai"), ("deepseek", "deepseek"),
+    ("command", "cohere"), ("kimi", "moonshot_ai"), ("moonshot", "moonshot_ai"),
+)
+_BEDROCK = re.compile(r"^(?:[a-z]{2,4}\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)"
+                      r"\.[a-z0-9]")
+
+
+def provider_from_model(model: str) -> str:
+    """The provider a model id implies, or "unknown".
+
+    >>> provider_from_model("gpt-4o"), provider_from_model("us.anthropic.claude-sonnet-4-20250514-v1:0")
+    ('openai', 'aws.bedrock')
+    """
+    m = model.strip().lower()
+    if _BEDROCK.match(m):
+        return "aws.bedrock"
+    m = m.rsplit("/", 1)[-1]
+    for prefix, provider in _MODEL_PREFIXES:
+        if m.startswith(prefix):
+            return provider
+    return "unknown"
 
 _NOT_SAFE = re.compile(r"[^a-z0-9_.\-]+")
 
@@ -77,6 +118,14 @@ def provider_name(raw: str) -> str:
     hit = PROVIDER_ALIASES.get(key)
     if hit:
         return hit
+    if "." in key and key not in FRAMEWORKS:
+        # Vercel AI SDK provider ids: "openai.chat", "anthropic.messages", "google.vertex.chat", ...
+        head, _, rest = key.partition(".")
+        if head == "google" and rest.startswith("vertex"):
+            return "gcp.vertex_ai"
+        hit = PROVIDER_ALIASES.get(head)
+        if hit:
+            return hit
     return _NOT_SAFE.sub("_", key)[:64] or "unknown"
 
 
@@ -115,6 +164,28 @@ OPERATION_ALIASES = {
     "create_agent": "create_agent",
     "invoke_workflow": "invoke_workflow",
     "workflow": "invoke_workflow",
+    "handle_conversation_turn": "handle_conversation_turn",
+    "plan": "plan",
+    "fetch_response": "fetch_response",
+    # LiteLLM call types (llm.request.type, litellm.call_type)
+    "acompletion": "chat",
+    "responses": "chat",
+    "aresponses": "chat",
+    "atext_completion": "text_completion",
+    "aembedding": "embeddings",
+    "arerank": "retrieval",
+}
+
+# Operations that are framework plumbing around other operations: the span is skipped
+# (OpenLLMetry task spans, Vercel's agent_step, Strands' event-loop cycle, Spring AI's ChatClient).
+PLUMBING_OPERATIONS = frozenset({"execute_task", "task", "agent_step", "execute_event_loop_cycle", "framework"})
+
+# Vercel AI SDK (ai.operationId): inner spans are the calls, outer generate/stream spans the agent loop.
+VERCEL_OPERATIONS = {
+    "ai.generateText": "invoke_agent", "ai.streamText": "invoke_agent", "ai.generateObject": "invoke_agent",
+    "ai.streamObject": "invoke_agent", "ai.generateText.doGenerate": "chat", "ai.streamText.doStream": "chat",
+    "ai.generateObject.doGenerate": "chat", "ai.streamObject.doStream": "chat", "ai.embed.doEmbed": "embeddings",
+    "ai.embedMany.doEmbed": "embeddings", "ai.toolCall": "execute_tool", "ai.rerank.doRerank": "retrieval",
 }
 
 OPENINFERENCE_KINDS = {
@@ -144,7 +215,10 @@ FINISH_REASON_MAP = {
     "length": "length",
     "content_filter": "content_filter",
     "tool_calls": "tool_calls",
+    "tool_call": "tool_calls",           # OTel's FinishReason, OpenLLMetry, pydantic-ai, Agent Framework
     "function_call": "tool_calls",
+    "compaction": "compaction",         # OTel's FinishReason; Anthropic's stop_reason after context compaction
+    "max_output_tokens": "length",      # OpenAI Responses API incomplete_details.reason
     "abort": "error",
     "error": "error",
     "model_length": "length",
@@ -167,6 +241,11 @@ FINISH_REASON_MAP = {
     "language": "other",
     "malformed_function_call": "error",
     "unexpected_tool_call": "error",
+    "too_many_tool_calls": "error",
+    "image_prohibited_content": "content_filter",
+    "image_recitation": "content_filter",
+    "other": "other",
+    "unknown": "other",
     # Bedrock Converse
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
@@ -175,6 +254,7 @@ FINISH_REASON_MAP = {
     "error_toxic": "content_filter",
     "error_limit": "length",
     "user_cancel": "other",
+    "tool_call_limit": "tool_calls",
     # Ollama
     "load": "other",
     "unload": "other",
@@ -182,11 +262,105 @@ FINISH_REASON_MAP = {
 
 
 def finish_reason(raw: str) -> str:
-    key = raw.strip().lower()
-    if key.startswith("finish_reason."):
-        key = key[len("finish_reason."):]
+    """One of records.FINISH_REASONS, whatever the case, separators or enum prefix ("FinishReason.STOP")."""
+    hit = FINISH_REASON_MAP.get(raw)
+    if hit is not None:
+        return hit
+    key = raw.strip().lower().replace("-", "_").replace(" ", "_")
+    if "." in key:
+        key = key.rsplit(".", 1)[1]
     return FINISH_REASON_MAP.get(key, "other")
 
 
 FEEDBACK_POSITIVE = frozenset({"positive", "thumbs_up", "up", "good", "like", "+1", "yes", "true"})
 FEEDBACK_NEGATIVE = frozenset({"negative", "thumbs_down", "down", "bad", "dislike", "-1", "no", "false"})
+
+
+# error_type: the cause of a failure in one small vocabulary (records.ERROR_TYPES), from the HTTP
+# status where the span has one, else the exception type, else error.type (docs/dialects.md, "Errors").
+def _status_class(code: int) -> str | None:
+    if code == 429:
+        return "rate_limited"
+    if code in (408, 504):
+        return "timeout"
+    if code in (401, 403, 407):
+        return "auth"
+    if code == 499:
+        return "cancelled"
+    if 400 <= code < 500:
+        return "bad_request"
+    if 500 <= code < 600:
+        return "server_error"
+    return None
+
+
+# (class, fragments of the name lower-cased without separators), first match wins
+_NAME_RULES = (
+    ("content_filter", ("contentfilter", "contentpolicy", "safety", "guardrail", "refusal", "moderation")),
+    ("rate_limited", ("ratelimit", "throttl", "toomanyrequests", "resourceexhausted", "quota")),
+    ("timeout", ("timeout", "timedout", "deadlineexceeded")),
+    ("cancelled", ("cancel", "aborterror")),
+    ("auth", ("authentication", "authorization", "unauthorized", "unauthenticated", "permission", "forbidden",
+              "accessdenied", "apikey")),
+    ("connection", ("connection", "connecterror", "network", "dns", "socket", "remoteprotocol")),
+    ("bad_request", ("badrequest", "invalidrequest", "validation", "notfound", "unprocessable", "invalidargument",
+                     "contextlength", "contextwindow", "toolarge", "invalidparameter")),
+    ("server_error", ("internalserver", "servererror", "serviceunavailable", "unavailable", "overloaded",
+                      "apierror", "badgateway", "serviceexception", "servicefailure")),
+)
+_NAME_EXACT = {"internal": "server_error", "server": "server_error", "auth": "auth", "canceled": "cancelled"}
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_name_cache: dict[str, str | None] = {}
+
+
+def _name_class(raw: str) -> str | None:
+    hit = _name_cache.get(raw, False)
+    if hit is not False:
+        return hit
+    s = raw.strip().lower()
+    if s.isdigit():
+        out = _status_class(int(s))
+    else:
+        key = _SEPARATORS.sub("", s.rsplit(".", 1)[-1])
+        out = _NAME_EXACT.get(key)
+        if out is None:
+            out = next((cls for cls, parts in _NAME_RULES if any(p in key for p in parts)), None)
+    if len(_name_cache) >= 4096:        # bounded: the names come from senders
+        _name_cache.clear()
+    _name_cache[raw] = out
+    return out
+
+
+# an HTTP status quoted in an exception message: "Error code: 429 - ..." (openai, anthropic), "429
+# RESOURCE_EXHAUSTED" (google-genai), "Status 429" (mistralai), "status_code: 500" (pydantic-ai),
+# "Server error '500 Internal Server Error'" (httpx)
+_MESSAGE_STATUS = re.compile(r"(?:^|error code:?\s*|status[ _]?(?:code)?:?\s*|')([45]\d\d)\b", re.I)
+
+
+def error_class(status: object, exception_type: str, error_type: str, message: str = "") -> str:
+    """The normalised error_type of a failed span (one of records.ERROR_TYPES): from the HTTP status
+    (an attribute, a numeric error.type, or one quoted in the exception message), else the exception
+    type, else error.type, else _OTHER."""
+    if status is not None and not isinstance(status, bool):
+        try:
+            cls = _status_class(int(status))
+        except (TypeError, ValueError):
+            cls = None
+        if cls:
+            return cls
+    if message:
+        m = _MESSAGE_STATUS.search(message[:300])
+        if m:
+            cls = _status_class(int(m.group(1)))
+            if cls:
+                return cls
+    if error_type and error_type.isdigit():        # error.type "429", "500": a status
+        cls = _status_class(int(error_type))
+        if cls:
+            return cls
+    for raw in (exception_type, error_type):
+        if raw:
+            cls = _name_class(raw)
+            if cls:
+                return cls
+    return "_OTHER"

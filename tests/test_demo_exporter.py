@@ -15,8 +15,6 @@ from llmpulse.demo.traffic import Traffic
 app = pytest.importorskip("llmpulse.app")
 config = pytest.importorskip("llmpulse.config")
 
-ERROR_TYPE_DIALECTS = ("otel", "openlit")   # the others carry only status + exception event
-
 
 def start_exporter():
     cfg = config.load_config(overrides={"server": {"host": "127.0.0.1", "otlp_http_port": 0,
@@ -50,10 +48,12 @@ def key(op: Op) -> tuple:
     return (op.service, op.operation, op.provider, op.model)
 
 
+# one series per cause, whatever the dialect says: the cause is the failure's HTTP status (none: a client timeout)
+CAUSE = {None: "timeout", 408: "timeout", 429: "rate_limited", 500: "server_error", 529: "server_error"}
+
+
 def expected_error(op: Op) -> str:
-    if op.dialect in ERROR_TYPE_DIALECTS or op.mixed:
-        return op.error.error_type
-    return op.error.exception_type
+    return CAUSE[op.error.http_status]
 
 
 @pytest.fixture(scope="module", params=[{"encoding": "protobuf"}, {"encoding": "json", "gzip": True}],

@@ -144,16 +144,16 @@ def test_ttft_explicit_first_token_event_wins():
     assert c.ttft_s == pytest.approx(0.35) and c.streaming
 
 
-@pytest.mark.parametrize("status,attrs,events,expected", [
-    (2, {"error.type": "rate_limit_exceeded"}, [], "rate_limit_exceeded"),
-    (2, {}, [("exception", 0.1, {"exception.type": "openai.APITimeoutError"})], "openai.APITimeoutError"),
-    (2, {}, [], "_OTHER"),
-    (0, {"error.type": "timeout"}, [], "timeout"),
-    (1, {}, [], ""),
+@pytest.mark.parametrize("status,attrs,events,expected,raw", [
+    (2, {"error.type": "rate_limit_exceeded"}, [], "rate_limited", "rate_limit_exceeded"),
+    (2, {}, [("exception", 0.1, {"exception.type": "openai.APITimeoutError"})], "timeout", "openai.APITimeoutError"),
+    (2, {}, [], "_OTHER", "_OTHER"),
+    (0, {"error.type": "timeout"}, [], "timeout", "timeout"),
+    (1, {}, [], "", ""),
 ])
-def test_error_type(status, attrs, events, expected):
+def test_error_type(status, attrs, events, expected, raw):
     c = norm({"gen_ai.provider.name": "openai", "gen_ai.request.model": "m", **attrs}, status=status, events=events)
-    assert c.error_type == expected
+    assert (c.error_type, c.error_raw) == (expected, raw)
 
 
 @pytest.mark.parametrize("raw,expected", [

@@ -74,7 +74,7 @@ def test_sdk_spans_become_exact_metrics(exporter, transport):
     assert get("llm_eval_score_sum", {"service_name": service, "gen_ai_request_model": "claude-sonnet-4-5",
                                       "gen_ai_evaluation_name": "relevance"}) == pytest.approx(1.8)
     assert get("llm_tool_calls_total", {"service_name": service, "gen_ai_tool_name": "search",
-                                        "error_type": "TimeoutError"}) == 1
+                                        "error_type": "timeout"}) == 1
     assert get("gen_ai_client_operation_duration_seconds_count",
                {"service_name": service, "gen_ai_operation_name": "invoke_agent", "gen_ai_provider_name": "anthropic",
                 "gen_ai_request_model": "", "gen_ai_response_model": "", "error_type": ""}) == 1

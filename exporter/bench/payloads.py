@@ -1,7 +1,8 @@
 """Benchmark payloads: realistic demo traffic regrouped into requests of an exact size, and synthetic chat spans.
 
-Every body is distinct (trace and span ids are rewritten per copy), so the
-exporter's resend filter never turns a benchmark request into cheap duplicates.
+Every body is distinct (trace and span ids and response ids are rewritten per
+copy), so neither the exporter's resend filter nor its one-count-per-response
+rule turns a benchmark request into cheap duplicates.
 
 >>> pool = SpanPool(seed=1, calls=20)
 >>> bodies = pool.bodies(batch=4, count=3, fmt="protobuf")
@@ -66,6 +67,9 @@ class SpanPool:
             out.span_id = tag + sp.span_id[4:]
             if sp.parent_span_id:
                 out.parent_span_id = tag + sp.parent_span_id[4:]
+            for kv in out.attributes:       # a response counts once: every copy is another response
+                if kv.key == "gen_ai.response.id":
+                    kv.value.string_value = f"{kv.value.string_value}-{self.copy}"
         return req
 
     def bodies(self, batch: int, count: int, fmt: str) -> list[bytes]:

