@@ -54,7 +54,8 @@ def requests() -> list[core.Panel]:
         timeseries(
             "OTLP requests by transport, signal and code",
             "Export requests per second the exporter answered, by transport (http, grpc), signal "
-            "(traces, logs, scores) and response code.",
+            "(traces, logs, metrics, scores) and response code (408: too slow, 413: too large, "
+            "503: busy).",
             "reqps",
             [
                 target(
@@ -71,6 +72,27 @@ def requests() -> list[core.Panel]:
                 target(promql.quantile(0.5, "llmpulse_ingest_duration_seconds", "transport", JOB), "{{transport}} p50"),
                 target(promql.quantile(0.99, "llmpulse_ingest_duration_seconds", "transport", JOB), "{{transport}} p99"),
             ],
+        ),
+        timeseries(
+            "HTTP connections",
+            "Open connections per listener (capped by server.max_connections) and connections "
+            "llmpulse closed per second, by reason: deadlines (header, body, idle), evicted at the "
+            "cap for a new client, bad framing. A steady header_timeout or evicted rate is a slow "
+            "or hostile client (docs/reliability.md).",
+            "short",
+            [
+                target(f"sum by (listener) (llmpulse_http_connections{{{JOB}}})", "open {{listener}}"),
+                target(promql.rate("llmpulse_http_connections_closed_total", JOB, by="listener, reason"),
+                       "closed {{listener}} {{reason}}"),
+            ],
+        ),
+        timeseries(
+            "OTLP metric points ignored",
+            "Data points per second received on /v1/metrics or MetricsService and not converted: "
+            "GenAI figures come from spans. Non-zero means an app also exports OTLP metrics "
+            "(OpenLLMetry, OpenLIT do by default).",
+            "ops",
+            [target(promql.rate("llmpulse_otlp_metric_points_ignored_total", JOB), "points ignored")],
         ),
         timeseries(
             "Label overflows by label",

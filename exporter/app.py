@@ -14,14 +14,16 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 
 from prometheus_client import CollectorRegistry
 
-from llmpulse import grpc_server, http_server
+from llmpulse import http_server, serving
 from llmpulse.config import Config
 from llmpulse.costing import PriceMetrics
 from llmpulse.forward import Forwarder
 from llmpulse.metrics import Metrics
+from llmpulse.otlp_metrics import IgnoredMetrics
 from llmpulse.pipeline import Pipeline
 from llmpulse.price_sources import PriceSources
 
@@ -64,10 +66,18 @@ def settle_gc() -> None:
 
 
 class Exporter:
+    """The exporter: OTLP/HTTP and OTLP/gRPC in, /metrics out, forwarding in the background.
+
+    Network I/O runs on one asyncio event loop in its own thread (`llmpulse.serving`); decoding
+    of small requests runs on that loop, larger ones on `max_concurrent_requests` worker threads.
+    """
+
     def __init__(self, cfg: Config, registry: CollectorRegistry | None = None):
         self.cfg = cfg
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = Metrics(cfg, self.registry)
+        self.connection_metrics = http_server.ConnectionMetrics(self.registry)
+        self.ignored_metrics = IgnoredMetrics(self.registry)
         self.token = cfg.auth.resolved_token()
         self.price_metrics = PriceMetrics(self.registry, cfg.metrics.caps(), cfg.metrics.max_label_length)
         self.price_sources = PriceSources(cfg.pricing, self.price_metrics, on_change=self._prices_changed)
@@ -81,22 +91,21 @@ class Exporter:
         self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
         self.ready = threading.Event()
         self._stop = threading.Event()
-        self._servers: list = []
-        self._grpc = None
+        self._stopped = False
+        self._serving: serving.Serving | None = None
         self._sweeper: threading.Thread | None = None
         self.otlp_http_port = self.metrics_port = self.otlp_grpc_port = 0
 
     def start(self) -> "Exporter":
-        s = self.cfg.server
-        otlp_srv, _ = http_server.serve(s.host, s.otlp_http_port, http_server.OtlpHandler, self, s.max_connections)
-        self._servers.append(otlp_srv)
-        self.otlp_http_port = otlp_srv.server_address[1]
-        metrics_srv, _ = http_server.serve(s.host, s.metrics_port, http_server.MetricsHandler, self,
-                                           s.max_connections)
-        self._servers.append(metrics_srv)
-        self.metrics_port = metrics_srv.server_address[1]
-        if s.grpc_enabled:
-            self._grpc, self.otlp_grpc_port = grpc_server.serve(self, s.host, s.otlp_grpc_port)
+        self._serving = serving.Serving(self)
+        try:
+            self._serving.start()
+        except BaseException:
+            self._serving.close()
+            raise
+        self.otlp_http_port = self._serving.otlp_http_port
+        self.metrics_port = self._serving.metrics_port
+        self.otlp_grpc_port = self._serving.otlp_grpc_port
         if self.forwarder is not None:
             self.forwarder.start()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="llmpulse-sweep", daemon=True)
@@ -106,6 +115,10 @@ class Exporter:
         log.info("llmpulse listening: OTLP/HTTP %s, OTLP/gRPC %s, metrics %s",
                  self.otlp_http_url, self.otlp_grpc_target or "off", self.metrics_url)
         return self
+
+    def http_connections(self, listener: str = "otlp") -> int:
+        """Open HTTP connections on one listener ("otlp" or "metrics")."""
+        return self._serving.connections(listener) if self._serving is not None else 0
 
     def _prices_changed(self, prices) -> None:
         """A price source refreshed: new calls are priced with ``prices`` (a whole-object swap)."""
@@ -120,19 +133,31 @@ class Exporter:
             except Exception:  # keep sweeping whatever happens
                 log.exception("sweep failed")
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float | None = None) -> None:
+        """Stop serving; return within `drain_seconds` (default `server.shutdown_drain_seconds`) + 1 s.
+
+        In order: /readyz answers 503; the OTLP listeners close (requests in flight get up to a
+        second to finish); forwarding queues drain until the deadline and what is left is counted
+        and logged at WARNING per sink; the metrics port, which kept answering meanwhile (so the
+        drain and its losses can be scraped), closes last.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        drain = self.cfg.server.shutdown_drain_seconds if drain_seconds is None else max(0.0, drain_seconds)
+        deadline = time.monotonic() + drain
         self.ready.clear()
         self._stop.set()
-        for srv in self._servers:
-            srv.shutdown()
-            srv.server_close()
-        self._servers.clear()
-        if self._grpc is not None:
-            self._grpc.stop(grace=1).wait()
-            self._grpc = None
+        # the price refresher may be mid-download: it stops beside the drain, not after it
+        prices = threading.Thread(target=self.price_sources.stop, name="llmpulse-prices-stop", daemon=True)
+        prices.start()
+        if self._serving is not None:
+            self._serving.close_ingest(grace=min(1.0, drain))
         if self.forwarder is not None:
-            self.forwarder.stop()
-        self.price_sources.stop()
+            self.forwarder.stop(max(0.0, deadline - time.monotonic()))
+        prices.join(timeout=max(0.1, deadline - time.monotonic()))
+        if self._serving is not None:
+            self._serving.close()
         if self._sweeper is not None:
             self._sweeper.join(timeout=2)
 

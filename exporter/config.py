@@ -67,9 +67,17 @@ class ServerConfig:
     metrics_port: int = 9464
     max_body_bytes: int = 16 * 1024 * 1024   # bytes, before and after decompression
     max_concurrent_requests: int = 16       # requests decoded at once; beyond: 503 + Retry-After
-    max_connections: int = 256              # open HTTP connections; beyond: closed at once
+    max_connections: int = 256              # open HTTP connections per port; beyond: the idlest is closed
     retry_after_seconds: int = 1
     max_spans_per_request: int = 100_000   # resources + scopes + spans (or log records); beyond: 413
+    max_header_bytes: int = 65536          # request line + headers; beyond: 431
+    header_timeout_seconds: float = 10.0   # from a request's first byte to the end of its headers; beyond: 408
+    body_timeout_seconds: float = 30.0     # from the end of the headers to the end of the body (gRPC: the message)
+    idle_timeout_seconds: float = 30.0     # an idle HTTP connection is closed after this long
+    shutdown_drain_seconds: float = 10.0   # on SIGTERM: forwarding queues drain this long at most, then exit
+    grpc_max_streams_per_connection: int = 100   # concurrent gRPC streams on one HTTP/2 connection
+    grpc_keepalive_seconds: float = 60.0   # ping a gRPC connection idle this long (closed if no answer in 20 s)
+    grpc_max_idle_seconds: float = 300.0   # close a gRPC connection without calls for this long
 
     def validate(self) -> list[str]:
         errs = []
@@ -77,9 +85,17 @@ class ServerConfig:
             if not 0 <= getattr(self, name) <= 65535:
                 errs.append(f"{name}: must be a port number 0..65535")
         for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds",
-                     "max_spans_per_request"):
+                     "max_spans_per_request", "grpc_max_streams_per_connection"):
             if getattr(self, name) < 1:
                 errs.append(f"{name}: must be >= 1")
+        if self.max_header_bytes < 1024:
+            errs.append("max_header_bytes: must be >= 1024")
+        for name in ("header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
+                     "grpc_keepalive_seconds", "grpc_max_idle_seconds"):
+            if not getattr(self, name) > 0:
+                errs.append(f"{name}: must be > 0")
+        if not self.shutdown_drain_seconds >= 0:
+            errs.append("shutdown_drain_seconds: must be >= 0")
         return errs
 
 
@@ -93,6 +109,15 @@ class AuthConfig:
         if self.token_file:
             return Path(self.token_file).read_text().strip()
         return self.token
+
+    def validate(self) -> list[str]:
+        if self.token_file:
+            try:
+                if not Path(self.token_file).read_text().strip():
+                    return [f"token_file: {self.token_file} is empty"]
+            except OSError as exc:
+                return [f"token_file: cannot read {self.token_file}: {exc.strerror or exc}"]
+        return []
 
 
 @dataclass
@@ -155,6 +180,10 @@ class MetricsConfig:
         for label, cap in self.label_caps.items():
             if cap < 1:
                 errs.append(f"label_caps.{label}: must be >= 1")
+        if self.max_label_length < 1:
+            errs.append("max_label_length: must be >= 1")
+        if not self.deployment_info_ttl_seconds > 0:
+            errs.append("deployment_info_ttl_seconds: must be > 0")
         names = [d.name for d in self.dimensions]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             errs.append(f"dimensions: {dup!r} named twice")

@@ -233,6 +233,8 @@ class _Sink:
         self.queue: deque = deque()
         self.cond = threading.Condition()
         self.stopping = False
+        self.abandoned = False             # stop()'s deadline passed: nothing more is counted by the thread
+        self.in_flight = 0                 # items of the batch being delivered
         self.thread: threading.Thread | None = None
         metrics.init_sink(self.name)
 
@@ -262,16 +264,19 @@ class _Sink:
             self.stopping = True
             self.cond.notify_all()
 
-    def drop_leftovers(self) -> None:
-        """After stop: items no thread will send any more (never started) are dropped."""
-        if self.thread is not None and self.thread.is_alive():
-            return
+    def abandon(self) -> tuple[int, int]:
+        """At stop()'s deadline: count what is still queued, and the batch still being delivered,
+        as dropped (shutdown); the thread counts nothing after this. Returns (queued, in flight)."""
         with self.cond:
-            n = len(self.queue)
+            self.abandoned = True
+            queued = len(self.queue)
             self.queue.clear()
+            in_flight = self.in_flight if self.thread is not None and self.thread.is_alive() else 0
+            self.in_flight = 0
             self.metrics.queue_length.labels(self.name).set(0)
-        if n:
-            self.metrics.dropped.labels(self.name, SHUTDOWN).inc(n)
+        if queued + in_flight:
+            self.metrics.dropped.labels(self.name, SHUTDOWN).inc(queued + in_flight)
+        return queued, in_flight
 
     def join(self, timeout: float) -> None:
         if self.thread is not None:
@@ -279,18 +284,30 @@ class _Sink:
 
     def _run(self) -> None:
         while True:
+            with self.cond:
+                if self.abandoned:
+                    break
             batch = self._next_batch()
             if batch is None:
                 break
             if self.abort.is_set():
-                self.metrics.dropped.labels(self.name, SHUTDOWN).inc(len(batch))
+                self._drop(SHUTDOWN, len(batch))
                 continue
             try:
                 self._deliver(batch)
             except Exception:  # never let the thread die; count the batch as dropped
                 log.exception("forwarding to %s failed", self.name)
-                self.metrics.dropped.labels(self.name, ENCODE_ERROR).inc(len(batch))
+                self._drop(ENCODE_ERROR, len(batch))
+            finally:
+                with self.cond:
+                    self.in_flight = 0
         self.poster.close()
+
+    def _drop(self, reason: str, n: int) -> None:
+        with self.cond:
+            if self.abandoned:
+                return
+        self.metrics.dropped.labels(self.name, reason).inc(n)
 
     def _next_batch(self) -> list | None:
         raise NotImplementedError
@@ -299,6 +316,10 @@ class _Sink:
         raise NotImplementedError
 
     def _count(self, outcome: str, n: int) -> None:
+        with self.cond:
+            if self.abandoned:          # already counted as dropped at stop()'s deadline
+                return
+            self.in_flight = 0
         if outcome == SENT:
             self.metrics.sent.labels(self.name).inc(n)
         else:
@@ -332,6 +353,7 @@ class _OtlpSink(_Sink):
                     size += len(item[0])
                     batch.append(item)
             self.metrics.queue_length.labels(self.name).set(len(self.queue))
+            self.in_flight = len(batch)
             return batch
 
     def _deliver(self, batch: list) -> None:
@@ -377,6 +399,7 @@ class _LokiSink(_Sink):
             n = min(len(self.queue), self.config.batch_max_lines)
             batch = [self.queue.popleft() for _ in range(n)]
             self.metrics.queue_length.labels(self.name).set(len(self.queue))
+            self.in_flight = n
             return batch
 
     def _deliver(self, batch: list[Call]) -> None:
@@ -392,7 +415,7 @@ class _LokiSink(_Sink):
             labels = stream_labels(call, self.config.labels, self.cap, threshold)
             entries.append((labels, timestamp_ns(call), line))
         if bad:
-            self.metrics.dropped.labels(self.name, ENCODE_ERROR).inc(bad)
+            self._drop(ENCODE_ERROR, bad)
         if not entries:
             return
         body = json.dumps(push_body(entries), separators=(",", ":")).encode()
@@ -444,18 +467,32 @@ class Forwarder:
         for sink in self._sinks():
             sink.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Flush within ``timeout`` seconds, then abandon what is left."""
+    def stop(self, timeout: float = 5.0) -> dict[str, int]:
+        """Deliver what is queued for at most ``timeout`` seconds, then give up and return.
+
+        Returns within ``timeout`` + about 0.5 s, whatever the sinks do (an HTTP attempt in
+        flight at the deadline is not waited for). What was not delivered, queued or in
+        flight, is counted in ``llmpulse_forward_dropped_total{reason="shutdown"}`` and logged
+        at WARNING with its count per sink; the return value has those counts.
+        """
         sinks = self._sinks()
         for sink in sinks:
             sink.begin_stop()
         deadline = time.monotonic() + max(0.0, timeout)
         for sink in sinks:
             sink.join(max(0.0, deadline - time.monotonic()))
-        self._abort.set()  # ends retry waits; queued items are counted as shutdown drops
+        self._abort.set()  # ends retry waits
         for sink in sinks:
-            sink.join(sink.poster.policy.timeout_seconds + 1.0)
-            sink.drop_leftovers()
+            sink.join(0.05)
+        lost = {}
+        for sink in sinks:
+            queued, in_flight = sink.abandon()
+            lost[sink.name] = queued + in_flight
+            if queued + in_flight:
+                log.warning("forwarding to %s stopped after %.1f s with %d %s not delivered (%d queued, %d in flight)",
+                            sink.name, timeout, queued + in_flight,
+                            "requests" if sink.name == SINK_OTLP else "log lines", queued, in_flight)
+        return lost
 
     def submit_traces(self, body: bytes, content_type: str) -> None:
         """Queue one OTLP/HTTP trace request, exactly as received (decompressed).

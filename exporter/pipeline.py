@@ -205,6 +205,14 @@ class ScoreError(ValueError):
         self.reason = reason
 
 
+def _finite(value: int | float) -> bool:
+    """math.isfinite, False for an int too large for a float (JSON integers have no bound)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def parse_score(item, path: str) -> tuple[str, str, Eval | bool]:
     """One /v1/scores item -> (trace_id, span_id, Eval or feedback polarity).
 
@@ -224,7 +232,7 @@ def parse_score(item, path: str) -> tuple[str, str, Eval | bool]:
         raise ScoreError("malformed", f"{path}.name: must be a non-empty string (at most 256 characters)")
     value = item.get("value")
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
+                              or not _finite(value)):
         raise ScoreError("invalid_score", f"{path}.value: must be a finite number")
     label = item.get("label")
     if label is not None and not isinstance(label, str):

@@ -48,22 +48,66 @@ def start_exporter(args: argparse.Namespace):
         raise UsageError(f"cannot listen: {exc}") from None
 
 
-def wait_for_signal() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def block_stop_signals() -> None:
+    """Block SIGINT/SIGTERM in this (the main) thread before any other thread starts.
+
+    Threads inherit the mask, so the kernel can deliver the signals to no thread but the
+    one that waits for them in `wait_for_signal`. (A Python handler runs only in the main
+    thread, and only once that thread runs again: with the signal delivered to a busy
+    worker thread, a main thread asleep in `Event.wait()` never woke - issue 13, item 5.)
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def wait_for_signal() -> int:
+    """Wait for SIGINT or SIGTERM (blocked by `block_stop_signals`); returns its number."""
+    return signal.sigwait(STOP_SIGNALS)
+
+
+def _hard_stop_after(seconds: float) -> None:
+    """Exit at once when a second stop signal comes, or when shutdown overruns `seconds`."""
+    def second_signal() -> None:
+        sig = signal.sigwait(STOP_SIGNALS)
+        logging.getLogger("llmpulse").warning("%s during shutdown: exiting now", signal.Signals(sig).name)
+        _exit(1)
+
+    def overrun() -> None:
+        logging.getLogger("llmpulse").warning("shutdown took longer than %.1f s: exiting now", seconds)
+        _exit(1)
+
+    threading.Thread(target=second_signal, name="llmpulse-signals", daemon=True).start()
+    timer = threading.Timer(seconds, overrun)
+    timer.daemon = True
+    timer.start()
+
+
+def _exit(code: int) -> None:
+    import os
+    import sys
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run(args: argparse.Namespace) -> int:
     from llmpulse.app import settle_gc
 
+    block_stop_signals()
     exporter = start_exporter(args)
     settle_gc()
     print(f"llmpulse: OTLP/HTTP {exporter.otlp_http_url}  OTLP/gRPC {exporter.otlp_grpc_target or 'off'}  "
           f"metrics {exporter.metrics_url}", flush=True)
-    wait_for_signal()
+    sig = wait_for_signal()
+    drain = exporter.cfg.server.shutdown_drain_seconds
+    logging.getLogger("llmpulse").info("%s: stopping (forwarding queues drain for at most %.1f s)",
+                                       signal.Signals(sig).name, drain)
+    _hard_stop_after(drain + 1.5)
     exporter.stop()
+    logging.getLogger("llmpulse").info("stopped")
     return 0
 
 

@@ -30,6 +30,8 @@ def test_quick_bench_writes_all_keys(tmp_path):
     assert res["versions"]["prometheus-client"] and res["versions"]["opentelemetry-sdk"]
     assert res["latency"]["scrapes"] >= 1 and res["latency"]["requests"] > 1
     assert res["attack"]["distinct_models"] > 0
+    assert set(res["small_requests"]) == {"protobuf_1", "protobuf_10"}
+    assert res["small_requests_vs_bare"] == min(p["vs_bare"] for p in res["small_requests"].values()) > 0
     # both growth pipelines measured full: as many spans sent first as the steady state asks for
     assert res["growth"]["spans_sent_first"][0] >= res["steady_state"]["spans_sent_first"]
     assert "ingest_vs_floor" in proc.stdout and "| figure" in proc.stdout

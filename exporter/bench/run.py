@@ -36,6 +36,7 @@ TARGETS = {
     "throughput_10k_vs_10": (">=", 0.8),
     "attack_rss_growth_mb": ("<", 50.0),
     "p99_ingest_ms_512": ("<", 50.0),
+    "small_requests_vs_bare": (">=", 0.7),      # issue 13
 }
 
 
@@ -57,17 +58,22 @@ class Plan:
     attack_models: int
     attack_warmup: int
     latency_seconds: float
+    small_rounds: int             # alternating (llmpulse, bare uvicorn) rounds per small batch size; median kept
+    small_seconds: float          # longest a round sends (it ends sooner when its fresh requests run out)
     store_scale: float            # the exporter's bounded stores (tracking.*) at this fraction of their defaults
 
 
 QUICK = Plan(pool_calls=600, ingest_rounds=1, spans_per_point=6_000, batch1_requests=600, floor_seconds=0.3,
              cpu_calls=3_000, cpu_rounds=3, scrape_sizes=(100, 1_000), scrape_repeats=1, growth_spans=6_000,
-             growth_rounds=1, attack_models=30_000, attack_warmup=30_000, latency_seconds=4.0, store_scale=0.1)
+             growth_rounds=1, attack_models=30_000, attack_warmup=30_000, latency_seconds=4.0, small_rounds=3, small_seconds=1.0,
+             store_scale=0.1)
 FULL = Plan(pool_calls=3_000, ingest_rounds=7, spans_per_point=60_000, batch1_requests=3_000, floor_seconds=2.0,
             cpu_calls=20_000, cpu_rounds=5, scrape_sizes=(100, 1_000, 10_000), scrape_repeats=3,
             growth_spans=11 * 8_192, growth_rounds=11, attack_models=1_000_000, attack_warmup=250_000,
-            latency_seconds=20.0, store_scale=1.0)
+            latency_seconds=20.0, small_rounds=7, small_seconds=3.0, store_scale=1.0)
 BATCHES = (1, 64, 512)
+SMALL_BATCHES = (1, 10)
+SMALL_SENDERS = 4
 
 
 def _versions() -> dict:
@@ -127,6 +133,15 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
                     f"ratio {p['vs_floor']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])}; "
                     f"{p['vs_best_floor']:.2f} of the floor's best pass)")
         res["ingest"] = points
+
+        # 1b. small requests over keep-alive vs the chosen HTTP server's bare handler
+        log("small requests vs uvicorn's bare handler (reads the body, answers 200)")
+        res["small_requests"] = small = small_requests(server, pool, plan)
+        for name, p in small.items():
+            log(f"  {name}: {p['requests_per_s']:9.0f} requests/s, bare {p['bare_requests_per_s']:9.0f}, "
+                f"ratio {p['vs_bare']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])}); "
+                f"llmpulse's HTTP layer alone {p['http_layer_vs_bare']:.2f} of bare")
+        res["small_requests_vs_bare"] = min(p["vs_bare"] for p in small.values())
         head = points["protobuf_512"]
         res["ingest_spans_per_s"] = head["spans_per_s"]
         res["floor_spans_per_s"] = head["floor_spans_per_s"]
@@ -209,6 +224,43 @@ def ingest_point(server: ServerProcess, pool: SpanPool, fmt: str, batch: int, pl
     return {**mid, "round_ratios": ratios, "best_floor_spans_per_s": best, "vs_best_floor": mid["spans_per_s"] / best}
 
 
+def small_requests(server: ServerProcess, pool: SpanPool, plan: Plan) -> dict:
+    """1- and 10-span protobuf requests/s over keep-alive from SMALL_SENDERS connections: the exporter
+    (in its steady state) against uvicorn with httptools serving a bare ASGI handler that reads the body
+    and answers 200 (`llmpulse.bench.bare_servers`), in alternating rounds on the same request bytes;
+    the median-ratio round per batch size. Every request carries fresh ids (none is a resend)."""
+    from urllib.parse import urlsplit
+
+    from llmpulse.bench.http_servers import Candidate, rate, request_bytes
+
+    port = urlsplit(server.otlp_url).port
+    bare = Candidate("uvicorn-httptools")
+    # llmpulse's HTTP layer alone (its uvicorn protocol: deadlines, caps) around the same bare handler
+    layer = Candidate("llmpulse-protocol")
+    out = {}
+    try:
+        for batch in SMALL_BATCHES:
+            count = int(plan.small_seconds * (12_000 if batch == 1 else 6_000))
+            rounds = []
+            for _ in range(plan.small_rounds):
+                reqs = [request_bytes(b) for b in pool.bodies(batch, count, "protobuf")]
+                for c in (bare, layer):
+                    rate(c.port, reqs[:200], SMALL_SENDERS, 0.2)               # warm
+                ours = rate(port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
+                theirs = rate(bare.port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
+                http_only = rate(layer.port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
+                rounds.append({"requests_per_s": ours, "bare_requests_per_s": theirs, "vs_bare": ours / theirs,
+                               "http_layer_requests_per_s": http_only, "http_layer_vs_bare": http_only / theirs})
+            mid = sorted(rounds, key=lambda r: r["vs_bare"])[len(rounds) // 2]
+            out[f"protobuf_{batch}"] = {**mid, "round_ratios": [r["vs_bare"] for r in rounds],
+                                        "http_layer_round_ratios": [r["http_layer_vs_bare"] for r in rounds],
+                                        "senders": SMALL_SENDERS}
+    finally:
+        bare.stop()
+        layer.stop()
+    return out
+
+
 def _met(value: float, op: str, bound: float) -> bool:
     return {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
 
@@ -275,7 +327,7 @@ def cpu_per_call(pool: SpanPool, calls: int, rounds: int = 3) -> dict:
 
 KEYS = ("ingest_spans_per_s", "floor_spans_per_s", "ingest_vs_floor", "cpu_per_call_vs_otel_sdk",
         "scrape_vs_generate_latest", "throughput_10k_vs_10", "bytes_per_label_set", "attack_rss_growth_mb",
-        "p99_ingest_ms_512")
+        "p99_ingest_ms_512", "small_requests_vs_bare")
 
 
 def table(res: dict) -> str:
@@ -291,6 +343,10 @@ def table(res: dict) -> str:
         rows.append((f"ingest {name} (spans/s, floor, ratio; floor's best pass, ratio)",
                      f"{p['spans_per_s']:,.0f} / {p['floor_spans_per_s']:,.0f} / {p['vs_floor']:.2f}; "
                      f"{p['best_floor_spans_per_s']:,.0f} / {p['vs_best_floor']:.2f}", "", ""))
+    for name, p in res["small_requests"].items():
+        rows.append((f"small {name} (requests/s, bare uvicorn, ratio; HTTP layer alone, ratio)",
+                     f"{p['requests_per_s']:,.0f} / {p['bare_requests_per_s']:,.0f} / {p['vs_bare']:.2f}; "
+                     f"{p['http_layer_requests_per_s']:,.0f} / {p['http_layer_vs_bare']:.2f}", "", ""))
     c = res["cpu"]
     rows.append(("cpu per call us (llmpulse / OTel SDK)",
                  f"{c['ours_us_per_call']:.1f} / {c['otel_sdk_us_per_call']:.1f}", "", ""))

@@ -342,8 +342,40 @@ def build() -> list[Case]:
              body=_raw(f"POST /v1/traces HTTP/1.1\nHost: x\nContent-Type: {PB}\nTransfer-Encoding: chunked\n"
                        "Connection: close\n", f"{MAX_BODY_BYTES + 1:x}\r\n".encode()
                        + b"\x00" * (MAX_BODY_BYTES + 1) + b"\r\n0\r\n\r\n")))
-    add(Case("unknown_path", "POST /v1/metrics (not served)", 404, "unknown path", path="/v1/metrics",
+    # issue 13, item 9 (and item 1: a chunk size of -1 read the body until the connection closed)
+    framing = {
+        "content_length_signed": ("Content-Length: +2\n", b"ab", 400, "Content-Length"),
+        "content_length_underscored": ("Content-Length: 1_0\n", b"0123456789", 400, "Content-Length"),
+        "content_length_twice": ("Content-Length: 2\nContent-Length: 3\n", b"abc", 400, "Content-Length"),
+        "content_length_and_chunked": ("Content-Length: 5\nTransfer-Encoding: chunked\n", b"0\r\n\r\n", 400,
+                                       "Transfer-Encoding"),
+        "chunk_size_negative": ("Transfer-Encoding: chunked\n", b"-1\r\n" + b"\x00" * 64, 400, "chunk"),
+        "chunk_size_hex_prefix": ("Transfer-Encoding: chunked\n", b"0x2\r\nab\r\n0\r\n\r\n", 400, "chunk"),
+        "chunk_size_underscored": ("Transfer-Encoding: chunked\n", b"1_0\r\n" + b"a" * 16 + b"\r\n0\r\n\r\n",
+                                   400, "chunk"),
+        "transfer_coding_gzip_chunked": ("Transfer-Encoding: gzip, chunked\n", b"0\r\n\r\n", 400,
+                                         "transfer"),
+        "transfer_coding_chunked_gzip": ("Transfer-Encoding: chunked, gzip\n", b"0\r\n\r\n", 400, "transfer"),
+        "header_space_before_colon": ("Content-Length : 0\n", b"", 400, "header"),
+        "header_folded": ("X-A: b\n c\nContent-Length: 0\n", b"", 400, "header"),
+    }
+    for name, (head, tail, status, needle) in framing.items():
+        add(Case(name, head.strip().replace("\n", ", "), status, needle, raw=True,
+                 body=_raw(f"POST /v1/traces HTTP/1.1\nHost: x\nContent-Type: {PB}\n{head}Connection: close\n",
+                           tail)))
+    add(Case("unknown_path", "POST /v1/profiles (not served)", 404, "unknown path", path="/v1/profiles",
              headers={"Content-Type": PB}, body=good))
+    add(Case("score_over_limit", "/v1/scores body over max_body_bytes", 413, "limit", path="/v1/scores",
+             headers={"Content-Type": JS}, body=b'{"scores": [' + b" " * MAX_BODY_BYTES + b"]}"))
+    add(Case("score_huge_integer", "a score value of 400 digits beside a valid one", 200, "finite",
+             path="/v1/scores", headers={"Content-Type": JS}, rejected={"invalid_score": 1},
+             rejected_family="llmpulse_scores_rejected_total", accepted=1,
+             body=('{"scores": [' + json.dumps(okscore) + ', {"trace_id": "' + tid.hex()
+                   + '", "name": "x", "value": ' + "9" * 400 + '}]}').encode(),
+             valid_body=json.dumps({"scores": [okscore]}).encode()))
+    # OTLP metrics (issue 12, item 8): accepted and counted as ignored; a body that is not one is a 400
+    add(Case("metrics_garbage", "/v1/metrics with a body that is not protobuf", 400, "metrics request",
+             path="/v1/metrics", headers={"Content-Type": PB}, body=b"\xff\xff\xff\xff"))
 
     for c in cases:
         ext = "http" if c.raw else ("json" if c.headers.get("Content-Type") == JS else "bin")

@@ -26,7 +26,7 @@ CASES = corpus.load()
 PB = {"Content-Type": "application/x-protobuf"}
 PROBE = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
          "gen_ai.request.model": "claude-sonnet-4-5", "gen_ai.usage.input_tokens": 3}
-REQUEST_FAMILIES = ("llmpulse_requests_total", "llmpulse_ingest_duration_seconds")
+REQUEST_FAMILIES = ("llmpulse_requests_total", "llmpulse_ingest_duration_seconds", "llmpulse_http_connections")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,8 @@ def test_bad_input(pair, case: corpus.Case):
     rejected = delta(bad_before, bad_after, lambda name: name != case.rejected_family)
     assert {dict(lab)["reason"]: v for (_, lab), v in rejected.items()} == case.rejected
     # the request itself was counted under its status
-    signal = {"/v1/traces": "traces", "/v1/logs": "logs", "/v1/scores": "scores"}.get(case.path, "other")
+    signal = {"/v1/traces": "traces", "/v1/logs": "logs", "/v1/scores": "scores",
+              "/v1/metrics": "metrics"}.get(case.path, "other")
     requests_delta = delta(bad_before, bad_after, lambda name: name != "llmpulse_requests_total")
     assert family_total(requests_delta, "llmpulse_requests_total", transport="http", signal=signal,
                         code=str(case.status)) == 1 + (case.status == 200 and signal == "traces")

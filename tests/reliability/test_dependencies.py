@@ -32,6 +32,9 @@ ADVISORY_FLOORS = {
     "protobuf": ("4.25.8", "CVE-2025-4565 (also fixed in 5.29.5, 6.31.1)"),
     "grpcio": ("1.56.2", "CVE-2023-32731, CVE-2023-33953"),
     "pyyaml": ("5.4", "CVE-2020-14343"),
+    # added 2026-12-04 with the HTTP server (uvicorn pulls in h11 and click)
+    "uvicorn": ("0.11.7", "CVE-2020-7694, CVE-2020-7695"),
+    "h11": ("0.16.0", "CVE-2025-43859"),
 }
 PROTOBUF_FIXED_PER_MAJOR = {4: "4.25.8", 5: "5.29.5", 6: "6.31.1"}
 
