@@ -19,6 +19,14 @@ AGENT_OPS = f'{SELECTOR}, gen_ai_operation_name=~"invoke_agent|invoke_workflow|c
 TOOL_FAILED = f'{SELECTOR_SERVICE}, error_type!=""'
 TOOL_OPS = promql.match(SELECTOR, gen_ai_operation_name="execute_tool")
 
+# Loki and Tempo queries. `${service:regex}` is a back-quoted (raw) string: Grafana
+# escapes regex metacharacters with backslashes, and both LogQL and TraceQL decode
+# double-quoted strings as Go strings, where `\.` is an invalid escape. With "All"
+# the value is `.*`, which Loki drops; `service_name=~".+"` keeps the selector valid
+# (Loki needs one matcher that does not match the empty string).
+LOGQL_SERVICE_LOGS = '{service_name=~`${service:regex}`, service_name=~".+"}'
+TRACEQL_AGENT_TRACES = '{ span.gen_ai.operation.name = "invoke_agent" && resource.service.name =~ `${service:regex}` }'
+
 
 def per_trace(t: Thresholds) -> list[core.Panel]:
     return [
@@ -128,7 +136,7 @@ def build(t: Thresholds) -> core.Dashboard:
                     "Recent agent traces",
                     "The latest traces with an agent invocation for the selected services, from Tempo. "
                     "Click a trace id to open it; its spans link to their logs in Loki.",
-                    '{ span.gen_ai.operation.name = "invoke_agent" && resource.service.name =~ "${service:regex}" }',
+                    TRACEQL_AGENT_TRACES,
                 ),
                 12,
                 10,
@@ -138,7 +146,7 @@ def build(t: Thresholds) -> core.Dashboard:
                     "Logs of the selected services",
                     "Recent log lines of the selected services from Loki (OTLP logs keep "
                     "`service_name` as a label).",
-                    '{service_name=~"${service:regex}"}',
+                    LOGQL_SERVICE_LOGS,
                 ),
                 12,
                 10,
