@@ -110,7 +110,6 @@ class BurnWindow:
 @dataclass
 class SLO:
     period: Duration
-    selector: Text
     availability: Objective
     latency: LatencyObjective
     windows: list[BurnWindow]
@@ -135,6 +134,7 @@ class Thresholds:
     Selector: Text
     GrafanaURL: Text
     RunbookURLBase: Text
+    CallSelector: Text
 
     LLMErrorRatioHighWarningThreshold: Ratio
     LLMErrorRatioHighWarningFor: Duration
@@ -380,6 +380,9 @@ def _consistency(th: Thresholds) -> list[str]:
     for warn, crit in pairs:
         if getattr(th, warn) > getattr(th, crit):
             errors.append(f"{warn}: must not be above {crit} ({getattr(th, warn)} > {getattr(th, crit)})")
+    if not re.fullmatch(r'\s*gen_ai_operation_name\s*(=~|=)\s*"[^"\\]*"\s*', th.CallSelector):
+        errors.append('CallSelector: must be one matcher on gen_ai_operation_name, '
+                      'e.g. gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"')
     for i, w in enumerate(th.slo.windows):
         if duration_seconds(w.short) >= duration_seconds(w.long):
             errors.append(f"slo.windows[{i}]: short ({w.short}) must be shorter than long ({w.long})")

@@ -37,11 +37,12 @@ SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 
 RECORDING_RULES = frozenset(
     {
+        "service_model:gen_ai_client_calls:rate5m",
+        "service_model:gen_ai_client_call_errors:rate5m",
+        "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+        "service:gen_ai_client_calls:rate5m",
+        "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
         "service_model:gen_ai_client_operations:rate5m",
-        "service_model:gen_ai_client_operation_errors:rate5m",
-        "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-        "service:gen_ai_client_operations:rate5m",
-        "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p50_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p95_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p99_rate5m",

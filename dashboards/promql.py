@@ -66,3 +66,16 @@ def match(selector: str, **labels: str) -> str:
     """Append exact matchers to a selector: match('job=~"$job"', x="y") -> 'job=~"$job", x="y"'."""
     extra = ", ".join(f'{name}="{value}"' for name, value in labels.items())
     return f"{selector}, {extra}" if selector else extra
+
+
+def negate(matchers: str) -> str:
+    """The complement of one `label=~"re"` (or `label="v"`) matcher.
+
+    >>> negate('gen_ai_operation_name=~"chat|embeddings"')
+    'gen_ai_operation_name!~"chat|embeddings"'
+    """
+    for op, neg in (("=~", "!~"), ("!~", "=~"), ("!=", "="), ("=", "!=")):
+        name, sep, value = matchers.partition(op)
+        if sep and "," not in matchers and name.strip().isidentifier():
+            return f"{name.strip()}{neg}{value.strip()}"
+    raise ValueError(f"cannot negate {matchers!r}: give a single matcher")

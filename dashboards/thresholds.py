@@ -29,8 +29,8 @@ BUDGET_PACE_WARNING_RATIO = 0.8
 # Default safety-evaluation selector (contract: configurable, this is the default).
 DEFAULT_SAFETY_EVALUATION_REGEX = "(?i).*(safety|toxicity|harm|jailbreak|pii|guardrail).*"
 DEFAULT_FAIL_LABEL_REGEX = "(?i)fail(ed|ure)?"
-# Which operations are model calls (the SLO selector of thresholds.yaml): latency tiles
-# and "by model" latency panels use it so agent and workflow spans do not dominate.
+# Which operations are model calls (`CallSelector` of thresholds.yaml): every request,
+# error-ratio and per-request panel, the latency tiles and "by model" latency panels use it.
 DEFAULT_MODEL_CALL_SELECTOR = 'gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"'
 
 
@@ -98,7 +98,7 @@ def from_alerts(a: alerts_thresholds.Thresholds) -> Thresholds:
         daily_budget_per_service_usd={str(k): float(v) for k, v in sorted(budget.per_service.items())},
         quality_drop_warning=float(float(a.LLMQualityDropWarningThreshold)),
         quality_drop_critical=float(float(a.LLMQualityDropCriticalThreshold)),
-        model_call_selector=a.slo.selector.strip() or base.model_call_selector,
+        model_call_selector=a.CallSelector.strip() or base.model_call_selector,
         safety_evaluation_regex=a.LLMSafetyEvaluationFailedNameRegex,
         safety_fail_label_regex=a.LLMSafetyEvaluationFailedFailLabelRegex,
         negative_feedback_ratio=float(float(a.LLMNegativeFeedbackHighThreshold)),

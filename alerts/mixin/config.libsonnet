@@ -5,6 +5,7 @@
     "Selector": "",
     "GrafanaURL": "http://localhost:3000",
     "RunbookURLBase": "https://github.com/llmpulse/llmpulse/blob/main/docs/runbooks.md",
+    "CallSelector": "gen_ai_operation_name=~\"chat|text_completion|generate_content|embeddings\"",
     "LLMErrorRatioHighWarningThreshold": 0.02,
     "LLMErrorRatioHighWarningFor": "15m",
     "LLMErrorRatioHighCriticalThreshold": 0.05,
@@ -32,7 +33,6 @@
     "LLMTelemetryAbsentFor": "5m",
     "slo": {
       "period": "30d",
-      "selector": "gen_ai_operation_name=~\"chat|text_completion|generate_content|embeddings\"",
       "availability": {
         "objective": 0.995
       },

@@ -15,7 +15,7 @@ GRAFANA = "http://localhost:3000"
 RUNBOOK = "https://github.com/llmpulse/llmpulse/blob/main/docs/runbooks.md#"
 
 SUMMARY = {
-    "LLMErrorRatioHigh": "LLM operations are failing at an unusual rate.",
+    "LLMErrorRatioHigh": "LLM calls are failing at an unusual rate.",
     "LLMTimeToFirstTokenHigh": "Streamed LLM responses are slow to start.",
     "LLMSafetyEvaluationFailed": "A safety evaluation of an LLM response failed.",
     "LLMQualityDrop": "LLM evaluation scores dropped below their baseline.",
@@ -164,29 +164,32 @@ CASES.append(Case(
     alerts=[
         at("5m", "LLMErrorRatioHigh"),
         at("6m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
-           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+           f"{WHO}: 10% of calls failed over the last 5m (threshold 5%).")),
         at("15m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
-           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+           f"{WHO}: 10% of calls failed over the last 5m (threshold 5%).")),
         at("16m", "LLMErrorRatioHigh",
-           fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 5%)."),
-           fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 2%).")),
+           fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of calls failed over the last 5m (threshold 5%)."),
+           fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of calls failed over the last 5m (threshold 2%).")),
     ],
     exprs=[
         expr("10m", "service_model:gen_ai_client_operations:rate5m",
              (lbl("service_model:gen_ai_client_operations:rate5m", SM), 1.0),
              (lbl("service_model:gen_ai_client_operations:rate5m", QUIET), 0.00625)),
-        expr("10m", "service_model:gen_ai_client_operation_errors:rate5m",
-             (lbl("service_model:gen_ai_client_operation_errors:rate5m", SM), 0.1),
-             (lbl("service_model:gen_ai_client_operation_errors:rate5m", QUIET), 0.00625)),
-        expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.1),
-             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", QUIET), 1.0)),
-        expr("10m", 'service:gen_ai_client_operations:rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operations:rate5m", SVC), 1.0)),
-        expr("10m", 'service:gen_ai_client_operation_errors:rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operation_errors:rate5m", SVC), 0.1)),
-        expr("10m", 'service:gen_ai_client_operation_errors_per_operations:ratio_rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.1)),
+        expr("10m", "service_model:gen_ai_client_call_errors:rate5m",
+             (lbl("service_model:gen_ai_client_call_errors:rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_call_errors:rate5m", QUIET), 0.00625)),
+        expr("10m", "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+             (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", QUIET), 1.0)),
+        expr("10m", "service_model:gen_ai_client_calls:rate5m",
+             (lbl("service_model:gen_ai_client_calls:rate5m", SM), 1.0),
+             (lbl("service_model:gen_ai_client_calls:rate5m", QUIET), 0.00625)),
+        expr("10m", 'service:gen_ai_client_calls:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_calls:rate5m", SVC), 1.0)),
+        expr("10m", 'service:gen_ai_client_call_errors:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_call_errors:rate5m", SVC), 0.1)),
+        expr("10m", 'service:gen_ai_client_call_errors_per_calls:ratio_rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_call_errors_per_calls:ratio_rate5m", SVC), 0.1)),
     ],
 ))
 
@@ -195,10 +198,10 @@ CASES.append(Case(
     "error_ratio_zero",
     [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x10")],
     alerts=[at("10m", "LLMErrorRatioHigh")],
-    exprs=[expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-                (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.0)),
-           expr("10m", "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-                (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.0))],
+    exprs=[expr("10m", "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+                (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", SM), 0.0)),
+           expr("10m", "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+                (lbl("service:gen_ai_client_call_errors_per_calls:ratio_rate5m", SVC), 0.0))],
 ))
 
 # Latency quantiles: every operation takes between 1s and 2s; every first
@@ -352,6 +355,37 @@ CASES.append(Case(
     ],
 ))
 
+# SLOs through idle spells: chat-api makes 60 calls a minute, 3 of them failed and
+# 3 slow (above 10.24s), for an hour; then nothing for 30m; another hour; nothing
+# for 40m. An idle window has no ratio (not NaN: 0/0 used to poison the 30d average
+# for 30 days); the 30d SLI weighs every call once and stays at exactly 5 %.
+IDLE_OK = SVC | OK_CALL
+IDLE_ERR = IDLE_OK | {"error_type": "429"}
+IDLE_SLO = [
+    *hist("gen_ai_client_operation_duration_seconds", IDLE_OK, {"10.24": "0+54x60 3240x30 3240+54x60 6480x40"},
+          "0+57x60 3420x30 3420+57x60 6840x40"),
+    *hist("gen_ai_client_operation_duration_seconds", IDLE_ERR, {"10.24": "0+3x60 180x30 180+3x60 360x40"},
+          "0+3x60 180x30 180+3x60 360x40"),
+]
+NOT_NAN = "slo:sli_error:ratio_rate{w} != slo:sli_error:ratio_rate{w}"
+CASES.append(Case(
+    "slo_idle_spells",
+    IDLE_SLO,
+    exprs=[
+        *[expr(t, NOT_NAN.format(w=w)) for t in ("70m", "89m", "100m", "160m", "185m", "190m")
+          for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")],
+        expr("80m", 'slo:sli_error:ratio_rate5m'),   # idle for 20 minutes: no ratio at all
+        *[approx(t, f"{SLI}30d", (SVC | {"slo": "availability"}, 0.05), (SVC | {"slo": "latency"}, 0.05))
+          for t in ("30m", "80m", "100m", "160m", "190m")],
+        approx("190m", "slo:period_error_budget_remaining:ratio", (SVC | {"slo": "availability"}, -9.0),
+               (SVC | {"slo": "latency"}, -4.0)),
+        approx("30m", "slo:sli_events:rate5m", (SVC | {"slo": "availability"}, 1.0), (SVC | {"slo": "latency"}, 1.0)),
+        approx("30m", "slo:sli_error_events:rate5m", (SVC | {"slo": "availability"}, 0.05),
+               (SVC | {"slo": "latency"}, 0.05)),
+        approx("80m", "slo:sli_events:rate5m", (SVC | {"slo": "availability"}, 0.0), (SVC | {"slo": "latency"}, 0.0)),
+    ],
+))
+
 # Telemetry absent: chat-api stops sending at 30m; other-api keeps sending.
 OTHER = SM | {"service_name": "other-api"}
 CASES.append(Case(
@@ -376,13 +410,13 @@ CASES.append(Case(
     alerts=[
         at("7h25m", "LLMCostPerRequestHigh"),
         at("7h30m", "LLMCostPerRequestHigh", fired("LLMCostPerRequestHigh", "warning", SM,
-           f"{WHO}: mean cost per operation over 30m is 0.0312 USD, above 2x its 1d mean.")),
+           f"{WHO}: mean cost per call over 30m is 0.0312 USD, above 2x its 1d mean.")),
     ],
     exprs=[
         approx("6h", 'service_model:llm_cost_usd:rate5m{service_name="chat-api"}', (SM, round(0.5 / 300, 4))),
         approx("6h", 'service:llm_cost_usd:rate5m{service_name="chat-api"}', (SVC, round(0.5 / 300, 4))),
-        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
-        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_call_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_call_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
     ],
 ))
 
@@ -393,7 +427,7 @@ CASES.append(Case(
     "cost_per_request_cold_start",
     COLD_COST, interval="5m", evaluation_interval="5m",
     thresholds={"LLMCostPerRequestHighMinHistory": "3h"},
-    exprs=[approx("2h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m', (NEW_SM, 0.125)),
+    exprs=[approx("2h", 'service_model:llm_cost_per_call_usd:ratio_rate30m', (NEW_SM, 0.125)),
            expr("2h30m", 'ALERTS{alertname="LLMCostPerRequestHigh"}')],
 ))
 CASES.append(Case(

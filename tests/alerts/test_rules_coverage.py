@@ -23,9 +23,10 @@ CONTRACT_ALERTS = {
              "LLMExporterLabelOverflow", "LLMExporterRejectingSpans", "LLMPriceTableStale", "Watchdog"],
 }
 CONTRACT_RECORDS = [
-    "service_model:gen_ai_client_operations:rate5m", "service_model:gen_ai_client_operation_errors:rate5m",
-    "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-    "service:gen_ai_client_operations:rate5m", "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
+    "service_model:gen_ai_client_calls:rate5m", "service_model:gen_ai_client_call_errors:rate5m",
+    "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+    "service:gen_ai_client_calls:rate5m", "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+    "service_model:gen_ai_client_operations:rate5m",
     *[f"service_model:gen_ai_client_operation_duration_seconds:{q}_rate5m" for q in ("p50", "p95", "p99")],
     *[f"service_model:gen_ai_client_operation_time_to_first_chunk_seconds:{q}_rate5m" for q in ("p95", "p99")],
     "service_model:llm_cost_usd:rate5m", "service:llm_cost_usd:rate5m", "service_model:llm_tokens:rate5m",

@@ -40,11 +40,11 @@ local u = import 'util.libsonnet';
     local errorRatio(sev) =
       local t = c['LLMErrorRatioHigh%sThreshold' % sev];
       alert('LLMErrorRatioHigh', std.asciiLower(sev),
-            'service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_operations:rate5m > %s'
+            'service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_calls:rate5m > %s'
             % [u.num(t), L.service_model, u.num(c.LLMErrorRatioHighMinOperationsPerSecond)],
             c['LLMErrorRatioHigh%sFor' % sev],
-            'LLM operations are failing at an unusual rate.',
-            '%s: {{ $value | humanizePercentage }} of operations failed over the last 5m (threshold %s).' % [who, pct(t)],
+            'LLM calls are failing at an unusual rate.',
+            '%s: {{ $value | humanizePercentage }} of calls failed over the last 5m (threshold %s).' % [who, pct(t)],
             'llmpulse-overview', SM),
 
     local ttft(sev) =
@@ -165,12 +165,12 @@ local u = import 'util.libsonnet';
         rules: [
           alert('LLMCostPerRequestHigh', 'warning',
                 // The baseline ends where the current window starts, so a spike never dilutes its own baseline.
-                'service_model:llm_cost_per_operation_usd:ratio_rate%(w)s\n> %(f)s * (service_model:llm_cost_per_operation_usd:ratio_rate%(b)s offset %(w)s)\n%(h)s'
+                'service_model:llm_cost_per_call_usd:ratio_rate%(w)s\n> %(f)s * (service_model:llm_cost_per_call_usd:ratio_rate%(b)s offset %(w)s)\n%(h)s'
                 % { w: c.LLMCostPerRequestHighWindow, b: c.LLMCostPerRequestHighBaselineWindow, f: u.num(c.LLMCostPerRequestHighFactor),
-                    h: hasHistory(L.service_model, 'service_model:llm_cost_per_operation_usd:ratio_rate' + c.LLMCostPerRequestHighBaselineWindow, c.LLMCostPerRequestHighMinHistory) },
+                    h: hasHistory(L.service_model, 'service_model:llm_cost_per_call_usd:ratio_rate' + c.LLMCostPerRequestHighBaselineWindow, c.LLMCostPerRequestHighMinHistory) },
                 c.LLMCostPerRequestHighFor,
                 'LLM cost per request is well above its daily baseline.',
-                '%s: mean cost per operation over %s is {{ $value | printf "%%.4f" }} USD, above %sx its %s mean.'
+                '%s: mean cost per call over %s is {{ $value | printf "%%.4f" }} USD, above %sx its %s mean.'
                 % [who, c.LLMCostPerRequestHighWindow, u.num(c.LLMCostPerRequestHighFactor), c.LLMCostPerRequestHighBaselineWindow],
                 'llmpulse-cost', SM),
           alert('LLMSpendSpike', 'warning',
