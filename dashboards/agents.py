@@ -32,13 +32,28 @@ def per_trace(t: Thresholds) -> list[core.Panel]:
     return [
         timeseries(
             "LLM calls per trace p50 / p95 / p99",
-            "How many LLM operations one trace (one user request or agent run) makes. A p99 "
-            "climbing while p50 stays flat is an agent looping; the dashed line is the "
-            "LLMRunawayAgent bound.",
+            "How many LLM calls one trace (one user request or agent run) makes, as whole calls: "
+            "each line is the upper bound of the histogram bucket its quantile falls in, so "
+            "\"p95 = 4\" means 95 % of traces made at most 4 calls. Exact up to 6 calls with the "
+            "default buckets (1 to 6, 8, 10, 15, 20, 30, 50, 100); above that the bucket bound (7 "
+            "calls shows as 8). A p99 climbing while p50 stays flat is an agent looping; the dashed "
+            "line is the LLMRunawayAgent bound.",
             "short",
             [
-                target(promql.quantile(q, "llm_trace_operations", "service_name", SELECTOR_SERVICE), f"{{{{service_name}}}} p{int(q * 100)}")
+                target(promql.quantile_bound(q, "llm_trace_operations", "service_name", SELECTOR_SERVICE), f"{{{{service_name}}}} p{int(q * 100)}")
                 for q in (0.5, 0.95, 0.99)
+            ],
+            thresholds=steps((GREEN, None), (RED, t.runaway_operations_per_trace)),
+        ),
+        timeseries(
+            "LLM calls per trace: mean and max",
+            "Mean LLM calls per trace (exact: calls over traces) and the most any trace made, as the "
+            "upper bound of the largest bucket reached.",
+            "short",
+            [
+                target(promql.mean("llm_trace_operations", "service_name", SELECTOR_SERVICE), "{{service_name}} mean"),
+                target(f"histogram_quantile(1, sum by (le, service_name) (rate(llm_trace_operations_bucket{{{SELECTOR_SERVICE}}}[$__rate_interval])) > 0)",
+                       "{{service_name}} max"),
             ],
             thresholds=steps((GREEN, None), (RED, t.runaway_operations_per_trace)),
         ),
@@ -121,7 +136,7 @@ def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Per trace")
     for item in per_trace(t):
-        grid.add(item, w=8, h=8)
+        grid.add(item, w=6, h=8)
     grid.row("Tools")
     for item in tools():
         grid.add(item, w=8, h=8)
