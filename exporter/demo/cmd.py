@@ -40,6 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument("--encoding", choices=("protobuf", "json"), default="protobuf",
                    help="OTLP body encoding (default protobuf)")
     p.add_argument("--gzip", action="store_true", help="gzip request bodies")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="with --target: send the bearer token in FILE (an empty file sends none)")
     p.add_argument("--config", metavar="FILE", help="config file for the embedded exporter")
     p.add_argument("--host", help="address the embedded exporter listens on (default from config)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="embedded exporter /metrics port")
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
               file=out, flush=True)
     stop = threading.Event()
     restore = _on_sigterm(stop.set)
-    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop)
+    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop, token=_token(args))
     traffic = Traffic(seed=args.seed, scenario=args.scenario, onset_s=args.scenario_after)
     totals = Totals()
     started = time.monotonic()
@@ -166,9 +168,21 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--target must be an http(s) URL, not {args.target!r}")
     embedded_only = [f for f in ("config", "host", "metrics_port", "otlp_http_port", "otlp_grpc_port")
                      if getattr(args, f) is not None]
+    if args.token_file and not args.target:
+        raise UsageError("--token-file: only with --target (the embedded exporter has no token)")
     if args.target and embedded_only:
         names = ", ".join("--" + f.replace("_", "-") for f in embedded_only)
         raise UsageError(f"{names}: only for the embedded exporter, not with --target")
+
+
+def _token(args: argparse.Namespace) -> str:
+    if not args.token_file:
+        return ""
+    try:
+        with open(args.token_file, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise UsageError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
 
 
 def _start_embedded(args: argparse.Namespace) -> Any:
