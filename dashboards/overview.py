@@ -10,10 +10,12 @@ and volume, deployments; firing alerts and deployments are drawn as annotations.
 
 from __future__ import annotations
 
+import attr
 from grafanalib import core
 
 from llmpulse.dashboards import base, promql
 from llmpulse.dashboards.cost import projected_month
+from llmpulse.dashboards.engines import SELF_HOSTED_PROVIDERS
 from llmpulse.dashboards.panels import AMBER, BLUE, GREEN, RED, Grid, stat, steps, table, target, timeseries
 from llmpulse.dashboards.promql import negate
 from llmpulse.dashboards.thresholds import BUDGET_PACE_WARNING_RATIO, Thresholds, load_thresholds
@@ -269,6 +271,40 @@ def deployment_panels() -> list[core.Panel]:
     ]
 
 
+def self_hosted_panel() -> core.Panel:
+    """Calls to self-hosted engines, each row linking to the Serving engines dashboard."""
+    providers = "|".join(SELF_HOSTED_PROVIDERS)
+    panel = table(
+        "Self-hosted engines in use",
+        "Services calling a self-hosted serving engine (provider "
+        + ", ".join(SELF_HOSTED_PROVIDERS)
+        + "), calls per second now. Click a model to open the Serving engines dashboard: the "
+        "engine's own KV cache, queue and time to first token for that model.",
+        "reqps",
+        [
+            target(
+                f"sum by (service_name, gen_ai_provider_name, gen_ai_request_model) "
+                f'({CALLS}{{{SELECTOR}, gen_ai_provider_name=~"{providers}"}})',
+                "",
+                instant=True,
+                fmt="table",
+            )
+        ],
+        transformations=[
+            {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "calls/s"}}},
+        ],
+    )
+    link = {
+        "title": "Serving engine: ${__data.fields.gen_ai_request_model}",
+        "url": f"/d/{base.UIDS['engines']}?${{__url_time_range}}&var-model=${{__data.fields.gen_ai_request_model}}",
+    }
+    return attr.evolve(
+        panel,
+        links=[{"title": "Serving engines", "url": f"/d/{base.UIDS['engines']}?${{__url_time_range}}"}],
+        extraJson={"fieldConfig": {"defaults": {"links": [link]}}},
+    )
+
+
 def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Status now")
@@ -280,9 +316,10 @@ def build(t: Thresholds) -> core.Dashboard:
     grid.row("Cost and volume")
     for item, w in zip(cost_panels(t), (5, 5, 5, 5, 4)):
         grid.add(item, w=w, h=8)
-    grid.row("Deployments")
+    grid.row("Deployments and self-hosted engines")
     for item in deployment_panels():
-        grid.add(item, w=12, h=8)
+        grid.add(item, w=9, h=8)
+    grid.add(self_hosted_panel(), w=6, h=8)
     return base.make_dashboard(
         base.UIDS["overview"],
         "Overview",

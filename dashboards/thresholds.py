@@ -64,6 +64,9 @@ class Thresholds:
     truncation_ratio: float = 0.20  # ratio of responses with finish reason length
     runaway_operations_per_trace: float = 25  # LLM calls per trace
     price_table_max_age_seconds: float = 30 * 86400  # seconds since the last price check
+    engine_kv_cache_threshold: float = 0.90  # ratio of the KV cache in use
+    engine_ttft_objective: float = 0.95  # ratio of engine requests with a first token within the threshold
+    engine_ttft_threshold_seconds: float = 1.0  # seconds
     # Burn-rate factors of the critical (paging) SLO alert tiers, x error budget rate.
     slo_burn_factors: tuple[float, ...] = (14.4, 6.0)
     slos: tuple[SLO, ...] = (
@@ -105,6 +108,9 @@ def from_alerts(a: alerts_thresholds.Thresholds) -> Thresholds:
         truncation_ratio=float(float(a.LLMTruncationHighThreshold)),
         runaway_operations_per_trace=float(float(a.LLMRunawayAgentMaxOperationsPerTrace)),
         price_table_max_age_seconds=float(float(duration_seconds(a.LLMPriceTableStaleMaxAge))),
+        engine_kv_cache_threshold=float(a.LLMEngineKVCacheNearlyFullThreshold),
+        engine_ttft_objective=float(a.LLMEngineTimeToFirstTokenObjective),
+        engine_ttft_threshold_seconds=float(a.LLMEngineTimeToFirstTokenThresholdSeconds),
         slo_burn_factors=_burn_factors(a.slo) or base.slo_burn_factors,
         slos=(SLO("availability", float(float(a.slo.availability.objective)), base.slos[0].description),
               SLO("latency", float(float(a.slo.latency.objective)), base.slos[1].description)),

@@ -39,6 +39,9 @@ SUMMARY = {
     "LLMExporterRejectingSpans": "The exporter is rejecting spans it received.",
     "LLMPriceTableStale": "The model price table has not been checked for a long time.",
     "Watchdog": "An alert that always fires, to prove the alerting pipeline works.",
+    "LLMEngineKVCacheNearlyFull": "A serving engine has almost no KV cache left.",
+    "LLMEngineQueueGrowing": "Requests are piling up in a serving engine queue.",
+    "LLMEngineTimeToFirstTokenBurn": "A serving engine is burning its time-to-first-token objective too fast.",
 }
 
 DASHBOARD = {
@@ -713,4 +716,97 @@ CASES.append(Case(
                            "Alertmanager or the path between them is broken.",
             "runbook_url": RUNBOOK + "watchdog", "dashboard_url": f"{GRAFANA}/d/llmpulse-overview"}}),
     ],
+))
+
+
+# ------------------------------------------------------------ serving engines
+# Series as vLLM 0.11.0 and SGLang 0.5.3 expose them (llmpulse.demo.engines has the
+# source files): vLLM labels model_name, engine; SGLang's scheduler gauges add
+# engine_type, tp_rank, pp_rank. The rules tag each series serving_engine.
+VLLM = {"job": "vllm", "instance": "gpu-1:8000", "model_name": "llama-3.1-8b-instruct"}
+SGL = {"job": "sglang", "instance": "gpu-2:30000", "model_name": "qwen2.5-7b-instruct"}
+SGL_SCHED = SGL | {"engine_type": "unified", "tp_rank": "0", "pp_rank": "0"}
+V_ENG, S_ENG = VLLM | {"serving_engine": "vllm"}, SGL | {"serving_engine": "sglang"}
+
+
+def engine_fired(alert: str, severity: str, labels: dict, description: str, extra: dict | None = None) -> dict:
+    return {
+        "exp_labels": {"severity": severity} | labels | (extra or {}),
+        "exp_annotations": {
+            "summary": SUMMARY[alert], "description": description,
+            "runbook_url": RUNBOOK + alert.lower(),
+            "dashboard_url": f"{GRAFANA}/d/llmpulse-engines?var-model={labels['model_name']}&var-instance={labels['instance']}",
+        },
+    }
+
+
+VWHO = "vllm gpu-1:8000 (llama-3.1-8b-instruct)"
+
+# KV cache: vLLM sits at 95 % from the start (mean over 5m > 90 %): pending at 0m,
+# fires at 10m. SGLang at 50 % stays quiet.
+CASES.append(Case(
+    "engine_kv_cache",
+    [series("vllm:kv_cache_usage_perc", VLLM | {"engine": "0"}, "0.95x30"),
+     series("sglang:token_usage", SGL_SCHED, "0.5x30")],
+    alerts=[
+        at("9m", "LLMEngineKVCacheNearlyFull"),
+        at("10m", "LLMEngineKVCacheNearlyFull", engine_fired("LLMEngineKVCacheNearlyFull", "warning", V_ENG,
+           f"{VWHO}: 95% of the KV cache in use on average over the last 5m (threshold 90%); "
+           "new requests queue and running ones get preempted.")),
+    ],
+    exprs=[approx("5m", "engine:llm_engine_kv_cache_usage:ratio", (V_ENG, 0.95), (S_ENG, 0.5))],
+))
+
+# Queue: vLLM's waiting requests grow by 2 a minute from 0; the window's minimum
+# reaches 10 at 15m (pending), so it fires at 20m. SGLang holds 20 waiting, flat:
+# a long queue that is not growing is not this alert.
+CASES.append(Case(
+    "engine_queue_growing",
+    [series("vllm:num_requests_waiting", VLLM | {"engine": "0"}, "0+2x40"),
+     series("vllm:num_requests_running", VLLM | {"engine": "0"}, "32x40"),
+     series("sglang:num_queue_reqs", SGL_SCHED, "20x40"),
+     series("sglang:num_running_reqs", SGL_SCHED, "24x40")],
+    alerts=[
+        at("19m", "LLMEngineQueueGrowing"),
+        at("20m", "LLMEngineQueueGrowing", engine_fired("LLMEngineQueueGrowing", "warning", V_ENG,
+           f"{VWHO}: at least 10 requests waited at every moment of the last 10m, and the queue grows by "
+           "2.0 requests a minute (threshold 1).")),
+        at("40m", "LLMEngineQueueGrowing", engine_fired("LLMEngineQueueGrowing", "warning", V_ENG,
+           f"{VWHO}: at least 10 requests waited at every moment of the last 10m, and the queue grows by "
+           "2.0 requests a minute (threshold 1).")),
+    ],
+    exprs=[approx("20m", "engine:llm_engine_requests_waiting:sum", (V_ENG, 40.0), (S_ENG, 20.0)),
+           approx("20m", "engine:llm_engine_requests_running:sum", (V_ENG, 32.0), (S_ENG, 24.0))],
+))
+
+
+def ttft_burn(severity, long, short, bound, factor, exhaustion):
+    return engine_fired("LLMEngineTimeToFirstTokenBurn", severity, V_ENG,
+                        f"{VWHO}: 80% of requests waited more than 1s for their first token over {long} and above "
+                        f"{bound} over {short} too (objective 95% within 1s), {factor}x the sustainable rate; "
+                        f"at this rate the budget lasts {exhaustion}.",
+                        {"long": long, "short": short, "exhaustion": exhaustion})
+
+
+T1, T2 = ttft_burn("critical", "1h", "5m", "72%", "14.4", "2.1d"), ttft_burn("critical", "6h", "30m", "30%", "6", "5d")
+T3, T4 = ttft_burn("warning", "1d", "2h", "15%", "3", "10d"), ttft_burn("warning", "3d", "6h", "5%", "1", "30d")
+ENGINE_SLI = "engine:llm_engine_time_to_first_token_slow:ratio_rate"
+# TTFT: 80 % of vLLM's requests wait more than 1s for their first token (16x the 5 %
+# budget of the 95 % objective): every burn tier fires in turn. SGLang: 2 % slow.
+CASES.append(Case(
+    "engine_ttft_burn",
+    [*hist("vllm:time_to_first_token_seconds", VLLM | {"engine": "0"}, {"0.5": "0+6x200", "1.0": "0+12x200"}, "0+60x200"),
+     *hist("sglang:time_to_first_token_seconds", SGL, {"0.6": "0+90x200", "1": "0+98x200"}, "0+100x200")],
+    alerts=[
+        at("2m", "LLMEngineTimeToFirstTokenBurn"),
+        at("3m", "LLMEngineTimeToFirstTokenBurn", T1),
+        at("15m", "LLMEngineTimeToFirstTokenBurn", T1),
+        at("16m", "LLMEngineTimeToFirstTokenBurn", T1, T2),
+        at("60m", "LLMEngineTimeToFirstTokenBurn", T1, T2),
+        at("61m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3),
+        at("180m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3),
+        at("181m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3, T4),
+    ],
+    exprs=[approx("190m", f"{ENGINE_SLI}{w}", (V_ENG, 0.8), (S_ENG, 0.02))
+           for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")],
 ))

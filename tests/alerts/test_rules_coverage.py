@@ -14,11 +14,12 @@ ALERTS = [r for g in yaml.safe_load((GENERATED / "llmpulse-alerts.yaml").read_te
 RECORDS = {r["record"] for g in yaml.safe_load((GENERATED / "llmpulse-rules.yaml").read_text())["groups"] for r in g["rules"]}
 CONTRACT_ALERTS = {
     "critical": ["LLMErrorRatioHigh", "LLMTimeToFirstTokenHigh", "LLMSafetyEvaluationFailed", "LLMQualityDrop",
-                 "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn", "LLMTelemetryAbsent"],
+                 "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn", "LLMTelemetryAbsent", "LLMEngineTimeToFirstTokenBurn"],
     "warning": ["LLMErrorRatioHigh", "LLMQualityDrop", "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn",
                 "LLMCostPerRequestHigh", "LLMSpendSpike", "LLMDailyBudgetExceeded", "LLMNegativeFeedbackHigh",
                 "LLMTruncationHigh", "LLMLatencyRegression", "LLMTokenQuotaNearlyExhausted", "LLMUnpricedModel",
-                "LLMRunawayAgent", "LLMConversationCostOutlier"],
+                "LLMRunawayAgent", "LLMConversationCostOutlier", "LLMEngineKVCacheNearlyFull",
+                "LLMEngineQueueGrowing", "LLMEngineTimeToFirstTokenBurn"],
     "info": ["LLMRetrievalLatencyTrendingUp", "LLMToolLatencyTrendingUp", "LLMConversationCostTrendingUp",
              "LLMExporterLabelOverflow", "LLMExporterRejectingSpans", "LLMPriceTableStale", "Watchdog"],
 }
@@ -34,7 +35,7 @@ CONTRACT_RECORDS = [
     *[f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")],
 ]
 DASHBOARD_UIDS = {"llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llmpulse-quality", "llmpulse-agents",
-                  "llmpulse-slo", "llmpulse-exporter"}
+                  "llmpulse-slo", "llmpulse-exporter", "llmpulse-engines"}
 
 
 def _tested_alerts() -> tuple[set[tuple[str, str]], set[str]]:

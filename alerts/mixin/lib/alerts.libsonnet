@@ -13,7 +13,8 @@ local u = import 'util.libsonnet';
     // Dashboard variables set from the alert's labels.
     local dashboardURL(uid, scope) =
       local vars = (if std.member(scope, 'service_name') then ['var-service={{ $labels.service_name }}'] else [])
-                   + (if std.member(scope, 'gen_ai_request_model') then ['var-model={{ $labels.gen_ai_request_model }}'] else []);
+                   + (if std.member(scope, 'gen_ai_request_model') then ['var-model={{ $labels.gen_ai_request_model }}'] else [])
+                   + (if std.member(scope, 'model_name') then ['var-model={{ $labels.model_name }}', 'var-instance={{ $labels.instance }}'] else []);
       c.GrafanaURL + '/d/' + uid + (if vars == [] then '' else '?' + std.join('&', vars)),
 
     // One alerting rule. `scope` lists the labels it is kept by (for the dashboard link).
@@ -82,6 +83,22 @@ local u = import 'util.libsonnet';
             % [slo, pct(c.slo[slo].objective), c.slo.period, w.long, pct(factor * budget), w.short, u.num(factor), u.exhaustion(c.slo.period, factor)],
             'llmpulse-slo', S,
             { slo: slo, long: w.long, short: w.short, exhaustion: u.exhaustion(c.slo.period, factor) }),
+
+    local ENG = ['model_name'],
+    local engineWho = '{{ $labels.serving_engine }} {{ $labels.instance }} ({{ $labels.model_name }})',
+    local engineTTFTBurn(w) =
+      local factor = u.burnRateFactor(w.budgetPercent, c.slo.period, w.long);
+      local bound = u.num(factor * (1 - c.LLMEngineTimeToFirstTokenObjective));
+      local sli = 'engine:llm_engine_time_to_first_token_slow:ratio_rate';
+      alert('LLMEngineTimeToFirstTokenBurn', w.severity,
+            '%(s)s%(long)s > %(b)s\nand on (%(by)s)\n%(s)s%(short)s > %(b)s' % { s: sli, long: w.long, short: w.short, b: bound, by: L.engine },
+            w['for'],
+            'A serving engine is burning its time-to-first-token objective too fast.',
+            '%s: {{ $value | humanizePercentage }} of requests waited more than %ss for their first token over %s and above %s over %s too (objective %s within %ss), %sx the sustainable rate; at this rate the budget lasts %s.'
+            % [engineWho, u.num(c.LLMEngineTimeToFirstTokenThresholdSeconds), w.long, pct(factor * (1 - c.LLMEngineTimeToFirstTokenObjective)), w.short,
+               pct(c.LLMEngineTimeToFirstTokenObjective), u.num(c.LLMEngineTimeToFirstTokenThresholdSeconds), u.num(factor), u.exhaustion(c.slo.period, factor)],
+            'llmpulse-engines', ENG,
+            { long: w.long, short: w.short, exhaustion: u.exhaustion(c.slo.period, factor) }),
 
     local budgetRules =
       local per = c.LLMDailyBudgetExceededThresholdUSD.per_service;
@@ -237,6 +254,28 @@ local u = import 'util.libsonnet';
                 % [u.quantileName(c.LLMConversationCostOutlierQuantile), c.LLMConversationCostOutlierWindow, u.num(c.LLMConversationCostOutlierFactor), c.LLMConversationCostOutlierBaselineWindow],
                 'llmpulse-cost', S),
         ],
+      },
+      {
+        name: 'llmpulse.engines.alerts',
+        rules: [
+          alert('LLMEngineKVCacheNearlyFull', 'warning',
+                'avg_over_time(engine:llm_engine_kv_cache_usage:ratio[%s]) > %s'
+                % [c.LLMEngineKVCacheNearlyFullWindow, u.num(c.LLMEngineKVCacheNearlyFullThreshold)],
+                c.LLMEngineKVCacheNearlyFullFor,
+                'A serving engine has almost no KV cache left.',
+                '%s: {{ $value | humanizePercentage }} of the KV cache in use on average over the last %s (threshold %s); new requests queue and running ones get preempted.'
+                % [engineWho, c.LLMEngineKVCacheNearlyFullWindow, pct(c.LLMEngineKVCacheNearlyFullThreshold)],
+                'llmpulse-engines', ENG),
+          alert('LLMEngineQueueGrowing', 'warning',
+                'deriv(engine:llm_engine_requests_waiting:sum[%(w)s]) * 60 > %(g)s\nand on (%(by)s)\nmin_over_time(engine:llm_engine_requests_waiting:sum[%(w)s]) >= %(n)s'
+                % { w: c.LLMEngineQueueGrowingWindow, n: u.num(c.LLMEngineQueueGrowingMinWaiting), by: L.engine,
+                    g: u.num(c.LLMEngineQueueGrowingMinGrowthPerMinute) },
+                c.LLMEngineQueueGrowingFor,
+                'Requests are piling up in a serving engine queue.',
+                '%s: at least %s requests waited at every moment of the last %s, and the queue grows by {{ $value | printf "%%.1f" }} requests a minute (threshold %s).'
+                % [engineWho, u.num(c.LLMEngineQueueGrowingMinWaiting), c.LLMEngineQueueGrowingWindow, u.num(c.LLMEngineQueueGrowingMinGrowthPerMinute)],
+                'llmpulse-engines', ENG),
+        ] + [engineTTFTBurn(w) for w in c.slo.windows],
       },
       {
         name: 'llmpulse.tier3',

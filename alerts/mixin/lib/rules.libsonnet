@@ -132,6 +132,36 @@ local u = import 'util.libsonnet';
         ],
       },
       {
+        // Self-hosted serving engines (vLLM 0.11, SGLang 0.5), from their own /metrics.
+        name: 'llmpulse.engines',
+        local by = 'job, instance, model_name',
+        local engineSel(name) = m(name),
+        rules: [
+          rec('engine:llm_engine_kv_cache_usage:ratio', u.perEngine({
+            vllm: 'max by (%s) (%s)' % [by, engineSel('vllm:kv_cache_usage_perc')],
+            sglang: 'max by (%s) (%s)' % [by, engineSel('sglang:token_usage')],
+          })),
+          rec('engine:llm_engine_requests_waiting:sum', u.perEngine({
+            vllm: 'sum by (%s) (%s)' % [by, engineSel('vllm:num_requests_waiting')],
+            sglang: 'sum by (%s) (%s)' % [by, engineSel('sglang:num_queue_reqs')],
+          })),
+          rec('engine:llm_engine_requests_running:sum', u.perEngine({
+            vllm: 'sum by (%s) (%s)' % [by, engineSel('vllm:num_requests_running')],
+            sglang: 'sum by (%s) (%s)' % [by, engineSel('sglang:num_running_reqs')],
+          })),
+        ] + [
+          rec('engine:llm_engine_time_to_first_token_slow:ratio_rate' + w, u.perEngine({
+            [e]: '1 - (\n  sum by (%(by)s) (rate(%(b)s[%(w)s]))\n  /\n  (sum by (%(by)s) (rate(%(c)s[%(w)s])) > 0)\n)' % {
+              by: by, w: w,
+              b: m('%s:time_to_first_token_seconds_bucket' % e, u.leMatcher(c.LLMEngineTimeToFirstTokenThresholdSeconds)),
+              c: m('%s:time_to_first_token_seconds_count' % e),
+            }
+            for e in ['vllm', 'sglang']
+          }))
+          for w in sloWindows
+        ],
+      },
+      {
         name: 'llmpulse.slo',
         rules: std.flattenArrays([sloRules(w) for w in sloWindows if w != period]) + [
           rec('slo:sli_events:rate5m', sloEvents('5m'), { slo: slo })
