@@ -146,6 +146,7 @@ class Thresholds:
     LLMErrorRatioHighCriticalThreshold: Ratio
     LLMErrorRatioHighCriticalFor: Duration
     LLMErrorRatioHighMinOperationsPerSecond: NonNegative
+    LLMErrorRatioHighMinErrors: NonNegative
 
     LLMTimeToFirstTokenHighWarningThreshold: Positive
     LLMTimeToFirstTokenHighWarningFor: Duration
@@ -163,12 +164,15 @@ class Thresholds:
     LLMQualityDropCriticalThreshold: Ratio
     LLMQualityDropCriticalFor: Duration
     LLMQualityDropWindow: Duration
+    LLMQualityDropCriticalWindow: Duration
     LLMQualityDropBaselineWindow: Duration
     LLMQualityDropMinHistory: Duration
     LLMQualityDropMinScores: NonNegative
+    LLMQualityDropCriticalMinScores: NonNegative
 
     LLMTelemetryAbsentWindow: Duration
-    LLMTelemetryAbsentLookback: Duration
+    LLMTelemetryAbsentBaselineWindow: Duration
+    LLMTelemetryAbsentMinCallsPerSecond: Positive
     LLMTelemetryAbsentFor: Duration
 
     slo: SLO
@@ -411,6 +415,9 @@ def _consistency(th: Thresholds) -> list[str]:
         for key in keys:
             if not key or '"' in key or "\\" in key or "\n" in key:
                 errors.append(f"{path}.{key}: label value must be non-empty, without quotes, backslashes or newlines")
+    if duration_seconds(th.LLMQualityDropCriticalWindow) > duration_seconds(th.LLMQualityDropWindow):
+        errors.append(f"LLMQualityDropCriticalWindow: must not be longer than LLMQualityDropWindow "
+                      f"({th.LLMQualityDropCriticalWindow} > {th.LLMQualityDropWindow})")
     for name in ("LLMQualityDrop", "LLMCostPerRequestHigh", "LLMConversationCostOutlier"):
         hist, base = getattr(th, name + "MinHistory"), getattr(th, name + "BaselineWindow")
         if duration_seconds(hist) > duration_seconds(base):

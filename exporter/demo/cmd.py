@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from llmpulse.cli import UsageError
-from llmpulse.demo.scenarios import SCENARIOS, describe
+from llmpulse.demo.scenarios import ALL_SCENARIOS, describe
 from llmpulse.demo.sender import Sender
 from llmpulse.demo.traffic import Traffic
 
@@ -76,8 +76,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmpulse demo: metrics at {exporter.metrics_url}  (OTLP/HTTP {url}, "
               f"OTLP/gRPC {exporter.otlp_grpc_target or 'off'})", file=out, flush=True)
     if args.scenario:
-        sc = SCENARIOS[args.scenario]
-        print(f"llmpulse demo: scenario {sc.name} -> {sc.alert} on {sc.service}"
+        sc = ALL_SCENARIOS[args.scenario]
+        target = f"{sc.alert} on {sc.service}" if sc.kind == "incident" else f"non-incident, expect {sc.expect}"
+        print(f"llmpulse demo: scenario {sc.name} -> {target}"
               f"{f' after {args.scenario_after:g}s' if args.scenario_after else ''}: {sc.description}",
               file=out, flush=True)
     stop = threading.Event()
@@ -116,7 +117,7 @@ def _loop(args: argparse.Namespace, traffic: Traffic, sender: Sender, totals: To
         now = time.monotonic()
         if args.duration is not None and now - started >= args.duration:
             return
-        carry += args.rate * TICK_S
+        carry += args.rate * TICK_S * traffic.rate_factor(time.time_ns())
         n = int(carry)
         carry -= n
         if n:
@@ -156,8 +157,8 @@ def _progress(totals: Totals, sender: Sender, traffic: Traffic, elapsed: float, 
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.scenario is not None and args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if args.scenario is not None and args.scenario not in ALL_SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(ALL_SCENARIOS)}")
     if not args.rate > 0:
         raise UsageError("--rate must be > 0")
     if args.duration is not None and not args.duration > 0:

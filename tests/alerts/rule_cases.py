@@ -260,9 +260,11 @@ CASES.append(Case(
                 (lbl("service_model:llm_eval_safety_failures:increase5m", SAFETY), 1.0))],
 ))
 
-# Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop).
-# Critical (25 %, for 5m) and warning (10 %, for 15m) fire; the same drop
-# after only 15m of history (cold start, new-api) never fires.
+# Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop), at 12
+# scores a minute sampled every 5m. Critical (5m mean 25 % below and 15m mean 10 %
+# below, for 3m) fires at the first evaluation after its for:, warning (15m mean
+# 10 % below, for 15m) later; the same drop after only 15m of history (cold start,
+# new-api) never fires.
 COLD = EVAL | {"service_name": "new-api"}
 CASES.append(Case(
     "quality_drop",
@@ -273,10 +275,13 @@ CASES.append(Case(
      series("llm_eval_score_sum", COLD, "_x310 0+45x2 120+30x27")],
     interval="5m", evaluation_interval="5m",
     alerts=[
-        at("26h15m", "LLMQualityDrop"),
+        at("26h05m", "LLMQualityDrop"),
+        at("26h10m", "LLMQualityDrop",
+           fired("LLMQualityDrop", "critical", EVAL,
+                 "chat-api gpt-4o: mean relevance score over 5m is 33.32% below its 7d baseline (threshold 25%).")),
         at("26h20m", "LLMQualityDrop",
            fired("LLMQualityDrop", "critical", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 25%)."),
+                 "chat-api gpt-4o: mean relevance score over 5m is 33.27% below its 7d baseline (threshold 25%)."),
            fired("LLMQualityDrop", "warning", EVAL,
                  "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 10%).")),
     ],
@@ -389,16 +394,47 @@ CASES.append(Case(
     ],
 ))
 
-# Telemetry absent: chat-api stops sending at 30m; other-api keeps sending.
+# Silent service: chat-api makes a call a second for 90m, its last one in the 90m
+# sample, then nothing (the app is down: the exporter's counter stays flat). gone-api
+# stops with its series (the exporter is gone). Both page at 97m, 7 minutes after
+# the last call: increase over 5m is 0 from 95m, then for: 2m. other-api keeps
+# sending; tiny-api (0.1 call/s, below LLMTelemetryAbsentMinCallsPerSecond) goes
+# silent too but is never judged: at that rate a quiet spell is normal.
 OTHER = SM | {"service_name": "other-api"}
+GONE, TINY_SM = SM | {"service_name": "gone-api"}, SM | {"service_name": "tiny-api"}
 CASES.append(Case(
     "telemetry_absent",
-    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x30"),
-     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x90")],
+    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x90 5400x30"),
+     series("gen_ai_client_operation_duration_seconds_count", GONE, "0+60x90"),
+     series("gen_ai_client_operation_duration_seconds_count", TINY_SM, "0+6x90 540x30"),
+     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x120"),
+     # agent spans keep flowing from a silent service's other pods: not calls
+     series("gen_ai_client_operation_duration_seconds_count", SM | {"gen_ai_operation_name": "invoke_agent"}, "0+6x120")],
     alerts=[
-        at("44m", "LLMTelemetryAbsent"),
-        at("45m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
-           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 10m: the pipeline is blind.")),
+        at("96m", "LLMTelemetryAbsent"),
+        at("97m", "LLMTelemetryAbsent",
+           fired("LLMTelemetryAbsent", "critical", SVC,
+                 "chat-api (job llm) made 0.97 calls/s over the 1h before, and none over the last 5m: "
+                 "the app or the pipeline is down."),
+           fired("LLMTelemetryAbsent", "critical", SVC | {"service_name": "gone-api"},
+                 "gone-api (job llm) made 0.97 calls/s over the 1h before, and none over the last 5m: "
+                 "the app or the pipeline is down.")),
+    ],
+))
+
+# Eval-score collapse at one score a minute: relevance holds 0.8 for 3h, then every
+# score is x0.6 (0.48) from the 181st minute. The 5m mean is 32 % down and the 15m
+# mean 10.7 % down at 184m; critical pages at 187m (for: 3m), 7 minutes after the
+# first collapsed score. The warning (15m mean, for: 15m) follows at 199m.
+ONE_A_MINUTE = EVAL | {"service_name": "slow-scores"}
+CASES.append(Case(
+    "quality_collapse_one_score_a_minute",
+    [series("llm_eval_score_count", ONE_A_MINUTE, "0+1x240"),
+     series("llm_eval_score_sum", ONE_A_MINUTE, "0+0.8x180 144.48+0.48x59")],
+    alerts=[
+        at("186m", "LLMQualityDrop"),
+        at("187m", "LLMQualityDrop", fired("LLMQualityDrop", "critical", ONE_A_MINUTE,
+           "slow-scores gpt-4o: mean relevance score over 5m is 39.94% below its 7d baseline (threshold 25%).")),
     ],
 ))
 

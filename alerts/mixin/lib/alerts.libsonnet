@@ -41,8 +41,8 @@ local u = import 'util.libsonnet';
     local errorRatio(sev) =
       local t = c['LLMErrorRatioHigh%sThreshold' % sev];
       alert('LLMErrorRatioHigh', std.asciiLower(sev),
-            'service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_calls:rate5m > %s'
-            % [u.num(t), L.service_model, u.num(c.LLMErrorRatioHighMinOperationsPerSecond)],
+            'service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_calls:rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_call_errors:rate5m * 300 >= %s'
+            % [u.num(t), L.service_model, u.num(c.LLMErrorRatioHighMinOperationsPerSecond), L.service_model, u.num(c.LLMErrorRatioHighMinErrors)],
             c['LLMErrorRatioHigh%sFor' % sev],
             'LLM calls are failing at an unusual rate.',
             '%s: {{ $value | humanizePercentage }} of calls failed over the last 5m (threshold %s).' % [who, pct(t)],
@@ -57,17 +57,24 @@ local u = import 'util.libsonnet';
             '%s: p99 time to first token is {{ $value | humanizeDuration }} over the last 5m (threshold %ss).' % [who, u.num(t)],
             'llmpulse-latency', SM),
 
+    // Warning: the Window mean is WarningThreshold below the baseline. Critical (a
+    // collapse): the CriticalWindow mean is CriticalThreshold below and the Window mean
+    // WarningThreshold below, each with enough scores.
     local qualityDrop(sev) =
       local t = c['LLMQualityDrop%sThreshold' % sev];
+      local drop(w, th) = '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s' % [w, c.LLMQualityDropBaselineWindow, u.num(th)];
+      local enough(w, n) = 'and on (%s)\nsum by (%s) (increase(%s[%s])) >= %s' % [L.eval, L.eval, m('llm_eval_score_count'), w, u.num(n)];
+      local window = if sev == 'Critical' then c.LLMQualityDropCriticalWindow else c.LLMQualityDropWindow;
       alert('LLMQualityDrop', std.asciiLower(sev),
-            '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s\n%s\nand on (%s)\nsum by (%s) (increase(%s[%s])) >= %s'
-            % [c.LLMQualityDropWindow, c.LLMQualityDropBaselineWindow, u.num(t),
-               hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory),
-               L.eval, L.eval, m('llm_eval_score_count'), c.LLMQualityDropWindow, u.num(c.LLMQualityDropMinScores)],
+            std.join('\n', [drop(window, t)]
+                           + (if sev == 'Critical' then ['and on (%s)\n(%s)' % [L.eval, drop(c.LLMQualityDropWindow, c.LLMQualityDropWarningThreshold)],
+                                                        enough(c.LLMQualityDropCriticalWindow, c.LLMQualityDropCriticalMinScores)] else [])
+                           + [hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory),
+                              enough(c.LLMQualityDropWindow, c.LLMQualityDropMinScores)]),
             c['LLMQualityDrop%sFor' % sev],
             'LLM evaluation scores dropped below their baseline.',
             '{{ $labels.service_name }} {{ $labels.gen_ai_request_model }}: mean {{ $labels.gen_ai_evaluation_name }} score over %s is {{ $value | humanizePercentage }} below its %s baseline (threshold %s).'
-            % [c.LLMQualityDropWindow, c.LLMQualityDropBaselineWindow, pct(t)],
+            % [window, c.LLMQualityDropBaselineWindow, pct(t)],
             'llmpulse-quality', EV),
 
     local sloBurn(slo, name, w) =
@@ -168,12 +175,13 @@ local u = import 'util.libsonnet';
           for name in [if slo == 'availability' then 'LLMAvailabilitySLOBurn' else 'LLMLatencySLOBurn']
         ] + [
           alert('LLMTelemetryAbsent', 'critical',
-                '(sum by (%(by)s) (increase(%(m)s[%(lb)s])) > 0)\nunless on (%(by)s)\n(sum by (%(by)s) (increase(%(m)s[%(w)s])) > 0)'
-                % { by: L.service, m: m('gen_ai_client_operation_duration_seconds_count'), lb: c.LLMTelemetryAbsentLookback, w: c.LLMTelemetryAbsentWindow },
+                '(sum by (%(by)s) (rate(%(m)s[%(b)s] offset %(w)s)) >= %(min)s)\nunless on (%(by)s)\n(sum by (%(by)s) (increase(%(m)s[%(w)s])) > 0)'
+                % { by: L.service, m: m('gen_ai_client_operation_duration_seconds_count', c.CallSelector), b: c.LLMTelemetryAbsentBaselineWindow,
+                    w: c.LLMTelemetryAbsentWindow, min: u.num(c.LLMTelemetryAbsentMinCallsPerSecond) },
                 c.LLMTelemetryAbsentFor,
                 'A service that was sending LLM telemetry has gone silent.',
-                '{{ $labels.service_name }} (job {{ $labels.job }}) recorded {{ $value | printf "%%.0f" }} operations over the last %s but none over the last %s: the pipeline is blind.'
-                % [c.LLMTelemetryAbsentLookback, c.LLMTelemetryAbsentWindow],
+                '{{ $labels.service_name }} (job {{ $labels.job }}) made {{ $value | printf "%%.2f" }} calls/s over the %s before, and none over the last %s: the app or the pipeline is down.'
+                % [c.LLMTelemetryAbsentBaselineWindow, c.LLMTelemetryAbsentWindow],
                 'llmpulse-exporter', S),
         ],
       },

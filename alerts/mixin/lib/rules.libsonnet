@@ -104,7 +104,7 @@ local u = import 'util.libsonnet';
         name: 'llmpulse.quality',
         rules: u.dedupe([
           rec('service_model:llm_eval_score:avg_rate' + w, avg(L.eval, 'llm_eval_score', w))
-          for w in ['5m', c.LLMQualityDropWindow, '1h']
+          for w in std.set(['5m', c.LLMQualityDropCriticalWindow, c.LLMQualityDropWindow, '1h'], u.seconds)
         ] + [
           rec('service_model:llm_eval_score:avg_baseline' + c.LLMQualityDropBaselineWindow,
               'avg_over_time(service_model:llm_eval_score:avg_rate1h[%s])' % c.LLMQualityDropBaselineWindow),
