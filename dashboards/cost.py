@@ -284,6 +284,113 @@ def budget_and_savings(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
     ]
 
 
+# Savings and surcharges: token counts times the prices the exporter priced them with
+# (llm_price_usd_per_token; docs/pricing.md "What the dashboards show"). The gauge has no
+# service label: prices are per provider and model, the same for every service and replica.
+PRICE = "llm_price_usd_per_token"
+TIER_TOKENS = "llm_tier_tokens_total"
+PRICE_SELECTOR = 'job=~"$job", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"'
+MODEL_KEYS = "gen_ai_provider_name, gen_ai_request_model"
+ROW_KEYS = f"{MODEL_KEYS}, gen_ai_token_type, service_tier, prompt_tokens_above"
+
+
+def _price(matchers: str, by: str) -> str:
+    """One price per `by` key (max over replicas, which all show the same table)."""
+    return f"max by ({by}) ({PRICE}{{{PRICE_SELECTOR}, {matchers}}})" if matchers else \
+        f"max by ({by}) ({PRICE}{{{PRICE_SELECTOR}}})"
+
+
+def _tier_dollars(token_matchers: str, on: str, price_matchers: str, by: str) -> str:
+    """USD per second of `llm_tier_tokens_total` rows at the price row matched `on` those labels."""
+    tokens = f"sum by ({ROW_KEYS}) (rate({TIER_TOKENS}{{{SELECTOR}, {token_matchers}}}[$__rate_interval]))"
+    return f"sum by ({by}) ({tokens} * on ({on}) group_left {_price(price_matchers, on)})"
+
+
+def cached_token_savings() -> str:
+    """USD per hour not spent because prompt tokens were read from the provider's cache."""
+    reads = promql.rate("llm_tokens_total", promql.match(SELECTOR, gen_ai_token_type="cache_read"), by=MODEL_KEYS)
+    base = 'service_tier="default", prompt_tokens_above="0"'
+    input_price = _price('gen_ai_token_type="input", ' + base, MODEL_KEYS)
+    read_price = _price('gen_ai_token_type="cache_read", ' + base, MODEL_KEYS)
+    discount = f"({input_price} - on ({MODEL_KEYS}) {read_price})"
+    return f"sum by ({MODEL_KEYS}) ({reads} * on ({MODEL_KEYS}) {discount}) * 3600"
+
+
+def tier_savings() -> str:
+    """USD per hour saved (batch, flex: positive) or added (priority: negative) by service tiers."""
+    on_row = f"{MODEL_KEYS}, gen_ai_token_type, prompt_tokens_above"
+    at_list = _tier_dollars('service_tier!="default"', on_row, 'service_tier="default"', "service_tier")
+    as_billed = _tier_dollars('service_tier!="default"', ROW_KEYS, "", "service_tier")
+    return f"({at_list} - {as_billed}) * 3600"
+
+
+def long_context_surcharge() -> str:
+    """USD per hour added by prompts above a model's prompt-size threshold."""
+    as_billed = _tier_dollars('prompt_tokens_above!="0"', ROW_KEYS, "", MODEL_KEYS)
+    on_base = f"{MODEL_KEYS}, gen_ai_token_type, service_tier"
+    at_base = _tier_dollars('prompt_tokens_above!="0"', on_base, 'prompt_tokens_above="0"', MODEL_KEYS)
+    return f"({as_billed} - {at_base}) * 3600"
+
+
+def savings() -> list[tuple[core.Panel, int, int]]:
+    return [
+        (
+            timeseries(
+                "Cached-token savings per hour by model",
+                "US dollars per hour the provider's prompt cache saved: cache-read tokens times the "
+                "difference between the model's input and cache-read prices (llm_price_usd_per_token, "
+                "default tier). Cache writes, which cost more than input at Anthropic, are not "
+                "subtracted.",
+                "currencyUSD",
+                [target(cached_token_savings(), MODEL_LEGEND)],
+                stack=True,
+            ),
+            6,
+            8,
+        ),
+        (
+            timeseries(
+                "Service-tier savings per hour by tier",
+                "US dollars per hour saved by calls billed at a cheaper service tier (batch, flex) "
+                "against the same tokens at the default tier; negative for tiers that cost more "
+                "(priority). From llm_tier_tokens_total and llm_price_usd_per_token.",
+                "currencyUSD",
+                [target(tier_savings(), "{{service_tier}}")],
+            ),
+            6,
+            8,
+        ),
+        (
+            timeseries(
+                "Long-context surcharge per hour by model",
+                "US dollars per hour added by prompts above a model's prompt-size threshold (e.g. "
+                "Gemini 2.5 Pro above 200K tokens): their tokens at the long-prompt prices minus "
+                "the same tokens at the model's base prices.",
+                "currencyUSD",
+                [target(long_context_surcharge(), MODEL_LEGEND)],
+                stack=True,
+            ),
+            6,
+            8,
+        ),
+        (
+            timeseries(
+                "Calls priced with a fallback",
+                "Calls per second priced with a fallback price, by what was approximated: a service "
+                "tier, modality or 1-hour cache write the model has no price for (priced at the "
+                "default, text or 5-minute price), or web searches with no per-search price. "
+                "Add the missing prices to your price file (docs/pricing.md).",
+                "ops",
+                [target('sum by (reason) (rate(llmpulse_price_approximations_total{job=~"$job"}'
+                        '[$__rate_interval]))', "{{reason}}")],
+                stack=True,
+            ),
+            6,
+            8,
+        ),
+    ]
+
+
 def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Spend now")
@@ -297,6 +404,9 @@ def build(t: Thresholds) -> core.Dashboard:
         grid.add(item, w, h)
     grid.row("Budget, cache savings and unpriced traffic")
     for item, w, h in budget_and_savings(t):
+        grid.add(item, w, h)
+    grid.row("Savings and surcharges in dollars (from the price table)")
+    for item, w, h in savings():
         grid.add(item, w, h)
     return base.make_dashboard(
         base.UIDS["cost"],

@@ -181,6 +181,35 @@ def scrape_and_build(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
             6,
             8,
         ),
+        (
+            timeseries(
+                "Price sources",
+                "Community price tables read from pricing.sources (docs/pricing.md): models each prices, "
+                "and reads in the last hour by outcome. A failed read keeps the last good copy. Empty "
+                "when no source is configured.",
+                "short",
+                [
+                    target(f"max by (source) (llmpulse_price_source_models{{{JOB}}})", "{{source}} models"),
+                    target(f"sum by (source, outcome) (increase(llmpulse_price_source_refreshes_total{{{JOB}}}[1h]))",
+                           "{{source}} reads {{outcome}} /h"),
+                ],
+            ),
+            12,
+            8,
+        ),
+        (
+            stat(
+                "Price source age",
+                "Time since each price source was last read successfully.",
+                "s",
+                [target(f"time() - max by (source) (llmpulse_price_source_last_success_timestamp_seconds{{{JOB}}})",
+                        "{{source}}")],
+                thresholds=steps((GREEN, None), (AMBER, PRICE_TABLE_AGE_WARNING_SECONDS)),
+                graph=False,
+            ),
+            12,
+            8,
+        ),
     ]
 
 

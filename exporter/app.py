@@ -19,20 +19,27 @@ from prometheus_client import CollectorRegistry
 
 from llmpulse import grpc_server, http_server
 from llmpulse.config import Config
+from llmpulse.costing import PriceMetrics
 from llmpulse.forward import Forwarder
 from llmpulse.metrics import Metrics
 from llmpulse.pipeline import Pipeline
+from llmpulse.price_sources import PriceSources
 
 log = logging.getLogger("llmpulse")
 
 
-def load_prices(cfg: Config, metrics: Metrics):
-    from llmpulse.pricing import PriceTable
+def load_prices(cfg: Config, metrics: Metrics, sources=None):
+    """The prices in use (the built-in table, `pricing.files`, `pricing.sources`), shown in the metrics."""
+    prices = (sources or PriceSources(cfg.pricing)).build()
+    show_prices(metrics, prices)
+    return prices
 
-    table = PriceTable.load(cfg.pricing.files)
-    metrics.price_info.set((table.version,), 1)
-    metrics.price_checked.set((), table.checked_timestamp_seconds)
-    return table
+
+def show_prices(metrics: Metrics, prices) -> None:
+    with metrics.lock:
+        metrics.price_info.cells.clear()          # one version at a time
+        metrics.price_info.set((prices.version,), 1)
+        metrics.price_checked.set((), prices.checked_timestamp_seconds)
 
 
 GC_YOUNG_THRESHOLD = 20_000     # tracked allocations (net of frees) between young collections; CPython's is 700
@@ -62,11 +69,15 @@ class Exporter:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = Metrics(cfg, self.registry)
         self.token = cfg.auth.resolved_token()
-        self.prices = load_prices(cfg, self.metrics)
+        self.price_metrics = PriceMetrics(self.registry, cfg.metrics.caps(), cfg.metrics.max_label_length)
+        self.price_sources = PriceSources(cfg.pricing, self.price_metrics, on_change=self._prices_changed)
+        self.prices = load_prices(cfg, self.metrics, self.price_sources)
         fwd = cfg.forward
         self.forwarder = Forwarder(fwd, self.registry) if (fwd.otlp.endpoint or fwd.loki.url) else None
         capture = bool(cfg.forward.loki.url) and cfg.forward.loki.content.enabled
-        self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture)
+        self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture,
+                                 price_metrics=self.price_metrics)
+        self.price_metrics.attach(self.metrics, lambda: self.pipeline.prices)
         self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
         self.ready = threading.Event()
         self._stop = threading.Event()
@@ -90,10 +101,17 @@ class Exporter:
             self.forwarder.start()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="llmpulse-sweep", daemon=True)
         self._sweeper.start()
+        self.price_sources.start()
         self.ready.set()
         log.info("llmpulse listening: OTLP/HTTP %s, OTLP/gRPC %s, metrics %s",
                  self.otlp_http_url, self.otlp_grpc_target or "off", self.metrics_url)
         return self
+
+    def _prices_changed(self, prices) -> None:
+        """A price source refreshed: new calls are priced with ``prices`` (a whole-object swap)."""
+        self.prices = prices
+        self.pipeline.prices = prices
+        show_prices(self.metrics, prices)
 
     def _sweep_loop(self) -> None:
         while not self._stop.wait(1.0):
@@ -114,6 +132,7 @@ class Exporter:
             self._grpc = None
         if self.forwarder is not None:
             self.forwarder.stop()
+        self.price_sources.stop()
         if self._sweeper is not None:
             self._sweeper.join(timeout=2)
 

@@ -185,9 +185,44 @@ class TokensConfig:
 
 
 @dataclass
+class PriceSourceConfig:
+    """A community price table (docs/pricing.md): a file, or opt-in, a URL refreshed on an interval."""
+
+    path: str = ""                 # a file: LiteLLM JSON (.json, .json.gz) or an llmpulse YAML table
+    url: str = ""                  # or an http(s) URL
+    format: str = "litellm"        # litellm | llmpulse
+    name: str = ""                 # label in llmpulse_price_source_* metrics (default: source<i>)
+    refresh_seconds: float = 0     # URL only: fetch again this often (0: once, at start)
+    cache_file: str = ""           # URL only: the last good copy, written after each fetch, read when one fails
+    timeout_seconds: float = 30
+
+    def validate(self) -> list[str]:
+        errs = []
+        if bool(self.path) == bool(self.url):
+            errs.append("path: give exactly one of path or url")
+        if self.format not in ("litellm", "llmpulse"):
+            errs.append("format: must be litellm or llmpulse")
+        if self.refresh_seconds < 0 or (self.refresh_seconds and self.refresh_seconds < 60):
+            errs.append("refresh_seconds: must be 0 (never) or >= 60")
+        if self.path and (self.refresh_seconds or self.cache_file):
+            errs.append("refresh_seconds and cache_file are for url sources")
+        if self.timeout_seconds <= 0:
+            errs.append("timeout_seconds: must be > 0")
+        return errs
+
+
+@dataclass
 class PricingConfig:
     files: list[str] = field(default_factory=list)   # user price tables, later files win
     use_span_cost: bool = True   # trust gen_ai.usage.cost / llm.cost.total when a span carries it
+    sources: list[PriceSourceConfig] = field(default_factory=list)   # community tables, e.g. LiteLLM's
+    prefer: str = "builtin"      # builtin: the built-in table (and files) win where both price a model; or sources
+
+    def validate(self) -> list[str]:
+        errs = [] if self.prefer in ("builtin", "sources") else ["prefer: must be builtin or sources"]
+        names = [s.name or f"source{i}" for i, s in enumerate(self.sources)]
+        errs += [f"sources: name {n!r} used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        return errs
 
 
 @dataclass

@@ -25,7 +25,7 @@ import re
 import time
 from typing import Any
 
-from llmpulse import vocab
+from llmpulse import billing, vocab
 from llmpulse.config import Config
 from llmpulse.otlp import STATUS_ERROR, Keys, RawSpan
 from llmpulse.records import LLM_OPERATIONS, Call, Eval
@@ -236,6 +236,8 @@ class Normalizer:
         self.capture_content = capture_content
         self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
         groups = GROUPS + (self.prompt_version,) + tuple(names for names, _default in self.dims)
+        groups += (billing.SERVICE_TIER, billing.USAGE_KEYS)    # pricing dimensions (llmpulse.billing)
+        self.g_tier = len(groups) - 2           # then g_tier + 1: any per-modality / 1-hour / web search count
         index: dict[str, list[tuple[int, int]]] = {}
         for g, names in enumerate(groups):
             for rank, name in enumerate(names):
@@ -246,7 +248,7 @@ class Normalizer:
         self._last_resource: tuple = (None,)
         names = set(INPUT_TOKENS + OUTPUT_TOKENS + CACHE_READ + CACHE_WRITE + REASONING + TTFT + TPOT + STREAM
                     + SPAN_COST + CONVERSATION + AGENT + TOOL + FINISH + REQUEST_MODEL + RESPONSE_MODEL + OTHER_KEYS)
-        names.update(self.signals, self.prompt_version)
+        names.update(self.signals, self.prompt_version, billing.KEYS)
         for attributes, _default in self.dims:
             names.update(attributes)
         if capture_content:
@@ -437,6 +439,12 @@ class Normalizer:
             call.evals = self._evals(s)
         if self.capture_content:
             call.input_text, call.output_text = _content(attrs)
+        # pricing dimensions (llmpulse.billing): nothing to do for most spans
+        tier = found[self.g_tier]
+        if found[self.g_tier + 1] is not None:
+            call.billing = billing.read_billing(attrs, tier)
+        elif tier is not None and tier != "default":
+            call.billing = billing.tier_only(tier)
         return call
 
     def _input_excludes_cache(self, scope: str, provider: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from llmpulse import otlp, vocab
 from llmpulse.config import Config
+from llmpulse.costing import Costing, PriceMetrics
 from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs
 from llmpulse.metrics import Metrics
 from llmpulse.records import Call, Eval
@@ -47,10 +48,12 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, metrics: Metrics, prices=None, forwarder=None, capture_content: bool = False):
+    def __init__(self, cfg: Config, metrics: Metrics, prices=None, forwarder=None, capture_content: bool = False,
+                 price_metrics: PriceMetrics | None = None):
         self.cfg = cfg
         self.metrics = metrics
-        self.prices = prices
+        self.prices = prices        # a PriceTable or PriceChain; replaced whole when a price source refreshes
+        self.costing = Costing(price_metrics)
         self.forwarder = forwarder
         self.use_span_cost = cfg.pricing.use_span_cost
         self.normalizer = Normalizer(cfg, capture_content=capture_content)
@@ -120,8 +123,11 @@ class Pipeline:
         if price is None and c.request_model != c.response_model:
             price = self.prices.lookup(c.provider, c.request_model)
         if price is not None:
-            c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
-                                    c.cache_write_tokens, c.reasoning_tokens)
+            if c.billing is None and not price.above:    # no pricing dimension: the plain formula
+                c.cost_usd = price.cost(c.input_tokens or 0, c.output_tokens or 0, c.cache_read_tokens,
+                                        c.cache_write_tokens, c.reasoning_tokens)
+            else:                                        # llmpulse.costing: tiers, bands, modalities
+                c.cost_usd = self.costing.cost(c, price)
 
     # -- logs (GenAI events) ------------------------------------------------------
     def logs(self, body: bytes, content_type: str) -> Outcome:

@@ -40,6 +40,29 @@ class Eval:
 
 
 @dataclass(slots=True)
+class Billing:
+    """What a span says beyond the token counts that changes its price (docs/pricing.md).
+
+    Read by `llmpulse.billing.read_billing`; every token count here is a subset of one
+    of `Call`'s counts, named in its comment.
+
+    >>> Billing(service_tier="batch").web_search_calls
+    0
+    """
+
+    service_tier: str = ""            # batch, flex, priority, default, or another value lower-cased
+    cache_write_1h_tokens: int = 0    # of cache_write_tokens: written with a 1-hour TTL
+    audio_input_tokens: int = 0       # of input_tokens
+    image_input_tokens: int = 0       # of input_tokens
+    video_input_tokens: int = 0       # of input_tokens
+    audio_cache_read_tokens: int = 0  # of cache_read_tokens and audio_input_tokens
+    image_cache_read_tokens: int = 0  # of cache_read_tokens and image_input_tokens
+    audio_output_tokens: int = 0      # of output_tokens
+    image_output_tokens: int = 0      # of output_tokens
+    web_search_calls: int = 0         # provider-run web searches billed per call
+
+
+@dataclass(slots=True)
 class Call:
     trace_id: str = ""              # 32 lower-case hex, "" if unknown
     span_id: str = ""               # 16 lower-case hex
@@ -78,6 +101,8 @@ class Call:
     cache_hit: bool = False
     input_text: str | None = None   # only kept when content capture is on
     output_text: str | None = None
+    # pricing dimensions (issue 17): None when the span carries none, which is the common case
+    billing: Billing | None = None
 
     @property
     def duration_s(self) -> float:

@@ -235,12 +235,12 @@ def test_one_pass_pick_reads_every_group_as_first_would():
     """Normalizer._pick (one pass over the attributes) == dialects._first per group, on random spans."""
     import random
 
-    from llmpulse import dialects
+    from llmpulse import billing, dialects
 
     cfg = load_config(overrides={"metrics": {"dimensions": [{"name": "feature", "attributes": ["app.feature",
                                                                                         "gen_ai.agent.name"]}]}})
     n = dialects.Normalizer(cfg)
-    groups = dialects.GROUPS + (n.prompt_version,) + tuple(names for names, _ in n.dims)
+    groups = dialects.GROUPS + (n.prompt_version,) + tuple(names for names, _ in n.dims) + (billing.SERVICE_TIER, billing.USAGE_KEYS)
     names = sorted({name for g in groups for name in g}) + ["other.attribute"]
     rng = random.Random(11)
     values = [None, "", 0, 1, "x", "y", False, [], 2.5]

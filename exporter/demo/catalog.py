@@ -27,6 +27,7 @@ class Model:
     price: tuple[float, float, float, float] | None = None
     reasoning: bool = False      # can emit reasoning ("thinking") tokens
     embedding: bool = False
+    batch: bool = False          # has a Batch API at 50 % of the price (batch-summarizer uses it)
 
 
 MODELS: dict[str, Model] = {m.name: m for m in (
@@ -39,9 +40,9 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("claude-3-5-haiku", "anthropic", "claude-3-5-haiku-20241022", 0.45, 120.0,
           (0.80, 4.00, 0.08, 1.00)),
     Model("anthropic.claude-3-5-haiku-20241022-v1:0", "aws.bedrock",
-          "anthropic.claude-3-5-haiku-20241022-v1:0", 0.55, 110.0, (0.80, 4.00, 0.08, 1.00)),
+          "anthropic.claude-3-5-haiku-20241022-v1:0", 0.55, 110.0, (0.80, 4.00, 0.08, 1.00), batch=True),
     Model("gemini-2.5-flash", "gcp.gemini", "gemini-2.5-flash", 0.40, 180.0,
-          (0.30, 2.50, 0.075, 0.0), reasoning=True),
+          (0.30, 2.50, 0.075, 0.0), reasoning=True, batch=True),
     Model("mistral-large-latest", "mistral_ai", "mistral-large-2411", 0.55, 70.0, (2.00, 6.00, 0.0, 0.0)),
     Model("llama-3.1-8b-instruct", "vllm", "llama-3.1-8b-instruct", 0.12, 150.0, (0.0, 0.0, 0.0, 0.0)),
     # Only sent by the unpriced_model scenario: no price anywhere.
@@ -160,6 +161,7 @@ GUARDRAIL_ATTR = "llmpulse.guardrail.triggered"      # bool on the guarded span
 GUARDRAIL_NAME_ATTR = "llmpulse.guardrail.name"
 PROMPT_VERSION_ATTR = "llmpulse.prompt.version"      # span or resource attribute
 RETRY_ATTR = "llmpulse.retry"                        # bool on a retried call
+SERVICE_TIER_ATTR = "llmpulse.service_tier"          # batch on batch-summarizer's Batch API calls
 # Span events that mark the first streamed token (the SDK stamps their time).
 FIRST_TOKEN_EVENT = {OPENINFERENCE: "First Token Stream Event",
                      OPENLLMETRY: "llm.content.completion.chunk"}

@@ -59,6 +59,7 @@ class Op:
     input_text: str = ""
     output_text: str = ""
     cost_usd: float | None = None    # list-price cost (None = unpriced model)
+    service_tier: str = ""           # "batch" for Batch API calls, "" for the default tier
     mixed: bool = False              # carries a second vocabulary as well
     retry: bool = False              # a retry of the failed call just before it
     variant: int = 0                 # picks between equivalent attribute spellings

@@ -394,6 +394,8 @@ def render(op: Op, resource: Mapping[str, Any], copy_resource: bool = False) -> 
             attrs.append((C.PROMPT_VERSION_ATTR, op.prompt_version))
         if op.retry and op.dialect != C.VLLM:
             attrs.append((C.RETRY_ATTR, True))
+        if op.service_tier:
+            attrs.append((C.SERVICE_TIER_ATTR, op.service_tier))
         _guardrail(op, attrs)
     if copy_resource:
         attrs += list(resource.items())

@@ -360,6 +360,8 @@ class Traffic:
             op.output_tokens = op.reasoning_tokens = op.cache_read_tokens = op.cache_write_tokens = 0
             op.finish, op.ttft_s, op.output_text, op.guardrail = "", None, "", ""
         op.end_ns = t + max(1_000_000, int(dur * 1e9))
+        if m.batch and svc.shape == "workflow":        # batch-summarizer sends its calls through the Batch API
+            op.service_tier = "batch"
         op.cost_usd = _cost(m, op)
         if final and op.error is None and operation == "chat":
             op.evals = self._evals(tr, op)
@@ -489,8 +491,9 @@ def _cost(m: C.Model, op: Op) -> float | None:
         return None
     p_in, p_out, p_read, p_write = m.price
     fresh = op.input_tokens - op.cache_read_tokens - op.cache_write_tokens
-    return (fresh * p_in + op.cache_read_tokens * p_read + op.cache_write_tokens * p_write
-            + op.output_tokens * p_out) / 1e6
+    usd = (fresh * p_in + op.cache_read_tokens * p_read + op.cache_write_tokens * p_write
+           + op.output_tokens * p_out) / 1e6
+    return usd * 0.5 if op.service_tier == "batch" else usd
 
 
 def _resource_attrs(service: str) -> dict[str, object]:

@@ -46,6 +46,10 @@ MAY_BE_EMPTY: dict[tuple[str, str], str] = {
     ("llmpulse-exporter", "Label overflows by label"): "the demo stays below every label cap",
     ("llmpulse-exporter", "Forward queue length"): "no forwarding sink is configured in the test stack",
     ("llmpulse-exporter", "Forwarding sent, retried and dropped"): "no forwarding sink is configured",
+    ("llmpulse-exporter", "Price sources"): "no pricing.sources in the test stack (tests/test_price_sources.py)",
+    ("llmpulse-exporter", "Price source age"): "no pricing.sources in the test stack (tests/test_price_sources.py)",
+    ("llmpulse-cost", "Long-context surcharge per hour by model"):
+        "demo prompts stay under every threshold; test_cost_savings_live.py sends long ones and checks the dollars",
 }
 
 
