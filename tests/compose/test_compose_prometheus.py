@@ -3,6 +3,7 @@ Prometheus from Debian), the Alertmanager config it points at by amtool."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -98,16 +99,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.live
-def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_compose, tmp_path) -> None:
-    """Start Debian's Prometheus with the compose file's flags and this config."""
-    exe = _tool("prometheus")
-    path = _copy_with_rules(prom_config, tmp_path, [])
+@contextlib.contextmanager
+def _prometheus(config: Path, tmp_path: Path, flags: list[str]):
+    """Debian's Prometheus with `config` and `flags` on a free port; yields its URL once ready."""
     port = _free_port()
-    flags = [f for f in resolved_compose["services"]["prometheus"]["command"]
-             if f.startswith(("--enable-feature=", "--storage.tsdb.retention.time="))]
     proc = subprocess.Popen(
-        [exe, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        [_tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}", *flags],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -123,6 +120,25 @@ def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_c
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "Prometheus never became ready"
             time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _compose_flags(resolved_compose, *prefixes: str) -> list[str]:
+    return [f for f in resolved_compose["services"]["prometheus"]["command"] if f.startswith(prefixes)]
+
+
+@pytest.mark.live
+def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_compose, tmp_path) -> None:
+    """Start Debian's Prometheus with the compose file's flags and this config."""
+    path = _copy_with_rules(prom_config, tmp_path, [])
+    flags = _compose_flags(resolved_compose, "--enable-feature=", "--storage.tsdb.retention.time=")
+    with _prometheus(path, tmp_path, flags) as (base, _):
         with urllib.request.urlopen(f"{base}/api/v1/status/flags", timeout=5) as r:
             status = json.load(r)["data"]
         assert status["storage.tsdb.retention.time"] in ("35d", "5w")  # 2.42 prints 5w
@@ -130,12 +146,6 @@ def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_c
         with urllib.request.urlopen(f"{base}/api/v1/status/config", timeout=5) as r:
             loaded = yaml.safe_load(json.load(r)["data"]["yaml"])
         assert {j["job_name"] for j in loaded["scrape_configs"]} >= {"llmpulse", "prometheus"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_prometheus_flags_enable_the_remote_write_receiver(resolved_compose) -> None:
@@ -153,7 +163,6 @@ def test_compose_scrape_sends_the_token_from_the_secret_file(prom_config, resolv
     Also: the compose flags turn on the remote-write receiver Tempo writes to.
     """
     from harness import make_exporter
-    from live import Prometheus  # noqa: F401  (same process helpers as the other live tests)
 
     secret = "/run/secrets/llmpulse_token"
     token = tmp_path / "llmpulse-token"
@@ -181,15 +190,8 @@ def test_compose_scrape_sends_the_token_from_the_secret_file(prom_config, resolv
                                   job("no_authorization", on, None)]}
         path = tmp_path / "prometheus.yml"
         path.write_text(yaml.safe_dump(cfg))
-        port = _free_port()
-        flags = [f for f in resolved_compose["services"]["prometheus"]["command"]
-                 if f.startswith(("--enable-feature=", "--web.enable-remote-write-receiver"))]
-        proc = subprocess.Popen(
-            [_tool("prometheus"), f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}", *flags],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
+        flags = _compose_flags(resolved_compose, "--enable-feature=", "--web.enable-remote-write-receiver")
+        with _prometheus(path, tmp_path, flags) as (base, proc):
             deadline = time.monotonic() + 45
             up: dict[str, float] = {}
             while time.monotonic() < deadline and len(up) < 3:
@@ -209,12 +211,6 @@ def test_compose_scrape_sends_the_token_from_the_secret_file(prom_config, resolv
             except urllib.error.HTTPError as exc:
                 status = exc.code
             assert status == 400, f"remote write receiver not enabled (HTTP {status})"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
     finally:
         on.stop()
         off.stop()
