@@ -34,8 +34,8 @@ SPEND_PER_DAY = (
 
 
 def error_ratio(selector: str = SELECTOR) -> str:
-    """Failed over all calls, 0 (not empty) when nothing failed."""
-    return f"(sum({ERRORS}{{{selector}}}) or vector(0)) / sum({CALLS}{{{selector}}})"
+    """Failed over all calls, 0 (not empty) when nothing failed, empty (not NaN) when idle."""
+    return f"(sum({ERRORS}{{{selector}}}) or vector(0)) / (sum({CALLS}{{{selector}}}) > 0)"
 
 
 def status_tiles(t: Thresholds) -> list[core.Stat]:
