@@ -115,3 +115,26 @@ def test_token_file_sends_the_bearer_token(receiver, tmp_path):
 def test_token_file_usage_errors(capsys, argv, message):
     assert cli.main(["demo", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_engine_metrics_port_serves_fake_vllm_and_sglang(receiver):
+    import re
+    import threading
+    import time
+
+    import requests
+
+    out = io.StringIO()
+    t = threading.Thread(target=cmd.run, args=(_args("--target", receiver.url, "--duration", "4",
+                                                     "--engine-metrics-port", "0"),), kwargs={"out": out})
+    t.start()
+    try:
+        deadline = time.monotonic() + 3
+        while not re.search(r"fake engines at", out.getvalue()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        vllm, sglang = re.findall(r"http://[\d.:]+/metrics", out.getvalue())
+        assert 'vllm:kv_cache_usage_perc{engine="0",model_name="llama-3.1-8b-instruct"}' in requests.get(vllm, timeout=2).text
+        assert "sglang:token_usage{" in requests.get(sglang, timeout=2).text
+    finally:
+        t.join(10)
+    assert not t.is_alive()

@@ -47,6 +47,9 @@ def register(sub: Any) -> None:
     p.add_argument("--metrics-port", type=int, metavar="N", help="embedded exporter /metrics port")
     p.add_argument("--otlp-http-port", type=int, metavar="N", help="embedded exporter OTLP/HTTP port")
     p.add_argument("--otlp-grpc-port", type=int, metavar="N", help="embedded exporter OTLP/gRPC port")
+    p.add_argument("--engine-metrics-port", type=int, metavar="N",
+                   help="also serve fake vLLM (port N) and SGLang (port N+1) /metrics for the Serving engines "
+                        "dashboard; 0 picks free ports")
     p.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     p.set_defaults(func=run)
 
@@ -81,6 +84,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmpulse demo: scenario {sc.name} -> {target}"
               f"{f' after {args.scenario_after:g}s' if args.scenario_after else ''}: {sc.description}",
               file=out, flush=True)
+    engines = _start_engines(args, out)
     stop = threading.Event()
     restore = _on_sigterm(stop.set)
     sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop, token=_token(args))
@@ -103,6 +107,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             deadline.cancel()
         if exporter is not None:
             exporter.stop()
+        if engines is not None:
+            engines.stop()
     print(_progress(totals, sender, traffic, time.monotonic() - started, final=True), file=out, flush=True)
     nothing_arrived = sender.stats.spans_sent == 0 and sender.stats.spans_failed > 0
     return 1 if nothing_arrived else 0
@@ -174,6 +180,24 @@ def _validate(args: argparse.Namespace) -> None:
     if args.target and embedded_only:
         names = ", ".join("--" + f.replace("_", "-") for f in embedded_only)
         raise UsageError(f"{names}: only for the embedded exporter, not with --target")
+
+
+def _start_engines(args: argparse.Namespace, out: TextIO) -> Any:
+    """Fake vLLM and SGLang endpoints (llmpulse.demo.engines), or None."""
+    if args.engine_metrics_port is None:
+        return None
+    from llmpulse.demo.engines import FakeEngines
+
+    port = args.engine_metrics_port
+    ports = {"vllm": port, "sglang": port + 1} if port else {}
+    host = args.host or "127.0.0.1"
+    try:
+        served = FakeEngines(seed=args.seed).serve(addr=host, ports=ports)
+    except OSError as exc:
+        raise UsageError(f"--engine-metrics-port: cannot listen: {exc}") from None
+    print(f"llmpulse demo: fake engines at http://{served.target('vllm')}/metrics (vLLM) and "
+          f"http://{served.target('sglang')}/metrics (SGLang)", file=out, flush=True)
+    return served
 
 
 def _token(args: argparse.Namespace) -> str:
