@@ -177,7 +177,7 @@ def per_unit(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
                 "short",
                 [
                     target(
-                        promql.quantile(0.95, "gen_ai_client_token_usage", "gen_ai_token_type", SELECTOR),
+                        promql.quantile(0.95, "gen_ai_client_token_usage", "gen_ai_token_type", calls(t)),
                         "{{gen_ai_token_type}} p95",
                     )
                 ],
@@ -188,12 +188,12 @@ def per_unit(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
         (
             timeseries(
                 "Cost per request p50 / p95 by model (with traces)",
-                "Distribution of the cost of single operations per model; exemplar dots open the "
+                "Distribution of the cost of single model calls per model; exemplar dots open the "
                 "trace of an expensive call in Tempo.",
                 "currencyUSD",
                 [
-                    target(promql.quantile(0.5, "llm_request_cost_usd", BY_MODEL, SELECTOR), f"{MODEL_LEGEND} p50", exemplar=True),
-                    target(promql.quantile(0.95, "llm_request_cost_usd", BY_MODEL, SELECTOR), f"{MODEL_LEGEND} p95", exemplar=True),
+                    target(promql.quantile(0.5, "llm_request_cost_usd", BY_MODEL, calls(t)), f"{MODEL_LEGEND} p50", exemplar=True),
+                    target(promql.quantile(0.95, "llm_request_cost_usd", BY_MODEL, calls(t)), f"{MODEL_LEGEND} p95", exemplar=True),
                 ],
             ),
             6,
