@@ -83,3 +83,18 @@ def test_rules_and_dashboards_agree_on_requests(tmp_path):
          [('{job="llm", service_name="chat-api", gen_ai_operation_name="invoke_agent", '
            'gen_ai_provider_name="openai", gen_ai_request_model="gpt-4o"}', 0.1)]),
     ])
+
+
+def test_every_query_counting_operations_counts_calls():
+    """A panel that divides by or shows the operation count uses CallSelector, except the
+    activity panel, which shows exactly the operations that are not calls."""
+    from llmpulse.dashboards.build import all_queries
+
+    call_selector = load_thresholds().CallSelector
+    activity = {("llmpulse-overview", "Agent, tool and workflow operations per minute")}
+    for uid, title, expr in all_queries():
+        if (uid, title) in activity:
+            assert call_selector.replace("=~", "!~") in expr
+            continue
+        if "gen_ai_client_operation_duration_seconds_count" in expr or "gen_ai_client_operations:" in expr:
+            assert call_selector in expr, f"{uid} / {title} counts operations, not calls: {expr}"
