@@ -4,6 +4,7 @@
     llmpulse demo --rate 20 --seed 1
     llmpulse alerts build
     llmpulse dashboards build
+    llmpulse deploy build
     llmpulse prices import litellm model_prices_and_context_window.json -o prices.yaml
     llmpulse version
 """
@@ -24,6 +25,7 @@ AREAS = (
     "llmpulse.alerts.cmd",
     "llmpulse.dashboards.cmd",
     "llmpulse.bench_cmd",
+    "llmpulse.deploy_cmd",
     "llmpulse.prices_cmd",
 )
 

@@ -38,6 +38,9 @@ TRACE_COST_BUCKETS = [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
                       25, 50, 100]
 SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 OPERATIONS_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100]
+# Seconds a stopping exporter (SIGTERM) may spend draining before it exits: the default of
+# `server.shutdown_drain_seconds`. deploy/kubernetes derives terminationGracePeriodSeconds from it.
+SHUTDOWN_DRAIN_SECONDS = 10.0
 
 DEFAULT_LABEL_CAPS = {
     "service_name": 100,

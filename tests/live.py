@@ -81,13 +81,15 @@ def llmpulse_argv(*args: str) -> list[str]:
 class Prometheus:
     """Debian's Prometheus on loopback scraping the given targets every second."""
 
-    def __init__(self, tmp: Path, targets: dict[str, str], rule_files: list[str] = (),
-                 alertmanager: str | None = None):
+    def __init__(self, tmp: Path, targets: dict[str, str | list[str]], rule_files: list[str] = (),
+                 alertmanager: str | None = None, scrape_interval: str = "1s", evaluation_interval: str = "1s"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s", "scrape_configs:"]
+        cfg = ["global:", f"  scrape_interval: {scrape_interval}", f"  evaluation_interval: {evaluation_interval}",
+               "scrape_configs:"]
         for job, target in targets.items():
-            cfg += [f"  - job_name: {job}", "    static_configs:", f"      - targets: ['{target}']"]
+            listed = ", ".join(f"'{t}'" for t in ([target] if isinstance(target, str) else target))
+            cfg += [f"  - job_name: {job}", "    static_configs:", f"      - targets: [{listed}]"]
         if rule_files:
             cfg += ["rule_files:"] + [f"  - {f}" for f in rule_files]
         if alertmanager:
@@ -105,8 +107,9 @@ class Prometheus:
             raise AssertionError(f"{path} {params}: {doc.get('errorType')}: {doc.get('error')}")
         return doc["data"]
 
-    def query(self, expr: str) -> list:
-        return self.api("query", query=expr)["result"]
+    def query(self, expr: str, at: float | None = None) -> list:
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        return self.api("query", **params)["result"]
 
     def stop(self) -> None:
         self.proc.stop()

@@ -1,0 +1,43 @@
+"""deploy/: everything `llmpulse deploy build` renders, written and checked in one place.
+
+    deploy/kubernetes/   kustomize base + example overlay (llmpulse.kubernetes)
+    deploy/prometheus/   HA pair and remote-write configurations (llmpulse.prometheus_configs)
+
+>>> [name for name in render() if name.startswith("prometheus/")][:1]
+['prometheus/prometheus-ha-pair.yml']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def render() -> dict[str, str]:
+    """Path relative to deploy/ -> file text."""
+    from llmpulse import kubernetes, prometheus_configs
+
+    out = {f"kubernetes/{k}": v for k, v in kubernetes.render().items()}
+    out.update({f"prometheus/{k}": v for k, v in prometheus_configs.render().items()})
+    return dict(sorted(out.items()))
+
+
+def write(out_dir: Path = DEPLOY_DIR) -> list[Path]:
+    written = []
+    for rel, text in render().items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale(out_dir: Path = DEPLOY_DIR) -> list[str]:
+    """Files missing or different from a fresh render, and YAML files no render makes."""
+    fresh = render()
+    out = [rel for rel, text in fresh.items()
+           if not (out_dir / rel).is_file() or (out_dir / rel).read_text(encoding="utf-8") != text]
+    if out_dir.is_dir():
+        out += sorted(rel for p in out_dir.rglob("*.y*ml") if (rel := str(p.relative_to(out_dir))) not in fresh)
+    return out
