@@ -32,6 +32,11 @@ _DURATION = re.compile(r"^(0|[0-9]+(ms|s|m|h|d|w|y))$")
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
+# Bucket bounds shared by vllm:time_to_first_token_seconds (vLLM 0.11.0) and
+# sglang:time_to_first_token_seconds (SGLang 0.5.3): see llmpulse.demo.engines.
+ENGINE_TTFT_BOUNDS = (0.1, 1.0, 10.0, 20.0, 40.0, 80.0)
+
+
 class ThresholdsError(ValueError):
     """Every problem found in a thresholds file, one `file: path: message` per line."""
 
@@ -110,7 +115,6 @@ class BurnWindow:
 @dataclass
 class SLO:
     period: Duration
-    selector: Text
     availability: Objective
     latency: LatencyObjective
     windows: list[BurnWindow]
@@ -135,12 +139,14 @@ class Thresholds:
     Selector: Text
     GrafanaURL: Text
     RunbookURLBase: Text
+    CallSelector: Text
 
     LLMErrorRatioHighWarningThreshold: Ratio
     LLMErrorRatioHighWarningFor: Duration
     LLMErrorRatioHighCriticalThreshold: Ratio
     LLMErrorRatioHighCriticalFor: Duration
     LLMErrorRatioHighMinOperationsPerSecond: NonNegative
+    LLMErrorRatioHighMinErrors: NonNegative
 
     LLMTimeToFirstTokenHighWarningThreshold: Positive
     LLMTimeToFirstTokenHighWarningFor: Duration
@@ -158,12 +164,15 @@ class Thresholds:
     LLMQualityDropCriticalThreshold: Ratio
     LLMQualityDropCriticalFor: Duration
     LLMQualityDropWindow: Duration
+    LLMQualityDropCriticalWindow: Duration
     LLMQualityDropBaselineWindow: Duration
     LLMQualityDropMinHistory: Duration
     LLMQualityDropMinScores: NonNegative
+    LLMQualityDropCriticalMinScores: NonNegative
 
     LLMTelemetryAbsentWindow: Duration
-    LLMTelemetryAbsentLookback: Duration
+    LLMTelemetryAbsentBaselineWindow: Duration
+    LLMTelemetryAbsentMinCallsPerSecond: Positive
     LLMTelemetryAbsentFor: Duration
 
     slo: SLO
@@ -218,6 +227,16 @@ class Thresholds:
     LLMConversationCostOutlierBaselineWindow: Duration
     LLMConversationCostOutlierMinHistory: Duration
     LLMConversationCostOutlierFor: Duration
+
+    LLMEngineKVCacheNearlyFullThreshold: Ratio
+    LLMEngineKVCacheNearlyFullWindow: Duration
+    LLMEngineKVCacheNearlyFullFor: Duration
+    LLMEngineQueueGrowingMinWaiting: NonNegative
+    LLMEngineQueueGrowingMinGrowthPerMinute: Positive
+    LLMEngineQueueGrowingWindow: Duration
+    LLMEngineQueueGrowingFor: Duration
+    LLMEngineTimeToFirstTokenObjective: OpenRatio
+    LLMEngineTimeToFirstTokenThresholdSeconds: Positive
 
     LLMRetrievalLatencyTrendingUpFactor: Positive
     LLMRetrievalLatencyTrendingUpWindow: Duration
@@ -380,6 +399,12 @@ def _consistency(th: Thresholds) -> list[str]:
     for warn, crit in pairs:
         if getattr(th, warn) > getattr(th, crit):
             errors.append(f"{warn}: must not be above {crit} ({getattr(th, warn)} > {getattr(th, crit)})")
+    if not re.fullmatch(r'\s*gen_ai_operation_name\s*(=~|=)\s*"[^"\\]*"\s*', th.CallSelector):
+        errors.append('CallSelector: must be one matcher on gen_ai_operation_name, '
+                      'e.g. gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"')
+    if th.LLMEngineTimeToFirstTokenThresholdSeconds not in ENGINE_TTFT_BOUNDS:
+        errors.append("LLMEngineTimeToFirstTokenThresholdSeconds: must be a bucket bound of both vLLM's and "
+                      f"SGLang's time-to-first-token histograms: one of {', '.join(f'{b:g}' for b in ENGINE_TTFT_BOUNDS)}")
     for i, w in enumerate(th.slo.windows):
         if duration_seconds(w.short) >= duration_seconds(w.long):
             errors.append(f"slo.windows[{i}]: short ({w.short}) must be shorter than long ({w.long})")
@@ -390,6 +415,9 @@ def _consistency(th: Thresholds) -> list[str]:
         for key in keys:
             if not key or '"' in key or "\\" in key or "\n" in key:
                 errors.append(f"{path}.{key}: label value must be non-empty, without quotes, backslashes or newlines")
+    if duration_seconds(th.LLMQualityDropCriticalWindow) > duration_seconds(th.LLMQualityDropWindow):
+        errors.append(f"LLMQualityDropCriticalWindow: must not be longer than LLMQualityDropWindow "
+                      f"({th.LLMQualityDropCriticalWindow} > {th.LLMQualityDropWindow})")
     for name in ("LLMQualityDrop", "LLMCostPerRequestHigh", "LLMConversationCostOutlier"):
         hist, base = getattr(th, name + "MinHistory"), getattr(th, name + "BaselineWindow")
         if duration_seconds(hist) > duration_seconds(base):

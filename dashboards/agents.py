@@ -19,18 +19,41 @@ AGENT_OPS = f'{SELECTOR}, gen_ai_operation_name=~"invoke_agent|invoke_workflow|c
 TOOL_FAILED = f'{SELECTOR_SERVICE}, error_type!=""'
 TOOL_OPS = promql.match(SELECTOR, gen_ai_operation_name="execute_tool")
 
+# Loki and Tempo queries. `${service:regex}` is a back-quoted (raw) string: Grafana
+# escapes regex metacharacters with backslashes, and both LogQL and TraceQL decode
+# double-quoted strings as Go strings, where `\.` is an invalid escape. With "All"
+# the value is `.*`, which Loki drops; `service_name=~".+"` keeps the selector valid
+# (Loki needs one matcher that does not match the empty string).
+LOGQL_SERVICE_LOGS = '{service_name=~`${service:regex}`, service_name=~".+"}'
+TRACEQL_AGENT_TRACES = '{ span.gen_ai.operation.name = "invoke_agent" && resource.service.name =~ `${service:regex}` }'
+
 
 def per_trace(t: Thresholds) -> list[core.Panel]:
     return [
         timeseries(
             "LLM calls per trace p50 / p95 / p99",
-            "How many LLM operations one trace (one user request or agent run) makes. A p99 "
-            "climbing while p50 stays flat is an agent looping; the dashed line is the "
-            "LLMRunawayAgent bound.",
+            "How many LLM calls one trace (one user request or agent run) makes, as whole calls: "
+            "each line is the upper bound of the histogram bucket its quantile falls in, so "
+            "\"p95 = 4\" means 95 % of traces made at most 4 calls. Exact up to 6 calls with the "
+            "default buckets (1 to 6, 8, 10, 15, 20, 30, 50, 100); above that the bucket bound (7 "
+            "calls shows as 8). A p99 climbing while p50 stays flat is an agent looping; the dashed "
+            "line is the LLMRunawayAgent bound.",
             "short",
             [
-                target(promql.quantile(q, "llm_trace_operations", "service_name", SELECTOR_SERVICE), f"{{{{service_name}}}} p{int(q * 100)}")
+                target(promql.quantile_bound(q, "llm_trace_operations", "service_name", SELECTOR_SERVICE), f"{{{{service_name}}}} p{int(q * 100)}")
                 for q in (0.5, 0.95, 0.99)
+            ],
+            thresholds=steps((GREEN, None), (RED, t.runaway_operations_per_trace)),
+        ),
+        timeseries(
+            "LLM calls per trace: mean and max",
+            "Mean LLM calls per trace (exact: calls over traces) and the most any trace made, as the "
+            "upper bound of the largest bucket reached.",
+            "short",
+            [
+                target(promql.mean("llm_trace_operations", "service_name", SELECTOR_SERVICE), "{{service_name}} mean"),
+                target(f"histogram_quantile(1, sum by (le, service_name) (rate(llm_trace_operations_bucket{{{SELECTOR_SERVICE}}}[$__rate_interval])) > 0)",
+                       "{{service_name}} max"),
             ],
             thresholds=steps((GREEN, None), (RED, t.runaway_operations_per_trace)),
         ),
@@ -113,7 +136,7 @@ def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Per trace")
     for item in per_trace(t):
-        grid.add(item, w=8, h=8)
+        grid.add(item, w=6, h=8)
     grid.row("Tools")
     for item in tools():
         grid.add(item, w=8, h=8)
@@ -128,7 +151,7 @@ def build(t: Thresholds) -> core.Dashboard:
                     "Recent agent traces",
                     "The latest traces with an agent invocation for the selected services, from Tempo. "
                     "Click a trace id to open it; its spans link to their logs in Loki.",
-                    '{ span.gen_ai.operation.name = "invoke_agent" && resource.service.name =~ "${service:regex}" }',
+                    TRACEQL_AGENT_TRACES,
                 ),
                 12,
                 10,
@@ -138,7 +161,7 @@ def build(t: Thresholds) -> core.Dashboard:
                     "Logs of the selected services",
                     "Recent log lines of the selected services from Loki (OTLP logs keep "
                     "`service_name` as a label).",
-                    '{service_name=~"${service:regex}"}',
+                    LOGQL_SERVICE_LOGS,
                 ),
                 12,
                 10,

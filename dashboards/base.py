@@ -25,6 +25,7 @@ UIDS = {
     "agents": "llmpulse-agents",
     "slo": "llmpulse-slo",
     "exporter": "llmpulse-exporter",
+    "engines": "llmpulse-engines",
 }
 
 # Grafana's own annotations (manual notes, Grafana-managed alerts); Grafana adds it

@@ -5,7 +5,7 @@ dashboard named after its UID (`dashboards/llmpulse-overview.json`).
 
 >>> names = sorted(render_all(load_thresholds(None)))
 >>> names[0], len(names)
-('llmpulse-agents.json', 7)
+('llmpulse-agents.json', 8)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from grafanalib import core
 from grafanalib._gen import DashboardEncoder
 
-from llmpulse.dashboards import agents, cost, exporter, latency, overview, quality, slo
+from llmpulse.dashboards import agents, cost, engines, exporter, latency, overview, quality, slo
 from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
 
 DASHBOARD_DIR = Path(__file__).parent
@@ -32,6 +32,7 @@ BUILDERS: dict[str, Callable[[Thresholds], core.Dashboard]] = {
     "agents": agents.build,
     "slo": slo.build,
     "exporter": exporter.build,
+    "engines": engines.build,
 }
 
 # Grafana's import screen asks for a Prometheus datasource for this input and

@@ -18,11 +18,16 @@ from llmpulse.dashboards.variables import SELECTOR, SELECTOR_DIMENSIONS, SELECTO
 
 COST_RULE = "service_model:llm_cost_usd:rate5m"
 SELECTOR_DIMS = f"{SELECTOR}, {SELECTOR_DIMENSIONS}"
-CALLS = "gen_ai_client_operation_duration_seconds_count"
+CALLS = "gen_ai_client_operation_duration_seconds_count"  # with calls(t): requests only
 SPEND_LAST_DAY = "sum by (job, service_name) (service:llm_cost_usd:increase1d{{{sel}}})"
 BY_MODEL = "gen_ai_provider_name, gen_ai_request_model"
 MODEL_LEGEND = "{{gen_ai_provider_name}}/{{gen_ai_request_model}}"
 
+
+
+def calls(t: Thresholds) -> str:
+    """The variable selector plus CallSelector: a request is a model call."""
+    return f"{SELECTOR}, {t.model_call_selector}"
 
 
 def projected_month(title: str, description: str) -> core.Stat:
@@ -77,22 +82,22 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
         ),
         stat(
             "Mean cost per request",
-            "US dollars per LLM operation over the selected range step (priced operations and "
-            "unpriced ones, which count as 0).",
+            "US dollars per model call (a request: CallSelector) over the rate window (priced calls "
+            "and unpriced ones, which count as 0).",
             "currencyUSD",
-            [target(f"{promql.rate('llm_cost_usd_total', SELECTOR)} / {promql.rate(CALLS, SELECTOR)}", "$/request")],
+            [target(f"{promql.rate('llm_cost_usd_total', calls(t))} / {promql.rate(CALLS, calls(t))}", "$/request")],
             thresholds=steps((BLUE, None)),
             decimals=4,
         ),
         stat(
             "Unpriced share",
-            "Share of operations whose model has no price in the price table; their cost is "
+            "Share of model calls whose model has no price in the price table; their cost is "
             "missing from every spend panel. Anything above 0 is amber (LLMUnpricedModel).",
             "percentunit",
             [
                 target(
-                    f"({promql.rate('llm_unpriced_operations_total', SELECTOR)} or vector(0)) / "
-                    f"{promql.rate(CALLS, SELECTOR)}",
+                    f"({promql.rate('llm_unpriced_operations_total', calls(t))} or vector(0)) / "
+                    f"{promql.rate(CALLS, calls(t))}",
                     "unpriced",
                 )
             ],
@@ -162,7 +167,7 @@ def by_dimension() -> list[tuple[core.Panel, int, int]]:
     ]
 
 
-def per_unit() -> list[tuple[core.Panel, int, int]]:
+def per_unit(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
     return [
         (
             timeseries(
@@ -172,7 +177,7 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
                 "short",
                 [
                     target(
-                        promql.quantile(0.95, "gen_ai_client_token_usage", "gen_ai_token_type", SELECTOR),
+                        promql.quantile(0.95, "gen_ai_client_token_usage", "gen_ai_token_type", calls(t)),
                         "{{gen_ai_token_type}} p95",
                     )
                 ],
@@ -183,12 +188,12 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
         (
             timeseries(
                 "Cost per request p50 / p95 by model (with traces)",
-                "Distribution of the cost of single operations per model; exemplar dots open the "
+                "Distribution of the cost of single model calls per model; exemplar dots open the "
                 "trace of an expensive call in Tempo.",
                 "currencyUSD",
                 [
-                    target(promql.quantile(0.5, "llm_request_cost_usd", BY_MODEL, SELECTOR), f"{MODEL_LEGEND} p50", exemplar=True),
-                    target(promql.quantile(0.95, "llm_request_cost_usd", BY_MODEL, SELECTOR), f"{MODEL_LEGEND} p95", exemplar=True),
+                    target(promql.quantile(0.5, "llm_request_cost_usd", BY_MODEL, calls(t)), f"{MODEL_LEGEND} p50", exemplar=True),
+                    target(promql.quantile(0.95, "llm_request_cost_usd", BY_MODEL, calls(t)), f"{MODEL_LEGEND} p95", exemplar=True),
                 ],
             ),
             6,
@@ -197,12 +202,12 @@ def per_unit() -> list[tuple[core.Panel, int, int]]:
         (
             timeseries(
                 "Mean cost per request by model",
-                "US dollars per operation per model: spend rate over operation rate.",
+                "US dollars per model call per model: spend rate over call rate.",
                 "currencyUSD",
                 [
                     target(
-                        f"{promql.rate('llm_cost_usd_total', SELECTOR, by=BY_MODEL)} / "
-                        f"{promql.rate(CALLS, SELECTOR, by=BY_MODEL)}",
+                        f"{promql.rate('llm_cost_usd_total', calls(t), by=BY_MODEL)} / "
+                        f"{promql.rate(CALLS, calls(t), by=BY_MODEL)}",
                         MODEL_LEGEND,
                     )
                 ],
@@ -256,8 +261,8 @@ def budget_and_savings(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
                         "prompt-cache reads per input token",
                     ),
                     target(
-                        f"{promql.rate('llm_cache_hits_total', SELECTOR)} / {promql.rate(CALLS, SELECTOR)}",
-                        "semantic-cache hits per operation",
+                        f"{promql.rate('llm_cache_hits_total', SELECTOR)} / {promql.rate(CALLS, calls(t))}",
+                        "semantic-cache hits per call",
                     ),
                 ],
             ),
@@ -395,7 +400,7 @@ def build(t: Thresholds) -> core.Dashboard:
     for item, w, h in by_dimension():
         grid.add(item, w, h)
     grid.row("Per request and per conversation")
-    for item, w, h in per_unit():
+    for item, w, h in per_unit(t):
         grid.add(item, w, h)
     grid.row("Budget, cache savings and unpriced traffic")
     for item, w, h in budget_and_savings(t):

@@ -24,7 +24,7 @@ MODEL_LEGEND = "{{gen_ai_provider_name}}/{{gen_ai_request_model}}"
 
 
 def model_calls(t: Thresholds) -> str:
-    """The variable selector plus the model-call operations (thresholds `slo.selector`)."""
+    """The variable selector plus the model-call operations (`CallSelector` of the thresholds)."""
     return f"{SELECTOR}, {t.model_call_selector}"
 
 

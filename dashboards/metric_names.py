@@ -37,11 +37,12 @@ SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 
 RECORDING_RULES = frozenset(
     {
+        "service_model:gen_ai_client_calls:rate5m",
+        "service_model:gen_ai_client_call_errors:rate5m",
+        "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+        "service:gen_ai_client_calls:rate5m",
+        "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
         "service_model:gen_ai_client_operations:rate5m",
-        "service_model:gen_ai_client_operation_errors:rate5m",
-        "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-        "service:gen_ai_client_operations:rate5m",
-        "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p50_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p95_rate5m",
         "service_model:gen_ai_client_operation_duration_seconds:p99_rate5m",
@@ -65,16 +66,23 @@ _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 def series_family(name: str) -> str:
     """Map a histogram series name (`x_bucket`, `x_sum`, `x_count`) to its family `x`."""
+    from llmpulse.dashboards.engines import ENGINE_HISTOGRAMS
+
     for suffix in _HISTOGRAM_SUFFIXES:
-        if name.endswith(suffix) and name[: -len(suffix)] in EXPORTED_HISTOGRAMS:
+        if name.endswith(suffix) and name[: -len(suffix)] in EXPORTED_HISTOGRAMS | ENGINE_HISTOGRAMS:
             return name[: -len(suffix)]
     return name
 
 
 def is_known(name: str) -> bool:
-    """True when `name` is an exported series, a recording rule or a Prometheus series."""
+    """True when `name` is an exported series, a recording rule, a Prometheus series or a
+    serving-engine series (vLLM, SGLang: see dashboards/engines.py)."""
+    from llmpulse.dashboards import engines
+
     return (
         series_family(name) in EXPORTED_METRICS
         or name in RECORDING_RULES
         or name in PROMETHEUS_SERIES
+        or series_family(name) in engines.VLLM_METRICS | engines.SGLANG_METRICS
+        or name in engines.RECORDING_RULES
     )

@@ -10,16 +10,20 @@ and volume, deployments; firing alerts and deployments are drawn as annotations.
 
 from __future__ import annotations
 
+import attr
 from grafanalib import core
 
 from llmpulse.dashboards import base, promql
 from llmpulse.dashboards.cost import projected_month
+from llmpulse.dashboards.engines import SELF_HOSTED_PROVIDERS
 from llmpulse.dashboards.panels import AMBER, BLUE, GREEN, RED, Grid, stat, steps, table, target, timeseries
+from llmpulse.dashboards.promql import negate
 from llmpulse.dashboards.thresholds import BUDGET_PACE_WARNING_RATIO, Thresholds, load_thresholds
 from llmpulse.dashboards.variables import SELECTOR, SELECTOR_SERVICE, SELECTOR_SERVICE_MODEL
 
-OPS = "service_model:gen_ai_client_operations:rate5m"
-ERRORS = "service_model:gen_ai_client_operation_errors:rate5m"
+CALLS = "service_model:gen_ai_client_calls:rate5m"  # requests: model calls (CallSelector)
+ERRORS = "service_model:gen_ai_client_call_errors:rate5m"
+OPERATIONS = "service_model:gen_ai_client_operations:rate5m"  # every operation, agents and tools too
 COST = "service_model:llm_cost_usd:rate5m"
 SCORE = "service_model:llm_eval_score:avg_rate5m"
 BASELINE = "service_model:llm_eval_score:avg_baseline7d"  # 7 d mean of the 1 h mean (alerts rules)
@@ -30,8 +34,8 @@ SPEND_PER_DAY = (
 
 
 def error_ratio(selector: str = SELECTOR) -> str:
-    """Failed over all operations, 0 (not empty) when nothing failed."""
-    return f"(sum({ERRORS}{{{selector}}}) or vector(0)) / sum({OPS}{{{selector}}})"
+    """Failed over all calls, 0 (not empty) when nothing failed, empty (not NaN) when idle."""
+    return f"(sum({ERRORS}{{{selector}}}) or vector(0)) / (sum({CALLS}{{{selector}}}) > 0)"
 
 
 def status_tiles(t: Thresholds) -> list[core.Stat]:
@@ -39,15 +43,17 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
     return [
         stat(
             "Requests / s",
-            "LLM operations per second across the selected services and models (5 m rate). "
-            "A drop to zero with traffic expected means telemetry or the app is down.",
+            "Model calls per second (chat, completions, embeddings: the CallSelector of the "
+            "alert thresholds) across the selected services and models, 5 m rate. Agent, tool and "
+            "workflow spans are not requests: see their own panel below. A drop to zero with "
+            "traffic expected means telemetry or the app is down.",
             "reqps",
-            [target(f"sum({OPS}{{{SELECTOR}}})", "requests/s")],
+            [target(f"sum({CALLS}{{{SELECTOR}}})", "requests/s")],
             thresholds=steps((BLUE, None)),
         ),
         stat(
             "Error ratio",
-            f"Share of operations that failed (error_type set), 5 m rate. Amber from "
+            f"Share of model calls that failed (error_type set), 5 m rate. Amber from "
             f"{n(t.error_ratio_warning)}, red from {n(t.error_ratio_critical)}: the "
             "LLMErrorRatioHigh warning and critical thresholds.",
             "percentunit",
@@ -132,7 +138,7 @@ def status_tiles(t: Thresholds) -> list[core.Stat]:
 
 
 def quality_panels(t: Thresholds) -> list[core.Panel]:
-    total_ops = promql.rate("gen_ai_client_operation_duration_seconds_count", SELECTOR)
+    total_calls = promql.rate("gen_ai_client_operation_duration_seconds_count", f"{SELECTOR}, {t.model_call_selector}")
     return [
         timeseries(
             "Evaluation scores",
@@ -161,12 +167,12 @@ def quality_panels(t: Thresholds) -> list[core.Panel]:
         ),
         timeseries(
             "Refusals and truncation",
-            "Refusals per operation and the share of responses cut off by the token limit "
+            "Refusals per model call and the share of responses cut off by the token limit "
             "(finish reason `length`). Either rising points at prompt or max-tokens changes. Dashed "
             "line: the LLMTruncationHigh threshold.",
             "percentunit",
             [
-                target(f"{promql.rate('llm_refusals_total', SELECTOR)} / {total_ops}", "refusals"),
+                target(f"{promql.rate('llm_refusals_total', SELECTOR)} / {total_calls}", "refusals"),
                 target(
                     promql.rate("llm_finish_reasons_total", promql.match(SELECTOR, gen_ai_response_finish_reason="length"))
                     + " / "
@@ -180,13 +186,27 @@ def quality_panels(t: Thresholds) -> list[core.Panel]:
     ]
 
 
-def cost_panels() -> list[core.Panel]:
+def cost_panels(t: Thresholds) -> list[core.Panel]:
     return [
         timeseries(
             "Requests per minute",
-            "LLM operations per minute by service (5 m rate).",
+            "Model calls per minute by service (5 m rate): the requests of the Requests / s tile.",
             "reqpm",
-            [target(f"sum by (service_name) ({OPS}{{{SELECTOR}}}) * 60", "{{service_name}}")],
+            [target(f"sum by (service_name) ({CALLS}{{{SELECTOR}}}) * 60", "{{service_name}}")],
+            stack=True,
+        ),
+        timeseries(
+            "Agent, tool and workflow operations per minute",
+            "Operations that are not model calls, per minute by operation (invoke_agent, "
+            "execute_tool, invoke_workflow, retrieval ...): the activity around the requests. They "
+            "are never counted as requests.",
+            "suffix: ops/min",
+            [
+                target(
+                    f"sum by (gen_ai_operation_name) ({OPERATIONS}{{{SELECTOR}, {negate(t.model_call_selector)}}}) * 60",
+                    "{{gen_ai_operation_name}}",
+                )
+            ],
             stack=True,
         ),
         timeseries(
@@ -251,6 +271,40 @@ def deployment_panels() -> list[core.Panel]:
     ]
 
 
+def self_hosted_panel() -> core.Panel:
+    """Calls to self-hosted engines, each row linking to the Serving engines dashboard."""
+    providers = "|".join(SELF_HOSTED_PROVIDERS)
+    panel = table(
+        "Self-hosted engines in use",
+        "Services calling a self-hosted serving engine (provider "
+        + ", ".join(SELF_HOSTED_PROVIDERS)
+        + "), calls per second now. Click a model to open the Serving engines dashboard: the "
+        "engine's own KV cache, queue and time to first token for that model.",
+        "reqps",
+        [
+            target(
+                f"sum by (service_name, gen_ai_provider_name, gen_ai_request_model) "
+                f'({CALLS}{{{SELECTOR}, gen_ai_provider_name=~"{providers}"}})',
+                "",
+                instant=True,
+                fmt="table",
+            )
+        ],
+        transformations=[
+            {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "calls/s"}}},
+        ],
+    )
+    link = {
+        "title": "Serving engine: ${__data.fields.gen_ai_request_model}",
+        "url": f"/d/{base.UIDS['engines']}?${{__url_time_range}}&var-model=${{__data.fields.gen_ai_request_model}}",
+    }
+    return attr.evolve(
+        panel,
+        links=[{"title": "Serving engines", "url": f"/d/{base.UIDS['engines']}?${{__url_time_range}}"}],
+        extraJson={"fieldConfig": {"defaults": {"links": [link]}}},
+    )
+
+
 def build(t: Thresholds) -> core.Dashboard:
     grid = Grid()
     grid.row("Status now")
@@ -260,11 +314,12 @@ def build(t: Thresholds) -> core.Dashboard:
     for item in quality_panels(t):
         grid.add(item, w=8, h=8)
     grid.row("Cost and volume")
-    for item in cost_panels():
-        grid.add(item, w=6, h=8)
-    grid.row("Deployments")
+    for item, w in zip(cost_panels(t), (5, 5, 5, 5, 4)):
+        grid.add(item, w=w, h=8)
+    grid.row("Deployments and self-hosted engines")
     for item in deployment_panels():
-        grid.add(item, w=12, h=8)
+        grid.add(item, w=9, h=8)
+    grid.add(self_hosted_panel(), w=6, h=8)
     return base.make_dashboard(
         base.UIDS["overview"],
         "Overview",

@@ -30,6 +30,21 @@ def quantile(q: float, histogram: str, by: str, selector: str) -> str:
     )
 
 
+def quantile_bound(q: float, histogram: str, by: str, selector: str) -> str:
+    """The upper bound of the bucket holding quantile `q`: whole numbers for count histograms.
+
+    Each cumulative bucket is capped at q x count, so the bucket holding the quantile is
+    the first one to reach the (new) total, and `histogram_quantile(1, ...)` returns its
+    upper bound with no interpolation inside it. Nothing (not NaN) when the count is 0.
+    """
+    buckets = f"sum by (le, {by}) (rate({histogram}_bucket{{{selector}}}[{RATE_INTERVAL}]))"
+    cap = f"({q} * sum by ({by}) (rate({histogram}_count{{{selector}}}[{RATE_INTERVAL}])) > 0)"
+    return (
+        f"histogram_quantile(1, ({buckets} <= on ({by}) group_left () {cap}) "
+        f"or on ({by}, le) ({buckets} * 0 + on ({by}) group_left () {cap}))"
+    )
+
+
 def mean(histogram: str, by: str, selector: str) -> str:
     """Mean observation of a histogram: rate of `_sum` over rate of `_count`."""
     return f"{rate(histogram + '_sum', selector, by=by)} / {rate(histogram + '_count', selector, by=by)}"
@@ -66,3 +81,16 @@ def match(selector: str, **labels: str) -> str:
     """Append exact matchers to a selector: match('job=~"$job"', x="y") -> 'job=~"$job", x="y"'."""
     extra = ", ".join(f'{name}="{value}"' for name, value in labels.items())
     return f"{selector}, {extra}" if selector else extra
+
+
+def negate(matchers: str) -> str:
+    """The complement of one `label=~"re"` (or `label="v"`) matcher.
+
+    >>> negate('gen_ai_operation_name=~"chat|embeddings"')
+    'gen_ai_operation_name!~"chat|embeddings"'
+    """
+    for op, neg in (("=~", "!~"), ("!~", "=~"), ("!=", "="), ("=", "!=")):
+        name, sep, value = matchers.partition(op)
+        if sep and "," not in matchers and name.strip().isidentifier():
+            return f"{name.strip()}{neg}{value.strip()}"
+    raise ValueError(f"cannot negate {matchers!r}: give a single matcher")

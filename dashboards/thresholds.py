@@ -29,8 +29,8 @@ BUDGET_PACE_WARNING_RATIO = 0.8
 # Default safety-evaluation selector (contract: configurable, this is the default).
 DEFAULT_SAFETY_EVALUATION_REGEX = "(?i).*(safety|toxicity|harm|jailbreak|pii|guardrail).*"
 DEFAULT_FAIL_LABEL_REGEX = "(?i)fail(ed|ure)?"
-# Which operations are model calls (the SLO selector of thresholds.yaml): latency tiles
-# and "by model" latency panels use it so agent and workflow spans do not dominate.
+# Which operations are model calls (`CallSelector` of thresholds.yaml): every request,
+# error-ratio and per-request panel, the latency tiles and "by model" latency panels use it.
 DEFAULT_MODEL_CALL_SELECTOR = 'gen_ai_operation_name=~"chat|text_completion|generate_content|embeddings"'
 
 
@@ -64,6 +64,9 @@ class Thresholds:
     truncation_ratio: float = 0.20  # ratio of responses with finish reason length
     runaway_operations_per_trace: float = 25  # LLM calls per trace
     price_table_max_age_seconds: float = 30 * 86400  # seconds since the last price check
+    engine_kv_cache_threshold: float = 0.90  # ratio of the KV cache in use
+    engine_ttft_objective: float = 0.95  # ratio of engine requests with a first token within the threshold
+    engine_ttft_threshold_seconds: float = 1.0  # seconds
     # Burn-rate factors of the critical (paging) SLO alert tiers, x error budget rate.
     slo_burn_factors: tuple[float, ...] = (14.4, 6.0)
     slos: tuple[SLO, ...] = (
@@ -98,13 +101,16 @@ def from_alerts(a: alerts_thresholds.Thresholds) -> Thresholds:
         daily_budget_per_service_usd={str(k): float(v) for k, v in sorted(budget.per_service.items())},
         quality_drop_warning=float(float(a.LLMQualityDropWarningThreshold)),
         quality_drop_critical=float(float(a.LLMQualityDropCriticalThreshold)),
-        model_call_selector=a.slo.selector.strip() or base.model_call_selector,
+        model_call_selector=a.CallSelector.strip() or base.model_call_selector,
         safety_evaluation_regex=a.LLMSafetyEvaluationFailedNameRegex,
         safety_fail_label_regex=a.LLMSafetyEvaluationFailedFailLabelRegex,
         negative_feedback_ratio=float(float(a.LLMNegativeFeedbackHighThreshold)),
         truncation_ratio=float(float(a.LLMTruncationHighThreshold)),
         runaway_operations_per_trace=float(float(a.LLMRunawayAgentMaxOperationsPerTrace)),
         price_table_max_age_seconds=float(float(duration_seconds(a.LLMPriceTableStaleMaxAge))),
+        engine_kv_cache_threshold=float(a.LLMEngineKVCacheNearlyFullThreshold),
+        engine_ttft_objective=float(a.LLMEngineTimeToFirstTokenObjective),
+        engine_ttft_threshold_seconds=float(a.LLMEngineTimeToFirstTokenThresholdSeconds),
         slo_burn_factors=_burn_factors(a.slo) or base.slo_burn_factors,
         slos=(SLO("availability", float(float(a.slo.availability.objective)), base.slos[0].description),
               SLO("latency", float(float(a.slo.latency.objective)), base.slos[1].description)),

@@ -156,9 +156,10 @@ def log_evals(batch: Batch) -> list[tuple[str, str, float, str]]:
 NOW_NS = 1_800_000_000_000_000_000
 
 
-def run(seed: int = 1, scenario: str | None = None, batches: int = 20, calls: int = 50) -> list[Batch]:
+def run(seed: int = 1, scenario: str | None = None, batches: int = 20, calls: int = 50,
+        onset_s: float = 0.0) -> list[Batch]:
     """`batches` one-second ticks of traffic, from a fixed clock."""
-    t = Traffic(seed=seed, scenario=scenario)
+    t = Traffic(seed=seed, scenario=scenario, onset_s=onset_s)
     return [t.batch(calls, NOW_NS + i * 1_000_000_000) for i in range(batches)]
 
 

@@ -35,7 +35,12 @@ class LiveStack:
         import requests
         wait_until(lambda: requests.get(self.metrics_url, timeout=1).ok, 30, "llmpulse demo", self.exporter)
         self.rule_files = sorted(str(p) for p in (REPO / "alerts" / "generated").glob("*.yaml"))
-        self.prometheus = Prometheus(tmp, {"llmpulse": f"127.0.0.1:{self.metrics_port}"}, self.rule_files)
+        # fake vLLM and SGLang /metrics (their own names) for the Serving engines dashboard
+        from llmpulse.demo.engines import FakeEngines
+        self.engines = FakeEngines(seed=11).serve(tick_s=1.0)
+        self.prometheus = Prometheus(tmp, {"llmpulse": f"127.0.0.1:{self.metrics_port}",
+                                           "vllm": self.engines.target("vllm"),
+                                           "sglang": self.engines.target("sglang")}, self.rule_files)
         self.url = self.prometheus.url
         # first scrape takes ~5 s (service discovery throttle), then rates need two samples
         wait_until(lambda: self.query('rate(gen_ai_client_operation_duration_seconds_count[1m]) > 0')
@@ -56,4 +61,5 @@ class LiveStack:
     def stop(self) -> None:
         self.prometheus.stop()
         self.exporter.stop()
+        self.engines.stop()
 

@@ -93,3 +93,48 @@ def test_embedded_exporter_starts_serves_and_stops(capsys):
     assert rc == 0
     assert "metrics at http://127.0.0.1:" in out and "/metrics" in out
     assert " 0 failed" not in out and "done" in out
+
+
+def test_token_file_sends_the_bearer_token(receiver, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    rc = cmd.run(_args("--target", receiver.url, "--duration", "0.5", "--token-file", str(token)), out=io.StringIO())
+    assert rc == 0
+    assert {r["headers"].get("Authorization") for r in receiver.requests} == {"Bearer s3cret-token"}
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    receiver.requests.clear()
+    assert cmd.run(_args("--target", receiver.url, "--duration", "0.5", "--token-file", str(empty)), out=io.StringIO()) == 0
+    assert receiver.requests and all("Authorization" not in r["headers"] for r in receiver.requests)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--token-file", "/nonexistent"], "only with --target"),
+    (["--target", "http://127.0.0.1:9", "--token-file", "/nonexistent/token"], "cannot read"),
+])
+def test_token_file_usage_errors(capsys, argv, message):
+    assert cli.main(["demo", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_engine_metrics_port_serves_fake_vllm_and_sglang(receiver):
+    import re
+    import threading
+    import time
+
+    import requests
+
+    out = io.StringIO()
+    t = threading.Thread(target=cmd.run, args=(_args("--target", receiver.url, "--duration", "4",
+                                                     "--engine-metrics-port", "0"),), kwargs={"out": out})
+    t.start()
+    try:
+        deadline = time.monotonic() + 3
+        while not re.search(r"fake engines at", out.getvalue()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        vllm, sglang = re.findall(r"http://[\d.:]+/metrics", out.getvalue())
+        assert 'vllm:kv_cache_usage_perc{engine="0",model_name="llama-3.1-8b-instruct"}' in requests.get(vllm, timeout=2).text
+        assert "sglang:token_usage{" in requests.get(sglang, timeout=2).text
+    finally:
+        t.join(10)
+    assert not t.is_alive()

@@ -168,3 +168,49 @@ def test_scenario_leaves_other_services_alone(normal, name):
     assert sum(r.error for r in llm) / len(llm) < 0.05
     assert not any(r.model == "acme-llm-9000" for r in rows)
     assert not any(n == "safety" and lab == "fail" for r in rows for n, _, lab in r.evals())
+
+
+# ------------------------------------------------------------ non-incidents
+
+def test_non_incidents_are_separate_from_incidents():
+    from llmpulse.demo.scenarios import ALL_SCENARIOS, NON_INCIDENTS
+
+    assert set(NON_INCIDENTS) == {"cold_start", "night_lull", "model_migration", "traffic_surge"}
+    assert not set(NON_INCIDENTS) & set(SCENARIOS)
+    assert set(ALL_SCENARIOS) == set(SCENARIOS) | set(NON_INCIDENTS)
+    assert all(s.kind == "non_incident" and s.expect and s.description.endswith(".") for s in NON_INCIDENTS.values())
+
+
+def test_rate_curves_of_lull_and_surge():
+    from llmpulse.demo.traffic import Traffic
+
+    t0 = 1_800_000_000_000_000_000
+    lull, surge = Traffic(seed=1, scenario="night_lull"), Traffic(seed=1, scenario="traffic_surge")
+    for tr in (lull, surge):
+        tr.batch(5, t0)
+    at = lambda tr, s: round(tr.rate_factor(t0 + int(s * 1e9)), 3)  # noqa: E731
+    assert [at(lull, s) for s in (0, 300, 600, 1200, 2100, 2400, 3000)] == [1.0, 0.51, 0.02, 0.02, 0.51, 1.0, 1.0]
+    assert [at(surge, s) for s in (0, 30, 60, 600)] == [1.0, 2.0, 3.0, 3.0]
+    assert Traffic(seed=1).rate_factor(t0) == 1.0
+
+
+def _services(batches):
+    return collections.Counter(r.service for r in all_rows(batches) if r.is_llm)
+
+
+def test_cold_start_service_appears_at_the_onset():
+    before = run(seed=11, scenario="cold_start", batches=10, calls=CALLS, onset_s=1000)
+    assert _services(before)["search-api"] == 0 and _services(before)["support-bot"] > 0
+    after = run(seed=11, scenario="cold_start", batches=10, calls=CALLS)
+    assert _services(after)["search-api"] > 0.15 * sum(_services(after).values())
+
+
+def test_model_migration_ramps_to_the_new_model():
+    def share(batches):
+        chats = [r for r in all_rows(batches) if r.service == "search-api" and r.is_llm and r.model != "text-embedding-3-small"]
+        return sum(r.model == "gemini-2.5-flash" for r in chats) / len(chats)
+
+    normal_share = share(run(seed=11, batches=10, calls=CALLS))
+    assert 0.2 < normal_share < 0.5                      # gemini is one of search-api's three models
+    done = run(seed=11, scenario="model_migration", batches=10, calls=CALLS, onset_s=-600)  # ramp already over
+    assert share(done) > 0.97

@@ -3,6 +3,7 @@
   grafanaDashboards+:: {
     "llmpulse-agents.json": (import "../../dashboards/llmpulse-agents.json"),
     "llmpulse-cost.json": (import "../../dashboards/llmpulse-cost.json"),
+    "llmpulse-engines.json": (import "../../dashboards/llmpulse-engines.json"),
     "llmpulse-exporter.json": (import "../../dashboards/llmpulse-exporter.json"),
     "llmpulse-latency.json": (import "../../dashboards/llmpulse-latency.json"),
     "llmpulse-overview.json": (import "../../dashboards/llmpulse-overview.json"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from llmpulse.cli import UsageError
-from llmpulse.demo.scenarios import SCENARIOS, describe
+from llmpulse.demo.scenarios import ALL_SCENARIOS, describe
 from llmpulse.demo.sender import Sender
 from llmpulse.demo.traffic import Traffic
 
@@ -40,11 +40,16 @@ def register(sub: Any) -> None:
     p.add_argument("--encoding", choices=("protobuf", "json"), default="protobuf",
                    help="OTLP body encoding (default protobuf)")
     p.add_argument("--gzip", action="store_true", help="gzip request bodies")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="with --target: send the bearer token in FILE (an empty file sends none)")
     p.add_argument("--config", metavar="FILE", help="config file for the embedded exporter")
     p.add_argument("--host", help="address the embedded exporter listens on (default from config)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="embedded exporter /metrics port")
     p.add_argument("--otlp-http-port", type=int, metavar="N", help="embedded exporter OTLP/HTTP port")
     p.add_argument("--otlp-grpc-port", type=int, metavar="N", help="embedded exporter OTLP/gRPC port")
+    p.add_argument("--engine-metrics-port", type=int, metavar="N",
+                   help="also serve fake vLLM (port N) and SGLang (port N+1) /metrics for the Serving engines "
+                        "dashboard; 0 picks free ports")
     p.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     p.set_defaults(func=run)
 
@@ -74,13 +79,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"llmpulse demo: metrics at {exporter.metrics_url}  (OTLP/HTTP {url}, "
               f"OTLP/gRPC {exporter.otlp_grpc_target or 'off'})", file=out, flush=True)
     if args.scenario:
-        sc = SCENARIOS[args.scenario]
-        print(f"llmpulse demo: scenario {sc.name} -> {sc.alert} on {sc.service}"
+        sc = ALL_SCENARIOS[args.scenario]
+        target = f"{sc.alert} on {sc.service}" if sc.kind == "incident" else f"non-incident, expect {sc.expect}"
+        print(f"llmpulse demo: scenario {sc.name} -> {target}"
               f"{f' after {args.scenario_after:g}s' if args.scenario_after else ''}: {sc.description}",
               file=out, flush=True)
+    engines = _start_engines(args, out)
     stop = threading.Event()
     restore = _on_sigterm(stop.set)
-    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop)
+    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop, token=_token(args))
     traffic = Traffic(seed=args.seed, scenario=args.scenario, onset_s=args.scenario_after)
     totals = Totals()
     started = time.monotonic()
@@ -100,6 +107,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             deadline.cancel()
         if exporter is not None:
             exporter.stop()
+        if engines is not None:
+            engines.stop()
     print(_progress(totals, sender, traffic, time.monotonic() - started, final=True), file=out, flush=True)
     nothing_arrived = sender.stats.spans_sent == 0 and sender.stats.spans_failed > 0
     return 1 if nothing_arrived else 0
@@ -114,7 +123,7 @@ def _loop(args: argparse.Namespace, traffic: Traffic, sender: Sender, totals: To
         now = time.monotonic()
         if args.duration is not None and now - started >= args.duration:
             return
-        carry += args.rate * TICK_S
+        carry += args.rate * TICK_S * traffic.rate_factor(time.time_ns())
         n = int(carry)
         carry -= n
         if n:
@@ -154,8 +163,8 @@ def _progress(totals: Totals, sender: Sender, traffic: Traffic, elapsed: float, 
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.scenario is not None and args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if args.scenario is not None and args.scenario not in ALL_SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(ALL_SCENARIOS)}")
     if not args.rate > 0:
         raise UsageError("--rate must be > 0")
     if args.duration is not None and not args.duration > 0:
@@ -166,9 +175,39 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--target must be an http(s) URL, not {args.target!r}")
     embedded_only = [f for f in ("config", "host", "metrics_port", "otlp_http_port", "otlp_grpc_port")
                      if getattr(args, f) is not None]
+    if args.token_file and not args.target:
+        raise UsageError("--token-file: only with --target (the embedded exporter has no token)")
     if args.target and embedded_only:
         names = ", ".join("--" + f.replace("_", "-") for f in embedded_only)
         raise UsageError(f"{names}: only for the embedded exporter, not with --target")
+
+
+def _start_engines(args: argparse.Namespace, out: TextIO) -> Any:
+    """Fake vLLM and SGLang endpoints (llmpulse.demo.engines), or None."""
+    if args.engine_metrics_port is None:
+        return None
+    from llmpulse.demo.engines import FakeEngines
+
+    port = args.engine_metrics_port
+    ports = {"vllm": port, "sglang": port + 1} if port else {}
+    host = args.host or "127.0.0.1"
+    try:
+        served = FakeEngines(seed=args.seed).serve(addr=host, ports=ports)
+    except OSError as exc:
+        raise UsageError(f"--engine-metrics-port: cannot listen: {exc}") from None
+    print(f"llmpulse demo: fake engines at http://{served.target('vllm')}/metrics (vLLM) and "
+          f"http://{served.target('sglang')}/metrics (SGLang)", file=out, flush=True)
+    return served
+
+
+def _token(args: argparse.Namespace) -> str:
+    if not args.token_file:
+        return ""
+    try:
+        with open(args.token_file, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise UsageError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
 
 
 def _start_embedded(args: argparse.Namespace) -> Any:

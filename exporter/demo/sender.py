@@ -76,7 +76,8 @@ class Sender:
     def __init__(self, base_url: str, *, encoding: str = "protobuf", gzip: bool = False,
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_retries: int = DEFAULT_MAX_RETRIES,
                  max_backoff_s: float = DEFAULT_MAX_BACKOFF_S, session: requests.Session | None = None,
-                 stop: threading.Event | None = None, sleep: Callable[[float], None] | None = None) -> None:
+                 stop: threading.Event | None = None, sleep: Callable[[float], None] | None = None,
+                 token: str = "") -> None:
         if encoding not in ("protobuf", "json"):
             raise ValueError(f"encoding must be protobuf or json, not {encoding!r}")
         base = base_url.rstrip("/")
@@ -92,6 +93,7 @@ class Sender:
         self.stop = stop or threading.Event()
         self._sleep = sleep or (lambda s: self.stop.wait(s))
         self.stats = SendStats()
+        self.token = token   # bearer token of the target; "" sends no Authorization header
 
     # ---- public --------------------------------------------------------
 
@@ -134,6 +136,8 @@ class Sender:
     def post(self, path: str, body: bytes, content_type: str) -> requests.Response | None:
         """POST with bounded retries; None when every attempt failed to connect."""
         headers = {"Content-Type": content_type}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         if self.gzip:
             body = gzip_lib.compress(body, mtime=0)
             headers["Content-Encoding"] = "gzip"

@@ -28,7 +28,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
 from llmpulse.demo import catalog as C
 from llmpulse.demo.ops import HTTP, EvalTruth, Op
-from llmpulse.demo.scenarios import SCENARIOS, Scenario
+from llmpulse.demo.scenarios import ALL_SCENARIOS, SCENARIOS, Scenario
 from llmpulse.demo.spans import key_values, render
 
 __all__ = ["Batch", "SCENARIOS", "Traffic"]
@@ -103,10 +103,11 @@ class Traffic:
 
     def __init__(self, seed: int = 1, scenario: str | None = None, start_ns: int | None = None,
                  onset_s: float = 0.0) -> None:
-        if scenario is not None and scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+        if scenario is not None and scenario not in ALL_SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(ALL_SCENARIOS)}")
         self.rng = random.Random(seed)
-        self.scenario: Scenario | None = SCENARIOS[scenario] if scenario else None
+        self.scenario: Scenario | None = ALL_SCENARIOS[scenario] if scenario else None
+        self._elapsed_s = 0.0            # seconds since the scenario's onset (negative before it)
         self.start_ns = start_ns
         self.onset_ns = int(onset_s * 1e9)
         self._credit = 0
@@ -122,10 +123,18 @@ class Traffic:
         start = now_ns if self.start_ns is None else self.start_ns
         return now_ns - start >= self.onset_ns
 
+    def rate_factor(self, now_ns: int) -> float:
+        """Factor on the call rate at `now_ns` (night_lull, traffic_surge); 1 otherwise."""
+        if self.scenario is None:
+            return 1.0
+        start = now_ns if self.start_ns is None else self.start_ns
+        return self.scenario.rate_factor((now_ns - start - self.onset_ns) / 1e9)
+
     def batch(self, n_calls: int, now_ns: int) -> Batch:
         if self.start_ns is None:
             self.start_ns = now_ns
         active = self.scenario if self.scenario_active(now_ns) else None
+        self._elapsed_s = (now_ns - self.start_ns - self.onset_ns) / 1e9
         need = n_calls - self._credit
         ops: list[Op] = []
         made = 0
@@ -161,7 +170,9 @@ class Traffic:
     # ---- trace shapes --------------------------------------------------
 
     def _trace(self, active: Scenario | None) -> list[Op]:
-        svc = C.SERVICE_BY_NAME[self._weighted(tuple((s.name, s.weight) for s in C.SERVICES))]
+        absent = self.scenario.service if (self.scenario is not None and self.scenario.absent_before_onset
+                                           and active is None) else None
+        svc = C.SERVICE_BY_NAME[self._weighted(tuple((s.name, s.weight) for s in C.SERVICES if s.name != absent))]
         sc = active if active is not None and active.service == svc.name else None
         tr = _Trace(svc=svc, trace_id=self.rng.getrandbits(128).to_bytes(16, "big"),
                     dialect=self._weighted(svc.dialects), sc=sc)
@@ -286,7 +297,9 @@ class Traffic:
     def _llm_once(self, tr: _Trace, parent: Op, t: int, model_name: str, operation: str,
                   wants_tool: bool, final: bool, retry: bool) -> Op:
         rng, svc, sc = self.rng, tr.svc, tr.sc
-        if sc is not None and sc.model and operation == "chat" and not retry and rng.random() < sc.model_share:
+        share = 0.0 if sc is None else sc.model_share if not sc.model_ramp_s else \
+            sc.model_share * min(1.0, max(0.0, self._elapsed_s / sc.model_ramp_s))
+        if sc is not None and sc.model and operation == "chat" and not retry and rng.random() < share:
             model_name = sc.model
         m = C.MODELS[model_name]
         dialect = self._dialect(tr, model_name)

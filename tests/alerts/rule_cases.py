@@ -15,7 +15,7 @@ GRAFANA = "http://localhost:3000"
 RUNBOOK = "https://github.com/llmpulse/llmpulse/blob/main/docs/runbooks.md#"
 
 SUMMARY = {
-    "LLMErrorRatioHigh": "LLM operations are failing at an unusual rate.",
+    "LLMErrorRatioHigh": "LLM calls are failing at an unusual rate.",
     "LLMTimeToFirstTokenHigh": "Streamed LLM responses are slow to start.",
     "LLMSafetyEvaluationFailed": "A safety evaluation of an LLM response failed.",
     "LLMQualityDrop": "LLM evaluation scores dropped below their baseline.",
@@ -39,6 +39,9 @@ SUMMARY = {
     "LLMExporterRejectingSpans": "The exporter is rejecting spans it received.",
     "LLMPriceTableStale": "The model price table has not been checked for a long time.",
     "Watchdog": "An alert that always fires, to prove the alerting pipeline works.",
+    "LLMEngineKVCacheNearlyFull": "A serving engine has almost no KV cache left.",
+    "LLMEngineQueueGrowing": "Requests are piling up in a serving engine queue.",
+    "LLMEngineTimeToFirstTokenBurn": "A serving engine is burning its time-to-first-token objective too fast.",
 }
 
 DASHBOARD = {
@@ -164,29 +167,32 @@ CASES.append(Case(
     alerts=[
         at("5m", "LLMErrorRatioHigh"),
         at("6m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
-           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+           f"{WHO}: 10% of calls failed over the last 5m (threshold 5%).")),
         at("15m", "LLMErrorRatioHigh", fired("LLMErrorRatioHigh", "critical", SM,
-           f"{WHO}: 10% of operations failed over the last 5m (threshold 5%).")),
+           f"{WHO}: 10% of calls failed over the last 5m (threshold 5%).")),
         at("16m", "LLMErrorRatioHigh",
-           fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 5%)."),
-           fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of operations failed over the last 5m (threshold 2%).")),
+           fired("LLMErrorRatioHigh", "critical", SM, f"{WHO}: 10% of calls failed over the last 5m (threshold 5%)."),
+           fired("LLMErrorRatioHigh", "warning", SM, f"{WHO}: 10% of calls failed over the last 5m (threshold 2%).")),
     ],
     exprs=[
         expr("10m", "service_model:gen_ai_client_operations:rate5m",
              (lbl("service_model:gen_ai_client_operations:rate5m", SM), 1.0),
              (lbl("service_model:gen_ai_client_operations:rate5m", QUIET), 0.00625)),
-        expr("10m", "service_model:gen_ai_client_operation_errors:rate5m",
-             (lbl("service_model:gen_ai_client_operation_errors:rate5m", SM), 0.1),
-             (lbl("service_model:gen_ai_client_operation_errors:rate5m", QUIET), 0.00625)),
-        expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.1),
-             (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", QUIET), 1.0)),
-        expr("10m", 'service:gen_ai_client_operations:rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operations:rate5m", SVC), 1.0)),
-        expr("10m", 'service:gen_ai_client_operation_errors:rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operation_errors:rate5m", SVC), 0.1)),
-        expr("10m", 'service:gen_ai_client_operation_errors_per_operations:ratio_rate5m{service_name="chat-api"}',
-             (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.1)),
+        expr("10m", "service_model:gen_ai_client_call_errors:rate5m",
+             (lbl("service_model:gen_ai_client_call_errors:rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_call_errors:rate5m", QUIET), 0.00625)),
+        expr("10m", "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+             (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", SM), 0.1),
+             (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", QUIET), 1.0)),
+        expr("10m", "service_model:gen_ai_client_calls:rate5m",
+             (lbl("service_model:gen_ai_client_calls:rate5m", SM), 1.0),
+             (lbl("service_model:gen_ai_client_calls:rate5m", QUIET), 0.00625)),
+        expr("10m", 'service:gen_ai_client_calls:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_calls:rate5m", SVC), 1.0)),
+        expr("10m", 'service:gen_ai_client_call_errors:rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_call_errors:rate5m", SVC), 0.1)),
+        expr("10m", 'service:gen_ai_client_call_errors_per_calls:ratio_rate5m{service_name="chat-api"}',
+             (lbl("service:gen_ai_client_call_errors_per_calls:ratio_rate5m", SVC), 0.1)),
     ],
 ))
 
@@ -195,10 +201,10 @@ CASES.append(Case(
     "error_ratio_zero",
     [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x10")],
     alerts=[at("10m", "LLMErrorRatioHigh")],
-    exprs=[expr("10m", "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-                (lbl("service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SM), 0.0)),
-           expr("10m", "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-                (lbl("service:gen_ai_client_operation_errors_per_operations:ratio_rate5m", SVC), 0.0))],
+    exprs=[expr("10m", "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+                (lbl("service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m", SM), 0.0)),
+           expr("10m", "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+                (lbl("service:gen_ai_client_call_errors_per_calls:ratio_rate5m", SVC), 0.0))],
 ))
 
 # Latency quantiles: every operation takes between 1s and 2s; every first
@@ -254,9 +260,11 @@ CASES.append(Case(
                 (lbl("service_model:llm_eval_safety_failures:increase5m", SAFETY), 1.0))],
 ))
 
-# Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop).
-# Critical (25 %, for 5m) and warning (10 %, for 15m) fire; the same drop
-# after only 15m of history (cold start, new-api) never fires.
+# Quality: the relevance score averages 0.75 for 26h, then 0.5 (a 33 % drop), at 12
+# scores a minute sampled every 5m. Critical (5m mean 25 % below and 15m mean 10 %
+# below, for 3m) fires at the first evaluation after its for:, warning (15m mean
+# 10 % below, for 15m) later; the same drop after only 15m of history (cold start,
+# new-api) never fires.
 COLD = EVAL | {"service_name": "new-api"}
 CASES.append(Case(
     "quality_drop",
@@ -267,10 +275,13 @@ CASES.append(Case(
      series("llm_eval_score_sum", COLD, "_x310 0+45x2 120+30x27")],
     interval="5m", evaluation_interval="5m",
     alerts=[
-        at("26h15m", "LLMQualityDrop"),
+        at("26h05m", "LLMQualityDrop"),
+        at("26h10m", "LLMQualityDrop",
+           fired("LLMQualityDrop", "critical", EVAL,
+                 "chat-api gpt-4o: mean relevance score over 5m is 33.32% below its 7d baseline (threshold 25%).")),
         at("26h20m", "LLMQualityDrop",
            fired("LLMQualityDrop", "critical", EVAL,
-                 "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 25%)."),
+                 "chat-api gpt-4o: mean relevance score over 5m is 33.27% below its 7d baseline (threshold 25%)."),
            fired("LLMQualityDrop", "warning", EVAL,
                  "chat-api gpt-4o: mean relevance score over 15m is 33.27% below its 7d baseline (threshold 10%).")),
     ],
@@ -352,16 +363,78 @@ CASES.append(Case(
     ],
 ))
 
-# Telemetry absent: chat-api stops sending at 30m; other-api keeps sending.
+# SLOs through idle spells: chat-api makes 60 calls a minute, 3 of them failed and
+# 3 slow (above 10.24s), for an hour; then nothing for 30m; another hour; nothing
+# for 40m. An idle window has no ratio (not NaN: 0/0 used to poison the 30d average
+# for 30 days); the 30d SLI weighs every call once and stays at exactly 5 %.
+IDLE_OK = SVC | OK_CALL
+IDLE_ERR = IDLE_OK | {"error_type": "429"}
+IDLE_SLO = [
+    *hist("gen_ai_client_operation_duration_seconds", IDLE_OK, {"10.24": "0+54x60 3240x30 3240+54x60 6480x40"},
+          "0+57x60 3420x30 3420+57x60 6840x40"),
+    *hist("gen_ai_client_operation_duration_seconds", IDLE_ERR, {"10.24": "0+3x60 180x30 180+3x60 360x40"},
+          "0+3x60 180x30 180+3x60 360x40"),
+]
+NOT_NAN = "slo:sli_error:ratio_rate{w} != slo:sli_error:ratio_rate{w}"
+CASES.append(Case(
+    "slo_idle_spells",
+    IDLE_SLO,
+    exprs=[
+        *[expr(t, NOT_NAN.format(w=w)) for t in ("70m", "89m", "100m", "160m", "185m", "190m")
+          for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")],
+        expr("80m", 'slo:sli_error:ratio_rate5m'),   # idle for 20 minutes: no ratio at all
+        *[approx(t, f"{SLI}30d", (SVC | {"slo": "availability"}, 0.05), (SVC | {"slo": "latency"}, 0.05))
+          for t in ("30m", "80m", "100m", "160m", "190m")],
+        approx("190m", "slo:period_error_budget_remaining:ratio", (SVC | {"slo": "availability"}, -9.0),
+               (SVC | {"slo": "latency"}, -4.0)),
+        approx("30m", "slo:sli_events:rate5m", (SVC | {"slo": "availability"}, 1.0), (SVC | {"slo": "latency"}, 1.0)),
+        approx("30m", "slo:sli_error_events:rate5m", (SVC | {"slo": "availability"}, 0.05),
+               (SVC | {"slo": "latency"}, 0.05)),
+        approx("80m", "slo:sli_events:rate5m", (SVC | {"slo": "availability"}, 0.0), (SVC | {"slo": "latency"}, 0.0)),
+    ],
+))
+
+# Silent service: chat-api makes a call a second for 90m, its last one in the 90m
+# sample, then nothing (the app is down: the exporter's counter stays flat). gone-api
+# stops with its series (the exporter is gone). Both page at 97m, 7 minutes after
+# the last call: increase over 5m is 0 from 95m, then for: 2m. other-api keeps
+# sending; tiny-api (0.1 call/s, below LLMTelemetryAbsentMinCallsPerSecond) goes
+# silent too but is never judged: at that rate a quiet spell is normal.
 OTHER = SM | {"service_name": "other-api"}
+GONE, TINY_SM = SM | {"service_name": "gone-api"}, SM | {"service_name": "tiny-api"}
 CASES.append(Case(
     "telemetry_absent",
-    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x30"),
-     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x90")],
+    [series("gen_ai_client_operation_duration_seconds_count", SM, "0+60x90 5400x30"),
+     series("gen_ai_client_operation_duration_seconds_count", GONE, "0+60x90"),
+     series("gen_ai_client_operation_duration_seconds_count", TINY_SM, "0+6x90 540x30"),
+     series("gen_ai_client_operation_duration_seconds_count", OTHER, "0+60x120"),
+     # agent spans keep flowing from a silent service's other pods: not calls
+     series("gen_ai_client_operation_duration_seconds_count", SM | {"gen_ai_operation_name": "invoke_agent"}, "0+6x120")],
     alerts=[
-        at("44m", "LLMTelemetryAbsent"),
-        at("45m", "LLMTelemetryAbsent", fired("LLMTelemetryAbsent", "critical", SVC,
-           "chat-api (job llm) recorded 1830 operations over the last 6h but none over the last 10m: the pipeline is blind.")),
+        at("96m", "LLMTelemetryAbsent"),
+        at("97m", "LLMTelemetryAbsent",
+           fired("LLMTelemetryAbsent", "critical", SVC,
+                 "chat-api (job llm) made 0.97 calls/s over the 1h before, and none over the last 5m: "
+                 "the app or the pipeline is down."),
+           fired("LLMTelemetryAbsent", "critical", SVC | {"service_name": "gone-api"},
+                 "gone-api (job llm) made 0.97 calls/s over the 1h before, and none over the last 5m: "
+                 "the app or the pipeline is down.")),
+    ],
+))
+
+# Eval-score collapse at one score a minute: relevance holds 0.8 for 3h, then every
+# score is x0.6 (0.48) from the 181st minute. The 5m mean is 32 % down and the 15m
+# mean 10.7 % down at 184m; critical pages at 187m (for: 3m), 7 minutes after the
+# first collapsed score. The warning (15m mean, for: 15m) follows at 199m.
+ONE_A_MINUTE = EVAL | {"service_name": "slow-scores"}
+CASES.append(Case(
+    "quality_collapse_one_score_a_minute",
+    [series("llm_eval_score_count", ONE_A_MINUTE, "0+1x240"),
+     series("llm_eval_score_sum", ONE_A_MINUTE, "0+0.8x180 144.48+0.48x59")],
+    alerts=[
+        at("186m", "LLMQualityDrop"),
+        at("187m", "LLMQualityDrop", fired("LLMQualityDrop", "critical", ONE_A_MINUTE,
+           "slow-scores gpt-4o: mean relevance score over 5m is 39.94% below its 7d baseline (threshold 25%).")),
     ],
 ))
 
@@ -376,13 +449,13 @@ CASES.append(Case(
     alerts=[
         at("7h25m", "LLMCostPerRequestHigh"),
         at("7h30m", "LLMCostPerRequestHigh", fired("LLMCostPerRequestHigh", "warning", SM,
-           f"{WHO}: mean cost per operation over 30m is 0.0312 USD, above 2x its 1d mean.")),
+           f"{WHO}: mean cost per call over 30m is 0.0312 USD, above 2x its 1d mean.")),
     ],
     exprs=[
         approx("6h", 'service_model:llm_cost_usd:rate5m{service_name="chat-api"}', (SM, round(0.5 / 300, 4))),
         approx("6h", 'service:llm_cost_usd:rate5m{service_name="chat-api"}', (SVC, round(0.5 / 300, 4))),
-        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
-        approx("6h", 'service_model:llm_cost_per_operation_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_call_usd:ratio_rate30m{service_name="chat-api"}', (SM, 0.0078)),
+        approx("6h", 'service_model:llm_cost_per_call_usd:ratio_rate1d{service_name="chat-api"}', (SM, 0.0078)),
     ],
 ))
 
@@ -393,7 +466,7 @@ CASES.append(Case(
     "cost_per_request_cold_start",
     COLD_COST, interval="5m", evaluation_interval="5m",
     thresholds={"LLMCostPerRequestHighMinHistory": "3h"},
-    exprs=[approx("2h", 'service_model:llm_cost_per_operation_usd:ratio_rate30m', (NEW_SM, 0.125)),
+    exprs=[approx("2h", 'service_model:llm_cost_per_call_usd:ratio_rate30m', (NEW_SM, 0.125)),
            expr("2h30m", 'ALERTS{alertname="LLMCostPerRequestHigh"}')],
 ))
 CASES.append(Case(
@@ -679,4 +752,97 @@ CASES.append(Case(
                            "Alertmanager or the path between them is broken.",
             "runbook_url": RUNBOOK + "watchdog", "dashboard_url": f"{GRAFANA}/d/llmpulse-overview"}}),
     ],
+))
+
+
+# ------------------------------------------------------------ serving engines
+# Series as vLLM 0.11.0 and SGLang 0.5.3 expose them (llmpulse.demo.engines has the
+# source files): vLLM labels model_name, engine; SGLang's scheduler gauges add
+# engine_type, tp_rank, pp_rank. The rules tag each series serving_engine.
+VLLM = {"job": "vllm", "instance": "gpu-1:8000", "model_name": "llama-3.1-8b-instruct"}
+SGL = {"job": "sglang", "instance": "gpu-2:30000", "model_name": "qwen2.5-7b-instruct"}
+SGL_SCHED = SGL | {"engine_type": "unified", "tp_rank": "0", "pp_rank": "0"}
+V_ENG, S_ENG = VLLM | {"serving_engine": "vllm"}, SGL | {"serving_engine": "sglang"}
+
+
+def engine_fired(alert: str, severity: str, labels: dict, description: str, extra: dict | None = None) -> dict:
+    return {
+        "exp_labels": {"severity": severity} | labels | (extra or {}),
+        "exp_annotations": {
+            "summary": SUMMARY[alert], "description": description,
+            "runbook_url": RUNBOOK + alert.lower(),
+            "dashboard_url": f"{GRAFANA}/d/llmpulse-engines?var-model={labels['model_name']}&var-instance={labels['instance']}",
+        },
+    }
+
+
+VWHO = "vllm gpu-1:8000 (llama-3.1-8b-instruct)"
+
+# KV cache: vLLM sits at 95 % from the start (mean over 5m > 90 %): pending at 0m,
+# fires at 10m. SGLang at 50 % stays quiet.
+CASES.append(Case(
+    "engine_kv_cache",
+    [series("vllm:kv_cache_usage_perc", VLLM | {"engine": "0"}, "0.95x30"),
+     series("sglang:token_usage", SGL_SCHED, "0.5x30")],
+    alerts=[
+        at("9m", "LLMEngineKVCacheNearlyFull"),
+        at("10m", "LLMEngineKVCacheNearlyFull", engine_fired("LLMEngineKVCacheNearlyFull", "warning", V_ENG,
+           f"{VWHO}: 95% of the KV cache in use on average over the last 5m (threshold 90%); "
+           "new requests queue and running ones get preempted.")),
+    ],
+    exprs=[approx("5m", "engine:llm_engine_kv_cache_usage:ratio", (V_ENG, 0.95), (S_ENG, 0.5))],
+))
+
+# Queue: vLLM's waiting requests grow by 2 a minute from 0; the window's minimum
+# reaches 10 at 15m (pending), so it fires at 20m. SGLang holds 20 waiting, flat:
+# a long queue that is not growing is not this alert.
+CASES.append(Case(
+    "engine_queue_growing",
+    [series("vllm:num_requests_waiting", VLLM | {"engine": "0"}, "0+2x40"),
+     series("vllm:num_requests_running", VLLM | {"engine": "0"}, "32x40"),
+     series("sglang:num_queue_reqs", SGL_SCHED, "20x40"),
+     series("sglang:num_running_reqs", SGL_SCHED, "24x40")],
+    alerts=[
+        at("19m", "LLMEngineQueueGrowing"),
+        at("20m", "LLMEngineQueueGrowing", engine_fired("LLMEngineQueueGrowing", "warning", V_ENG,
+           f"{VWHO}: at least 10 requests waited at every moment of the last 10m, and the queue grows by "
+           "2.0 requests a minute (threshold 1).")),
+        at("40m", "LLMEngineQueueGrowing", engine_fired("LLMEngineQueueGrowing", "warning", V_ENG,
+           f"{VWHO}: at least 10 requests waited at every moment of the last 10m, and the queue grows by "
+           "2.0 requests a minute (threshold 1).")),
+    ],
+    exprs=[approx("20m", "engine:llm_engine_requests_waiting:sum", (V_ENG, 40.0), (S_ENG, 20.0)),
+           approx("20m", "engine:llm_engine_requests_running:sum", (V_ENG, 32.0), (S_ENG, 24.0))],
+))
+
+
+def ttft_burn(severity, long, short, bound, factor, exhaustion):
+    return engine_fired("LLMEngineTimeToFirstTokenBurn", severity, V_ENG,
+                        f"{VWHO}: 80% of requests waited more than 1s for their first token over {long} and above "
+                        f"{bound} over {short} too (objective 95% within 1s), {factor}x the sustainable rate; "
+                        f"at this rate the budget lasts {exhaustion}.",
+                        {"long": long, "short": short, "exhaustion": exhaustion})
+
+
+T1, T2 = ttft_burn("critical", "1h", "5m", "72%", "14.4", "2.1d"), ttft_burn("critical", "6h", "30m", "30%", "6", "5d")
+T3, T4 = ttft_burn("warning", "1d", "2h", "15%", "3", "10d"), ttft_burn("warning", "3d", "6h", "5%", "1", "30d")
+ENGINE_SLI = "engine:llm_engine_time_to_first_token_slow:ratio_rate"
+# TTFT: 80 % of vLLM's requests wait more than 1s for their first token (16x the 5 %
+# budget of the 95 % objective): every burn tier fires in turn. SGLang: 2 % slow.
+CASES.append(Case(
+    "engine_ttft_burn",
+    [*hist("vllm:time_to_first_token_seconds", VLLM | {"engine": "0"}, {"0.5": "0+6x200", "1.0": "0+12x200"}, "0+60x200"),
+     *hist("sglang:time_to_first_token_seconds", SGL, {"0.6": "0+90x200", "1": "0+98x200"}, "0+100x200")],
+    alerts=[
+        at("2m", "LLMEngineTimeToFirstTokenBurn"),
+        at("3m", "LLMEngineTimeToFirstTokenBurn", T1),
+        at("15m", "LLMEngineTimeToFirstTokenBurn", T1),
+        at("16m", "LLMEngineTimeToFirstTokenBurn", T1, T2),
+        at("60m", "LLMEngineTimeToFirstTokenBurn", T1, T2),
+        at("61m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3),
+        at("180m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3),
+        at("181m", "LLMEngineTimeToFirstTokenBurn", T1, T2, T3, T4),
+    ],
+    exprs=[approx("190m", f"{ENGINE_SLI}{w}", (V_ENG, 0.8), (S_ENG, 0.02))
+           for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")],
 ))

@@ -66,7 +66,7 @@ def test_route_test_detects_a_wrong_receiver():
 
 def test_grouping_and_digest_timing():
     route = load()["route"]
-    assert route["group_by"] == ["alertname", "service_name", "gen_ai_request_model"]
+    assert route["group_by"] == ["alertname", "service_name", "gen_ai_request_model", "model_name", "instance"]
     digest = next(r for r in route["routes"] if r["receiver"] == "digest")
     assert digest["group_interval"] == "24h" and digest["repeat_interval"] == "24h"
     assert route["routes"][0]["matchers"] == ['alertname="Watchdog"']
@@ -119,3 +119,22 @@ def test_each_tier_reaches_its_receiver_live(alertmanager):
             break
         time.sleep(0.1)
     assert seen == {("LLMTruncationHigh", "chat"), ("LLMPriceTableStale", "digest"), ("Watchdog", "watchdog")}
+
+
+def test_engine_critical_inhibits_only_its_own_engine(alertmanager):
+    run = uuid.uuid4().hex
+
+    def engine(severity, instance):
+        return {"labels": {"alertname": "LLMEngineTimeToFirstTokenBurn", "severity": severity, "test_run": run,
+                           "model_name": "llama", "instance": instance, "serving_engine": "vllm"},
+                "annotations": {"summary": "x."}}
+
+    alertmanager.post([engine("critical", "gpu-1:8000")])
+    assert alertmanager.sink.wait_for(lambda r, a: a["labels"].get("test_run") == run)
+    alertmanager.post([engine("critical", "gpu-1:8000"), engine("warning", "gpu-1:8000"), engine("warning", "gpu-2:8000")])
+    other = alertmanager.sink.wait_for(lambda r, a: a["labels"].get("test_run") == run and a["labels"]["instance"] == "gpu-2:8000")
+    assert [(r, a["labels"]["severity"]) for r, a in other] == [("chat", "warning")]
+    time.sleep(2.5)
+    muted = [a["labels"] for r, a in alertmanager.sink.alerts() if a["labels"].get("test_run") == run
+             and a["labels"]["instance"] == "gpu-1:8000" and a["labels"]["severity"] == "warning"]
+    assert muted == []

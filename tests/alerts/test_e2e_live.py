@@ -90,6 +90,7 @@ FAST = {
     # a 30s mean over a handful of scores is noise: ask for 10 scores and a 20 % drop
     # (the scenario drops scores by about 40 %)
     "LLMQualityDropMinScores": 10, "LLMQualityDropWarningThreshold": 0.2,
+    "LLMQualityDropCriticalWindow": "30s", "LLMQualityDropCriticalMinScores": 10,
 }
 # Seconds of normal traffic before the baseline scenarios, so their baselines
 # (and the 1m history guard) hold enough calls not to fire on sampling noise.

@@ -14,18 +14,20 @@ ALERTS = [r for g in yaml.safe_load((GENERATED / "llmpulse-alerts.yaml").read_te
 RECORDS = {r["record"] for g in yaml.safe_load((GENERATED / "llmpulse-rules.yaml").read_text())["groups"] for r in g["rules"]}
 CONTRACT_ALERTS = {
     "critical": ["LLMErrorRatioHigh", "LLMTimeToFirstTokenHigh", "LLMSafetyEvaluationFailed", "LLMQualityDrop",
-                 "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn", "LLMTelemetryAbsent"],
+                 "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn", "LLMTelemetryAbsent", "LLMEngineTimeToFirstTokenBurn"],
     "warning": ["LLMErrorRatioHigh", "LLMQualityDrop", "LLMAvailabilitySLOBurn", "LLMLatencySLOBurn",
                 "LLMCostPerRequestHigh", "LLMSpendSpike", "LLMDailyBudgetExceeded", "LLMNegativeFeedbackHigh",
                 "LLMTruncationHigh", "LLMLatencyRegression", "LLMTokenQuotaNearlyExhausted", "LLMUnpricedModel",
-                "LLMRunawayAgent", "LLMConversationCostOutlier"],
+                "LLMRunawayAgent", "LLMConversationCostOutlier", "LLMEngineKVCacheNearlyFull",
+                "LLMEngineQueueGrowing", "LLMEngineTimeToFirstTokenBurn"],
     "info": ["LLMRetrievalLatencyTrendingUp", "LLMToolLatencyTrendingUp", "LLMConversationCostTrendingUp",
              "LLMExporterLabelOverflow", "LLMExporterRejectingSpans", "LLMPriceTableStale", "Watchdog"],
 }
 CONTRACT_RECORDS = [
-    "service_model:gen_ai_client_operations:rate5m", "service_model:gen_ai_client_operation_errors:rate5m",
-    "service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
-    "service:gen_ai_client_operations:rate5m", "service:gen_ai_client_operation_errors_per_operations:ratio_rate5m",
+    "service_model:gen_ai_client_calls:rate5m", "service_model:gen_ai_client_call_errors:rate5m",
+    "service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+    "service:gen_ai_client_calls:rate5m", "service:gen_ai_client_call_errors_per_calls:ratio_rate5m",
+    "service_model:gen_ai_client_operations:rate5m",
     *[f"service_model:gen_ai_client_operation_duration_seconds:{q}_rate5m" for q in ("p50", "p95", "p99")],
     *[f"service_model:gen_ai_client_operation_time_to_first_chunk_seconds:{q}_rate5m" for q in ("p95", "p99")],
     "service_model:llm_cost_usd:rate5m", "service:llm_cost_usd:rate5m", "service_model:llm_tokens:rate5m",
@@ -33,7 +35,7 @@ CONTRACT_RECORDS = [
     *[f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")],
 ]
 DASHBOARD_UIDS = {"llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llmpulse-quality", "llmpulse-agents",
-                  "llmpulse-slo", "llmpulse-exporter"}
+                  "llmpulse-slo", "llmpulse-exporter", "llmpulse-engines"}
 
 
 def _tested_alerts() -> tuple[set[tuple[str, str]], set[str]]:

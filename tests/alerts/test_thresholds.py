@@ -43,7 +43,7 @@ def test_every_knob_has_a_unit_comment():
 
 def test_every_knob_key_is_named_after_an_alert():
     data = yaml.safe_load(DEFAULT_PATH.read_text())
-    generic = {"Selector", "GrafanaURL", "RunbookURLBase", "slo"}
+    generic = {"Selector", "CallSelector", "GrafanaURL", "RunbookURLBase", "slo"}
     for key in data:
         assert key in generic or key.startswith("LLM"), key
 
@@ -133,3 +133,10 @@ def test_docstring_examples():
     for module in (llmpulse.alerts.thresholds, llmpulse.alerts.build, llmpulse.alerts.alertmanager):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_call_selector_must_be_one_operation_matcher():
+    assert load_thresholds(overrides={"CallSelector": 'gen_ai_operation_name="chat"'}).CallSelector
+    for bad in ('job="x"', 'gen_ai_operation_name=~"chat", job="x"', "chat"):
+        with pytest.raises(ThresholdsError, match="CallSelector: must be one matcher on gen_ai_operation_name"):
+            load_thresholds(overrides={"CallSelector": bad})

@@ -92,9 +92,15 @@ def test_state_lives_in_named_volumes(resolved_compose) -> None:
 
 def test_healthchecks_and_start_order(resolved_compose) -> None:
     svcs = resolved_compose["services"]
-    for name in ("llmpulse", "prometheus", "alertmanager", "grafana", "tempo"):
+    for name in ("llmpulse", "prometheus", "alertmanager", "grafana", "tempo", "loki"):
         assert svcs[name]["healthcheck"]["test"][0] == "CMD", name
-    assert "healthcheck" not in svcs["loki"]  # distroless image: documented in docs/compose.md
+    # Loki 3.3.2's image is gcr.io/distroless/static:debug (cmd/loki/Dockerfile at v3.3.2):
+    # busybox lives in /busybox; Tempo 2.6.1's is Alpine (cmd/tempo/Dockerfile): wget on PATH.
+    assert svcs["loki"]["healthcheck"]["test"][1:] == ["/busybox/wget", "-q", "-O", "/dev/null",
+                                                       "http://127.0.0.1:3100/ready"]
+    for name in ("llmpulse", "grafana"):
+        for backend in ("tempo", "loki"):
+            assert svcs[name]["depends_on"][backend]["condition"] == "service_healthy", (name, backend)
     assert svcs["prometheus"]["depends_on"]["llmpulse"]["condition"] == "service_healthy"
     assert svcs["prometheus"]["depends_on"]["alertmanager"]["condition"] == "service_healthy"
     assert svcs["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
@@ -190,3 +196,37 @@ def test_mounted_paths_from_other_areas_exist(resolved_compose, stack, generated
         return
     if not target.exists():
         pytest.skip(f"{generated} not in this branch yet ({stack.generated_elsewhere[target]})")
+
+
+TOKEN_TARGET = "/run/secrets/llmpulse_token"
+
+
+def test_bearer_token_reaches_llmpulse_prometheus_and_demo(resolved_compose, raw_compose, stack) -> None:
+    """docs/compose.md's auth switch: one secret file, read by llmpulse and sent by Prometheus."""
+    svcs = resolved_compose["services"]
+    secret = resolved_compose["secrets"]["llmpulse_token"]
+    assert Path(secret["file"]) == stack.compose_dir / "llmpulse" / "auth-off.token"
+    assert Path(secret["file"]).read_text() == ""  # the default: auth off
+    for name in ("llmpulse", "prometheus", "demo"):
+        assert [s["source"] if isinstance(s, dict) else s for s in svcs[name]["secrets"]] == ["llmpulse_token"], name
+    assert svcs["llmpulse"]["environment"]["LLMPULSE_AUTH_TOKEN_FILE"] == TOKEN_TARGET
+    env_files = raw_compose["services"]["llmpulse"]["env_file"]  # `config` inlines the file's variables
+    assert env_files and all((stack.compose_dir / f).is_file() for f in env_files)
+    cmd = svcs["demo"]["command"]
+    assert cmd[cmd.index("--token-file") + 1] == TOKEN_TARGET
+    prom = yaml.safe_load((stack.compose_dir / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in prom["scrape_configs"] if j["job_name"] == "llmpulse")
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": TOKEN_TARGET}
+
+
+def test_token_file_is_switched_in_env(stack, tmp_copy) -> None:
+    (tmp_copy / "secrets" / "llmpulse-token").write_text("tok\n")
+    env = stack.compose_env(LLMPULSE_TOKEN_FILE="./secrets/llmpulse-token")
+    proc = stack.run_compose(tmp_copy / "docker-compose.yml", "config", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert yaml.safe_load(proc.stdout)["secrets"]["llmpulse_token"]["file"] == str(tmp_copy / "secrets" / "llmpulse-token")
+
+
+def test_secrets_folder_is_git_ignored(stack) -> None:
+    ignore = (stack.compose_dir / "secrets" / ".gitignore").read_text().split()
+    assert "*" in ignore and "!.gitignore" in ignore

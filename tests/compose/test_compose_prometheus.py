@@ -3,11 +3,13 @@ Prometheus from Debian), the Alertmanager config it points at by amtool."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -30,8 +32,18 @@ def prom_config(stack) -> dict:
 
 
 def _copy_with_rules(prom_config: dict, tmp_path: Path, rule_files: list[str]) -> Path:
-    cfg = dict(prom_config)
+    """The config as the container sees it: compose secrets (/run/secrets/NAME) are
+    the files docker-compose.yml mounts there; rule files as given."""
+    cfg = json.loads(json.dumps(prom_config))
     cfg["rule_files"] = rule_files
+    compose_dir = Path(__file__).resolve().parents[2] / "compose"
+    secrets = yaml.safe_load((compose_dir / "docker-compose.yml").read_text())["secrets"]
+    for job in cfg["scrape_configs"]:
+        auth = job.get("authorization", {})
+        if auth.get("credentials_file", "").startswith("/run/secrets/"):
+            name = auth["credentials_file"].rsplit("/", 1)[1]
+            default = secrets[name]["file"].split(":-", 1)[1].rstrip("}")
+            auth["credentials_file"] = str((compose_dir / default).resolve())
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -87,16 +99,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.live
-def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_compose, tmp_path) -> None:
-    """Start Debian's Prometheus with the compose file's flags and this config."""
-    exe = _tool("prometheus")
-    path = _copy_with_rules(prom_config, tmp_path, [])
+@contextlib.contextmanager
+def _prometheus(config: Path, tmp_path: Path, flags: list[str]):
+    """Debian's Prometheus with `config` and `flags` on a free port; yields its URL once ready."""
     port = _free_port()
-    flags = [f for f in resolved_compose["services"]["prometheus"]["command"]
-             if f.startswith(("--enable-feature=", "--storage.tsdb.retention.time="))]
     proc = subprocess.Popen(
-        [exe, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        [_tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}", *flags],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -112,6 +120,25 @@ def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_c
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "Prometheus never became ready"
             time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _compose_flags(resolved_compose, *prefixes: str) -> list[str]:
+    return [f for f in resolved_compose["services"]["prometheus"]["command"] if f.startswith(prefixes)]
+
+
+@pytest.mark.live
+def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_compose, tmp_path) -> None:
+    """Start Debian's Prometheus with the compose file's flags and this config."""
+    path = _copy_with_rules(prom_config, tmp_path, [])
+    flags = _compose_flags(resolved_compose, "--enable-feature=", "--storage.tsdb.retention.time=")
+    with _prometheus(path, tmp_path, flags) as (base, _):
         with urllib.request.urlopen(f"{base}/api/v1/status/flags", timeout=5) as r:
             status = json.load(r)["data"]
         assert status["storage.tsdb.retention.time"] in ("35d", "5w")  # 2.42 prints 5w
@@ -119,9 +146,71 @@ def test_real_prometheus_loads_config_with_compose_flags(prom_config, resolved_c
         with urllib.request.urlopen(f"{base}/api/v1/status/config", timeout=5) as r:
             loaded = yaml.safe_load(json.load(r)["data"]["yaml"])
         assert {j["job_name"] for j in loaded["scrape_configs"]} >= {"llmpulse", "prometheus"}
+
+
+def test_prometheus_flags_enable_the_remote_write_receiver(resolved_compose) -> None:
+    assert "--web.enable-remote-write-receiver" in resolved_compose["services"]["prometheus"]["command"]
+
+
+@pytest.mark.live
+def test_compose_scrape_sends_the_token_from_the_secret_file(prom_config, resolved_compose, tmp_path) -> None:
+    """Real Prometheus, real llmpulse: the compose scrape job with auth on and off.
+
+    `auth_on`: llmpulse requires a token (protect_metrics, the default) read from its
+    token file; Prometheus reads the same file (credentials_file) and scrapes it.
+    `auth_off`: the shipped empty secret: no token anywhere, the scrape still works.
+    `no_authorization`: the scrape job as it was before the fix: refused (up == 0).
+    Also: the compose flags turn on the remote-write receiver Tempo writes to.
+    """
+    from harness import make_exporter
+
+    secret = "/run/secrets/llmpulse_token"
+    token = tmp_path / "llmpulse-token"
+    token.write_text("compose-test-token\n")
+    empty = tmp_path / "auth-off.token"
+    empty.write_text("")
+    on = make_exporter(auth={"token_file": str(token)})
+    off = make_exporter(auth={"token_file": str(empty)})
+    try:
+        template = next(j for j in prom_config["scrape_configs"] if j["job_name"] == "llmpulse")
+        assert template["authorization"]["credentials_file"] == secret
+
+        def job(name: str, exporter, credentials: Path | None) -> dict:
+            j = json.loads(json.dumps(template))
+            j["job_name"] = name
+            j["static_configs"] = [{"targets": [exporter.metrics_url.split("//")[1].split("/")[0]]}]
+            if credentials is None:
+                j.pop("authorization")
+            else:
+                j["authorization"]["credentials_file"] = str(credentials)
+            return j
+
+        cfg = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+               "scrape_configs": [job("auth_on", on, token), job("auth_off", off, empty),
+                                  job("no_authorization", on, None)]}
+        path = tmp_path / "prometheus.yml"
+        path.write_text(yaml.safe_dump(cfg))
+        flags = _compose_flags(resolved_compose, "--enable-feature=", "--web.enable-remote-write-receiver")
+        with _prometheus(path, tmp_path, flags) as (base, proc):
+            deadline = time.monotonic() + 45
+            up: dict[str, float] = {}
+            while time.monotonic() < deadline and len(up) < 3:
+                try:
+                    with urllib.request.urlopen(f"{base}/api/v1/query?query=up", timeout=2) as r:
+                        up = {s["metric"]["job"]: float(s["value"][1]) for s in json.load(r)["data"]["result"]}
+                except OSError:
+                    pass
+                assert proc.poll() is None, "prometheus exited"
+                time.sleep(0.5)
+            assert up == {"auth_on": 1.0, "auth_off": 1.0, "no_authorization": 0.0}, up
+            request = urllib.request.Request(f"{base}/api/v1/write", data=b"not snappy", method="POST",
+                                             headers={"Content-Type": "application/x-protobuf"})
+            try:
+                urllib.request.urlopen(request, timeout=5)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status == 400, f"remote write receiver not enabled (HTTP {status})"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        on.stop()
+        off.stop()

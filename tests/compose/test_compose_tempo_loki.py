@@ -17,7 +17,19 @@ from llmpulse.typed import ConfigError, build
 TEMPO_KEYS = {
     "target": None, "http_api_prefix": None, "stream_over_http_enabled": None,
     "multitenancy_enabled": None, "memberlist": None, "query_frontend": None, "querier": None,
-    "metrics_generator": None, "overrides": None, "cache": None,
+    "cache": None,
+    # Tempo 2.6.1 source: modules/generator/config.go, storage/config.go, registry/config.go;
+    # modules/overrides/config.go (the `defaults` format).
+    "metrics_generator": {
+        "ring": None, "processor": None, "metrics_ingestion_time_range_slack": None, "query_timeout": None,
+        "registry": {"collection_interval": None, "stale_duration": None, "external_labels": None,
+                     "inject_tenant_id_as": None, "max_label_name_length": None, "max_label_value_length": None},
+        "storage": {"path": None, "wal": None, "remote_write_flush_deadline": None,
+                    "remote_write_add_org_id_header": None,
+                    "remote_write": [{"url": None, "send_exemplars": None, "headers": None, "name": None}]},
+        "traces_storage": {"path": None},
+    },
+    "overrides": {"defaults": {"metrics_generator": {"processors": None}, "ingestion": None, "global": None}},
     "server": {"http_listen_address": None, "http_listen_port": None, "grpc_listen_port": None,
                "log_level": None, "log_format": None},
     "distributor": {
@@ -94,6 +106,18 @@ def test_tempo_receives_otlp_and_stores_locally(tempo) -> None:
 def test_tempo_paths_are_on_its_volume(tempo, resolved_compose) -> None:
     volumes = resolved_compose["services"]["tempo"]["volumes"]
     assert "tempo-data:/var/tempo:rw" in volumes
+    gen = tempo["metrics_generator"]
+    assert gen["storage"]["path"].startswith("/var/tempo/") and gen["traces_storage"]["path"].startswith("/var/tempo/")
+
+
+def test_tempo_metrics_generator_feeds_prometheus(tempo, resolved_compose) -> None:
+    """Service graph and span metrics reach Prometheus, whose remote-write receiver is on,
+    and Grafana's Tempo data source reads them from that Prometheus."""
+    (rw,) = tempo["metrics_generator"]["storage"]["remote_write"]
+    prom = resolved_compose["services"]["prometheus"]
+    assert rw["url"] == "http://prometheus:9090/api/v1/write"
+    assert "--web.enable-remote-write-receiver" in prom["command"]
+    assert {"service-graphs", "span-metrics"} <= set(tempo["overrides"]["defaults"]["metrics_generator"]["processors"])
 
 
 def test_loki_keys_are_documented(loki, check_keys) -> None:

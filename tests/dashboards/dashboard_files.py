@@ -17,6 +17,7 @@ EXPECTED_UIDS = {
     "llmpulse-agents",
     "llmpulse-slo",
     "llmpulse-exporter",
+    "llmpulse-engines",
 }
 
 

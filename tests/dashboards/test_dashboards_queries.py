@@ -61,7 +61,7 @@ def test_every_series_name_is_in_the_contract():
 def test_queries_cover_every_dashboard_and_most_metrics():
     assert {uid for uid, _, _ in QUERIES} == {
         "llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llmpulse-quality",
-        "llmpulse-agents", "llmpulse-slo", "llmpulse-exporter",
+        "llmpulse-agents", "llmpulse-slo", "llmpulse-exporter", "llmpulse-engines",
     }
     used = {metric_names.series_family(n) for _, _, e in QUERIES for n in series_names(e)}
     missing = metric_names.EXPORTED_METRICS - used
@@ -77,7 +77,11 @@ def test_recording_rules_exist_in_the_alerts_rules_file():
         pytest.skip("alerts/generated/llmpulse-rules.yaml not present on this branch")
     groups = yaml.safe_load(rules_file.read_text())["groups"]
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
-    used = {n for _, _, e in QUERIES for n in series_names(e) if ":" in n}
+    from llmpulse.dashboards import engines
+
+    engine_series = engines.VLLM_METRICS | engines.SGLANG_METRICS  # engines' own names have colons too
+    used = {n for _, _, e in QUERIES for n in series_names(e)
+            if ":" in n and metric_names.series_family(n) not in engine_series}
     assert used <= recorded, f"recording rules used but not defined: {used - recorded}"
 
 
@@ -103,3 +107,27 @@ def test_metric_names_are_what_a_running_exporter_serves(exporter):
     registered = {m.name + ("_total" if m.type == "counter" else "") for m in exporter.registry.collect()}
     forward = {n for n in metric_names.EXPORTED_METRICS if n.startswith("llmpulse_forward_")}
     assert forward and metric_names.EXPORTED_METRICS - forward == registered
+
+
+def test_engine_names_are_what_the_fake_engines_serve():
+    """The dashboard's vLLM/SGLang names are served, with those types, by llmpulse.demo.engines
+    (built from vLLM 0.11.0's and SGLang 0.5.3's source), and every one is read by a panel."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from llmpulse.dashboards import engines
+    from llmpulse.demo.engines import FakeEngines
+
+    fake = FakeEngines(seed=2)
+    fake.step(5.0)
+    served = {}
+    for fam in text_string_to_metric_families(fake.exposition().decode()):
+        served[fam.name + ("_total" if fam.type == "counter" else "")] = fam.type
+    for name in engines.VLLM_METRICS | engines.SGLANG_METRICS:
+        assert name in served, name
+        assert (served[name] == "histogram") == (name in engines.ENGINE_HISTOGRAMS), name
+    read = {metric_names.series_family(n) for uid, _, e in QUERIES if uid == "llmpulse-engines" for n in series_names(e)}
+    groups = yaml.safe_load((REPO / "alerts" / "generated" / "llmpulse-rules.yaml").read_text())["groups"]
+    rules = next(g for g in groups if g["name"] == "llmpulse.engines")["rules"]
+    read |= {metric_names.series_family(n) for r in rules for n in series_names(r["expr"])}  # through the rules
+    assert engines.VLLM_METRICS | engines.SGLANG_METRICS <= read
+    assert engines.RECORDING_RULES <= read

@@ -29,7 +29,7 @@ for _uid, _title, _expr in all_queries():
 _ALERTS = "no alert fires under normal demo traffic (the scenarios make them fire)"
 _ALL = (
     "llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llmpulse-quality",
-    "llmpulse-agents", "llmpulse-slo", "llmpulse-exporter",
+    "llmpulse-agents", "llmpulse-slo", "llmpulse-exporter", "llmpulse-engines",
 )
 # Panels that may legitimately show no data after a short run of normal demo traffic.
 MAY_BE_EMPTY: dict[tuple[str, str], str] = {

@@ -13,7 +13,8 @@ local u = import 'util.libsonnet';
     // Dashboard variables set from the alert's labels.
     local dashboardURL(uid, scope) =
       local vars = (if std.member(scope, 'service_name') then ['var-service={{ $labels.service_name }}'] else [])
-                   + (if std.member(scope, 'gen_ai_request_model') then ['var-model={{ $labels.gen_ai_request_model }}'] else []);
+                   + (if std.member(scope, 'gen_ai_request_model') then ['var-model={{ $labels.gen_ai_request_model }}'] else [])
+                   + (if std.member(scope, 'model_name') then ['var-model={{ $labels.model_name }}', 'var-instance={{ $labels.instance }}'] else []);
       c.GrafanaURL + '/d/' + uid + (if vars == [] then '' else '?' + std.join('&', vars)),
 
     // One alerting rule. `scope` lists the labels it is kept by (for the dashboard link).
@@ -40,11 +41,11 @@ local u = import 'util.libsonnet';
     local errorRatio(sev) =
       local t = c['LLMErrorRatioHigh%sThreshold' % sev];
       alert('LLMErrorRatioHigh', std.asciiLower(sev),
-            'service_model:gen_ai_client_operation_errors_per_operations:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_operations:rate5m > %s'
-            % [u.num(t), L.service_model, u.num(c.LLMErrorRatioHighMinOperationsPerSecond)],
+            'service_model:gen_ai_client_call_errors_per_calls:ratio_rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_calls:rate5m > %s\nand on (%s)\nservice_model:gen_ai_client_call_errors:rate5m * 300 >= %s'
+            % [u.num(t), L.service_model, u.num(c.LLMErrorRatioHighMinOperationsPerSecond), L.service_model, u.num(c.LLMErrorRatioHighMinErrors)],
             c['LLMErrorRatioHigh%sFor' % sev],
-            'LLM operations are failing at an unusual rate.',
-            '%s: {{ $value | humanizePercentage }} of operations failed over the last 5m (threshold %s).' % [who, pct(t)],
+            'LLM calls are failing at an unusual rate.',
+            '%s: {{ $value | humanizePercentage }} of calls failed over the last 5m (threshold %s).' % [who, pct(t)],
             'llmpulse-overview', SM),
 
     local ttft(sev) =
@@ -56,17 +57,24 @@ local u = import 'util.libsonnet';
             '%s: p99 time to first token is {{ $value | humanizeDuration }} over the last 5m (threshold %ss).' % [who, u.num(t)],
             'llmpulse-latency', SM),
 
+    // Warning: the Window mean is WarningThreshold below the baseline. Critical (a
+    // collapse): the CriticalWindow mean is CriticalThreshold below and the Window mean
+    // WarningThreshold below, each with enough scores.
     local qualityDrop(sev) =
       local t = c['LLMQualityDrop%sThreshold' % sev];
+      local drop(w, th) = '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s' % [w, c.LLMQualityDropBaselineWindow, u.num(th)];
+      local enough(w, n) = 'and on (%s)\nsum by (%s) (increase(%s[%s])) >= %s' % [L.eval, L.eval, m('llm_eval_score_count'), w, u.num(n)];
+      local window = if sev == 'Critical' then c.LLMQualityDropCriticalWindow else c.LLMQualityDropWindow;
       alert('LLMQualityDrop', std.asciiLower(sev),
-            '1 - (\nservice_model:llm_eval_score:avg_rate%s\n/\nservice_model:llm_eval_score:avg_baseline%s\n) > %s\n%s\nand on (%s)\nsum by (%s) (increase(%s[%s])) >= %s'
-            % [c.LLMQualityDropWindow, c.LLMQualityDropBaselineWindow, u.num(t),
-               hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory),
-               L.eval, L.eval, m('llm_eval_score_count'), c.LLMQualityDropWindow, u.num(c.LLMQualityDropMinScores)],
+            std.join('\n', [drop(window, t)]
+                           + (if sev == 'Critical' then ['and on (%s)\n(%s)' % [L.eval, drop(c.LLMQualityDropWindow, c.LLMQualityDropWarningThreshold)],
+                                                        enough(c.LLMQualityDropCriticalWindow, c.LLMQualityDropCriticalMinScores)] else [])
+                           + [hasHistory(L.eval, 'service_model:llm_eval_score:avg_rate1h', c.LLMQualityDropMinHistory),
+                              enough(c.LLMQualityDropWindow, c.LLMQualityDropMinScores)]),
             c['LLMQualityDrop%sFor' % sev],
             'LLM evaluation scores dropped below their baseline.',
             '{{ $labels.service_name }} {{ $labels.gen_ai_request_model }}: mean {{ $labels.gen_ai_evaluation_name }} score over %s is {{ $value | humanizePercentage }} below its %s baseline (threshold %s).'
-            % [c.LLMQualityDropWindow, c.LLMQualityDropBaselineWindow, pct(t)],
+            % [window, c.LLMQualityDropBaselineWindow, pct(t)],
             'llmpulse-quality', EV),
 
     local sloBurn(slo, name, w) =
@@ -82,6 +90,22 @@ local u = import 'util.libsonnet';
             % [slo, pct(c.slo[slo].objective), c.slo.period, w.long, pct(factor * budget), w.short, u.num(factor), u.exhaustion(c.slo.period, factor)],
             'llmpulse-slo', S,
             { slo: slo, long: w.long, short: w.short, exhaustion: u.exhaustion(c.slo.period, factor) }),
+
+    local ENG = ['model_name'],
+    local engineWho = '{{ $labels.serving_engine }} {{ $labels.instance }} ({{ $labels.model_name }})',
+    local engineTTFTBurn(w) =
+      local factor = u.burnRateFactor(w.budgetPercent, c.slo.period, w.long);
+      local bound = u.num(factor * (1 - c.LLMEngineTimeToFirstTokenObjective));
+      local sli = 'engine:llm_engine_time_to_first_token_slow:ratio_rate';
+      alert('LLMEngineTimeToFirstTokenBurn', w.severity,
+            '%(s)s%(long)s > %(b)s\nand on (%(by)s)\n%(s)s%(short)s > %(b)s' % { s: sli, long: w.long, short: w.short, b: bound, by: L.engine },
+            w['for'],
+            'A serving engine is burning its time-to-first-token objective too fast.',
+            '%s: {{ $value | humanizePercentage }} of requests waited more than %ss for their first token over %s and above %s over %s too (objective %s within %ss), %sx the sustainable rate; at this rate the budget lasts %s.'
+            % [engineWho, u.num(c.LLMEngineTimeToFirstTokenThresholdSeconds), w.long, pct(factor * (1 - c.LLMEngineTimeToFirstTokenObjective)), w.short,
+               pct(c.LLMEngineTimeToFirstTokenObjective), u.num(c.LLMEngineTimeToFirstTokenThresholdSeconds), u.num(factor), u.exhaustion(c.slo.period, factor)],
+            'llmpulse-engines', ENG,
+            { long: w.long, short: w.short, exhaustion: u.exhaustion(c.slo.period, factor) }),
 
     local budgetRules =
       local per = c.LLMDailyBudgetExceededThresholdUSD.per_service;
@@ -151,12 +175,13 @@ local u = import 'util.libsonnet';
           for name in [if slo == 'availability' then 'LLMAvailabilitySLOBurn' else 'LLMLatencySLOBurn']
         ] + [
           alert('LLMTelemetryAbsent', 'critical',
-                '(sum by (%(by)s) (increase(%(m)s[%(lb)s])) > 0)\nunless on (%(by)s)\n(sum by (%(by)s) (increase(%(m)s[%(w)s])) > 0)'
-                % { by: L.service, m: m('gen_ai_client_operation_duration_seconds_count'), lb: c.LLMTelemetryAbsentLookback, w: c.LLMTelemetryAbsentWindow },
+                '(sum by (%(by)s) (rate(%(m)s[%(b)s] offset %(w)s)) >= %(min)s)\nunless on (%(by)s)\n(sum by (%(by)s) (increase(%(m)s[%(w)s])) > 0)'
+                % { by: L.service, m: m('gen_ai_client_operation_duration_seconds_count', c.CallSelector), b: c.LLMTelemetryAbsentBaselineWindow,
+                    w: c.LLMTelemetryAbsentWindow, min: u.num(c.LLMTelemetryAbsentMinCallsPerSecond) },
                 c.LLMTelemetryAbsentFor,
                 'A service that was sending LLM telemetry has gone silent.',
-                '{{ $labels.service_name }} (job {{ $labels.job }}) recorded {{ $value | printf "%%.0f" }} operations over the last %s but none over the last %s: the pipeline is blind.'
-                % [c.LLMTelemetryAbsentLookback, c.LLMTelemetryAbsentWindow],
+                '{{ $labels.service_name }} (job {{ $labels.job }}) made {{ $value | printf "%%.2f" }} calls/s over the %s before, and none over the last %s: the app or the pipeline is down.'
+                % [c.LLMTelemetryAbsentBaselineWindow, c.LLMTelemetryAbsentWindow],
                 'llmpulse-exporter', S),
         ],
       },
@@ -165,12 +190,12 @@ local u = import 'util.libsonnet';
         rules: [
           alert('LLMCostPerRequestHigh', 'warning',
                 // The baseline ends where the current window starts, so a spike never dilutes its own baseline.
-                'service_model:llm_cost_per_operation_usd:ratio_rate%(w)s\n> %(f)s * (service_model:llm_cost_per_operation_usd:ratio_rate%(b)s offset %(w)s)\n%(h)s'
+                'service_model:llm_cost_per_call_usd:ratio_rate%(w)s\n> %(f)s * (service_model:llm_cost_per_call_usd:ratio_rate%(b)s offset %(w)s)\n%(h)s'
                 % { w: c.LLMCostPerRequestHighWindow, b: c.LLMCostPerRequestHighBaselineWindow, f: u.num(c.LLMCostPerRequestHighFactor),
-                    h: hasHistory(L.service_model, 'service_model:llm_cost_per_operation_usd:ratio_rate' + c.LLMCostPerRequestHighBaselineWindow, c.LLMCostPerRequestHighMinHistory) },
+                    h: hasHistory(L.service_model, 'service_model:llm_cost_per_call_usd:ratio_rate' + c.LLMCostPerRequestHighBaselineWindow, c.LLMCostPerRequestHighMinHistory) },
                 c.LLMCostPerRequestHighFor,
                 'LLM cost per request is well above its daily baseline.',
-                '%s: mean cost per operation over %s is {{ $value | printf "%%.4f" }} USD, above %sx its %s mean.'
+                '%s: mean cost per call over %s is {{ $value | printf "%%.4f" }} USD, above %sx its %s mean.'
                 % [who, c.LLMCostPerRequestHighWindow, u.num(c.LLMCostPerRequestHighFactor), c.LLMCostPerRequestHighBaselineWindow],
                 'llmpulse-cost', SM),
           alert('LLMSpendSpike', 'warning',
@@ -237,6 +262,28 @@ local u = import 'util.libsonnet';
                 % [u.quantileName(c.LLMConversationCostOutlierQuantile), c.LLMConversationCostOutlierWindow, u.num(c.LLMConversationCostOutlierFactor), c.LLMConversationCostOutlierBaselineWindow],
                 'llmpulse-cost', S),
         ],
+      },
+      {
+        name: 'llmpulse.engines.alerts',
+        rules: [
+          alert('LLMEngineKVCacheNearlyFull', 'warning',
+                'avg_over_time(engine:llm_engine_kv_cache_usage:ratio[%s]) > %s'
+                % [c.LLMEngineKVCacheNearlyFullWindow, u.num(c.LLMEngineKVCacheNearlyFullThreshold)],
+                c.LLMEngineKVCacheNearlyFullFor,
+                'A serving engine has almost no KV cache left.',
+                '%s: {{ $value | humanizePercentage }} of the KV cache in use on average over the last %s (threshold %s); new requests queue and running ones get preempted.'
+                % [engineWho, c.LLMEngineKVCacheNearlyFullWindow, pct(c.LLMEngineKVCacheNearlyFullThreshold)],
+                'llmpulse-engines', ENG),
+          alert('LLMEngineQueueGrowing', 'warning',
+                'deriv(engine:llm_engine_requests_waiting:sum[%(w)s]) * 60 > %(g)s\nand on (%(by)s)\nmin_over_time(engine:llm_engine_requests_waiting:sum[%(w)s]) >= %(n)s'
+                % { w: c.LLMEngineQueueGrowingWindow, n: u.num(c.LLMEngineQueueGrowingMinWaiting), by: L.engine,
+                    g: u.num(c.LLMEngineQueueGrowingMinGrowthPerMinute) },
+                c.LLMEngineQueueGrowingFor,
+                'Requests are piling up in a serving engine queue.',
+                '%s: at least %s requests waited at every moment of the last %s, and the queue grows by {{ $value | printf "%%.1f" }} requests a minute (threshold %s).'
+                % [engineWho, u.num(c.LLMEngineQueueGrowingMinWaiting), c.LLMEngineQueueGrowingWindow, u.num(c.LLMEngineQueueGrowingMinGrowthPerMinute)],
+                'llmpulse-engines', ENG),
+        ] + [engineTTFTBurn(w) for w in c.slo.windows],
       },
       {
         name: 'llmpulse.tier3',

@@ -65,5 +65,16 @@
     eval: 'job, service_name, gen_ai_request_model, gen_ai_evaluation_name',
     feedback: 'job, service_name, gen_ai_request_model',
     provider_model: 'job, gen_ai_provider_name, gen_ai_request_model',
+    // serving engines: one series per engine instance and served model
+    engine: 'job, instance, model_name, serving_engine',
   },
+
+  // Engine metrics of vLLM and SGLang, one series per (job, instance, model_name),
+  // tagged serving_engine="vllm"|"sglang". `exprs` maps engine -> expression by
+  // (job, instance, model_name).
+  perEngine(exprs)::
+    std.join('\nor\n', [
+      'label_replace(%s, "serving_engine", "%s", "", "")' % [exprs[e], e]
+      for e in std.objectFields(exprs)
+    ]),
 }
