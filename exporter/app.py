@@ -79,6 +79,8 @@ class Exporter:
         self.connection_metrics = http_server.ConnectionMetrics(self.registry)
         self.ignored_metrics = IgnoredMetrics(self.registry)
         self.token = cfg.auth.resolved_token()
+        if cfg.auth.token_file and not self.token:
+            log.warning("auth off: auth.token_file %s is empty (auth.allow_empty_token_file)", cfg.auth.token_file)
         self.price_metrics = PriceMetrics(self.registry, cfg.metrics.caps(), cfg.metrics.max_label_length)
         self.price_sources = PriceSources(cfg.pricing, self.price_metrics, on_change=self._prices_changed)
         self.prices = load_prices(cfg, self.metrics, self.price_sources)

@@ -104,6 +104,8 @@ class AuthConfig:
     token: str = ""            # bearer token required on ingest, scores (and metrics); "" = off
     token_file: str = ""       # read the token from this file instead
     protect_metrics: bool = True   # also require it on /metrics (health endpoints stay open)
+    allow_empty_token_file: bool = False   # an empty token_file turns auth off (the compose
+                                           # stack's shipped secret) instead of being an error
 
     def resolved_token(self) -> str:
         if self.token_file:
@@ -113,8 +115,9 @@ class AuthConfig:
     def validate(self) -> list[str]:
         if self.token_file:
             try:
-                if not Path(self.token_file).read_text().strip():
-                    return [f"token_file: {self.token_file} is empty"]
+                if not Path(self.token_file).read_text().strip() and not self.allow_empty_token_file:
+                    return [f"token_file: {self.token_file} is empty (set auth.allow_empty_token_file: "
+                            "true to run without auth)"]
             except OSError as exc:
                 return [f"token_file: cannot read {self.token_file}: {exc.strerror or exc}"]
         return []

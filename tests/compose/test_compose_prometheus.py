@@ -170,7 +170,7 @@ def test_compose_scrape_sends_the_token_from_the_secret_file(prom_config, resolv
     empty = tmp_path / "auth-off.token"
     empty.write_text("")
     on = make_exporter(auth={"token_file": str(token)})
-    off = make_exporter(auth={"token_file": str(empty)})
+    off = make_exporter(auth={"token_file": str(empty), "allow_empty_token_file": True})
     try:
         template = next(j for j in prom_config["scrape_configs"] if j["job_name"] == "llmpulse")
         assert template["authorization"]["credentials_file"] == secret

@@ -163,7 +163,7 @@ def test_every_dashboard_is_a_sidecar_config_map():
 
     maps = [o for o in by_kind("ConfigMap") if o["metadata"]["labels"].get("grafana_dashboard") == "1"]
     files = sorted(DASHBOARD_DIR.glob("*.json"))
-    assert len(files) == 7 and len(maps) == len(files)
+    assert files and len(maps) == len(files)   # every committed dashboard, the serving engines too
     for config_map, path in zip(maps, files):
         assert config_map["data"] == {path.name: path.read_text()}
 

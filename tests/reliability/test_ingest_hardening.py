@@ -109,6 +109,10 @@ def test_a_missing_token_file_is_a_configuration_error_naming_the_key(tmp_path):
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(ConfigError, match=r"config\.auth\.token_file: .* is empty"):
         load_config(overrides={"auth": {"token_file": str(tmp_path / "empty")}}, environ={})
+    # the compose stack ships an empty secret on purpose: auth off, said so in its config
+    cfg = load_config(overrides={"auth": {"token_file": str(tmp_path / "empty"), "allow_empty_token_file": True}},
+                      environ={})
+    assert cfg.auth.resolved_token() == ""
 
 
 def test_query_strings_never_reach_the_log(make, caplog):

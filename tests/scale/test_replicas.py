@@ -52,7 +52,7 @@ BY_DESIGN = {
     r"\bllmpulse_|\bprocess_": "the exporter's own health, per process (requests, their durations, memory)",
     r"\bup\b|\bscrape_": "one target per process",
     r"timestamp\(llm_deployment_info": "when each process first saw a deployment",
-    r"avg_over_time\((slo:|service_model:|service:)|ratio_rate30d|avg_baseline7d|period_error_budget_remaining":
+    r"(avg|sum)_over_time\((slo:|service_model:|service:)|ratio_rate30d|avg_baseline7d|period_error_budget_remaining":
         "a time average of another rule's values, taken every evaluation since the series began, "
         "while each target's last sample was less than a scrape old (Prometheus extrapolates each "
         "series from its own samples); it converges once the window holds many scrapes",
