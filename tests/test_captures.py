@@ -48,8 +48,17 @@ GAPS: dict[str, list[tuple[str, dict, str]]] = {
 
 # (capture, check) -> the llmpulse defect that makes the check fail today (issue 12 item N).
 ITEM9 = "issue 12 item 9: error_type is the library's exception name, not a cause from a documented set"
+ITEM3 = ("issue 12 item 3: OpenInference EMBEDDING span's model (embedding.model_name) is not read: "
+         "counted with an empty model, unpriced")
 DEFECTS: dict[tuple[str, str], str] = {
     ("openai-v2-2.3b0", "error_causes"): ITEM9 + " (InternalServerError, RateLimitError)",
+    ("openinference-openai-0.1.66", "error_causes"): ITEM9 + " (InternalServerError, RateLimitError)",
+    ("openinference-openai-0.1.66", "calls"): ITEM3,
+    ("openinference-openai-0.1.66", "cost"): ITEM3,
+    ("openinference-openai-0.1.66", "tokens:input"): ITEM3,
+    ("anthropic-2.16.0", "error_causes"): ITEM9 + " (api_error, rate_limit_error)",
+    ("anthropic-2.16.0", "finish_reasons"): "issue 12 build item 3 (emitters): anthropic 2.16's built-in spans carry "
+                                            "the stop reason only as anthropic.message.stop_reason, not read",
 }
 
 CHECKS = ("calls", "errors", "error_causes", "finish_reasons", "cost", "ttft_calls_only",

@@ -33,12 +33,60 @@ from fakes import FakeProviders, OtlpRecorder, expected_figures  # noqa: E402
 
 OTEL_SDK = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 
+# traceloop-sdk 0.62.4 requires every OpenLLMetry instrumentation and unpinned OTel contrib ones
+# (logging, redis, ...), which pip cannot resolve together today (it gave up after an hour): it is
+# installed with --no-deps beside its own requirements and the four instrumentations these scenarios use.
+TRACELOOP = {
+    "venv": "traceloop", "version_of": "traceloop-sdk",
+    "pip": ["opentelemetry-instrumentation-openai==0.62.4", "opentelemetry-instrumentation-anthropic==0.62.4",
+            "opentelemetry-instrumentation-langchain==0.62.4", "opentelemetry-instrumentation-openai-agents==0.62.4",
+            "opentelemetry-semantic-conventions-ai>=0.5.1,<0.6", *OTEL_SDK, "opentelemetry-exporter-otlp-proto-grpc",
+            "colorama", "cuid", "deprecated", "jinja2", "tenacity", "aiohttp", "pydantic",
+            "openai", "anthropic==2.16.0", "langchain-openai", "langgraph", "openai-agents==0.24.0"],
+    "pip_nodeps": ["traceloop-sdk==0.62.4"],
+}
+
 # name -> how to install and run it. `version_of`: the package whose resolved version names the capture.
 EMITTERS: dict[str, dict] = {
     "openai-v2": {"pip": ["opentelemetry-instrumentation-openai-v2==2.3b0", "openai<3", "wrapt<2", *OTEL_SDK],
+                  "version_of": "opentelemetry-instrumentation-openai-v2", "script": "openai_v2.py",
                   "note": "2.3b0 breaks with openai 3.x (imports httpx) and wrapt 2.x (wrap_function_wrapper(module=)): "
-                          "openai<3 and wrapt<2",
-                  "version_of": "opentelemetry-instrumentation-openai-v2", "script": "openai_v2.py"},
+                          "openai<3 and wrapt<2"},
+    "traceloop-openai": {**TRACELOOP, "script": "traceloop_openai.py"},
+    "traceloop-anthropic": {**TRACELOOP, "script": "traceloop_anthropic.py",
+                            "note": "anthropic 2.16's built-in tracing is on (its default) beside OpenLLMetry's"},
+    "traceloop-langchain": {**TRACELOOP, "script": "traceloop_langchain.py"},
+    "traceloop-openai-agents": {**TRACELOOP, "script": "traceloop_openai_agents.py"},
+    "openinference-openai": {"pip": ["openinference-instrumentation-openai==0.1.66", "openai", *OTEL_SDK],
+                             "version_of": "openinference-instrumentation-openai", "script": "openinference_openai.py"},
+    "openinference-langchain": {"pip": ["openinference-instrumentation-langchain==0.1.80", "langchain-openai",
+                                        "langgraph", *OTEL_SDK],
+                                "version_of": "openinference-instrumentation-langchain",
+                                "script": "openinference_langchain.py"},
+    "openlit": {"pip": ["openlit==1.45.0", "openai"], "version_of": "openlit",
+                "script": "openlit_sdk.py"},
+    "pydantic-ai": {"pip": ["pydantic-ai-slim[openai,anthropic]==2.68.0", *OTEL_SDK], "version_of": "pydantic-ai-slim",
+                    "script": "pydantic_ai_agent.py"},
+    "anthropic": {"pip": ["anthropic==2.16.0", *OTEL_SDK], "version_of": "anthropic", "script": "anthropic_builtin.py"},
+    "openai-agents-v2": {"pip": ["openai-agents==0.24.0", "opentelemetry-instrumentation-openai-agents-v2==0.1.0",
+                                 *OTEL_SDK],
+                         "version_of": "opentelemetry-instrumentation-openai-agents-v2",
+                         "script": "openai_agents_v2.py"},
+    "litellm": {"pip": ["litellm==1.110.2", *OTEL_SDK, "opentelemetry-exporter-otlp"], "version_of": "litellm",
+                "script": "litellm_otel.py"},
+    "strands": {"pip": ["strands-agents[openai]==1.62.0"], "version_of": "strands-agents",
+                "script": "strands_agent.py"},
+    "google-adk": {"pip": ["google-adk==2.13.0", "litellm", *OTEL_SDK], "version_of": "google-adk",
+                   "script": "google_adk.py"},
+    "agent-framework": {"pip": ["agent-framework-core==1.23.0", "agent-framework-openai", *OTEL_SDK],
+                        "version_of": "agent-framework-core", "script": "agent_framework.py"},
+    "semantic-kernel": {"pip": ["semantic-kernel==1.45.0", *OTEL_SDK], "version_of": "semantic-kernel",
+                        "script": "semantic_kernel_agent.py"},
+    "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "version_of": "opentelemetry-util-genai",
+                   "script": "util_genai.py", "pre": True},
+    "vercel-ai": {"pip": [], "npm": ["ai@6", "@ai-sdk/openai", "@opentelemetry/sdk-trace-node",
+                                     "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/resources", "zod"],
+                  "version_of": "ai", "script": "vercel_ai.mjs"},
 }
 
 
@@ -48,10 +96,11 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def make_venv(name: str, spec: dict, keep: bool) -> Path:
-    root = Path("/tmp/llmpulse-capture") / name
+    root = Path("/tmp/llmpulse-capture") / spec.get("venv", name)
     venv = root / "venv"
     marker = root / "installed.json"
-    if keep and marker.exists() and json.loads(marker.read_text()) == spec:
+    pins = {k: spec.get(k) for k in ("pip", "pip_nodeps", "npm", "pre")}
+    if keep and marker.exists() and json.loads(marker.read_text()) == pins:
         return venv
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -59,12 +108,15 @@ def make_venv(name: str, spec: dict, keep: bool) -> Path:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if spec.get("pre"):
         pip.append("--pre")
-    run(pip + spec["pip"])
+    if spec["pip"]:
+        run(pip + spec["pip"])
+    if spec.get("pip_nodeps"):
+        run(pip + ["--no-deps"] + spec["pip_nodeps"])
     if spec.get("npm"):
         (root / "node").mkdir()
         (root / "node" / "package.json").write_text('{"name": "capture", "private": true, "type": "module"}')
         run(["npm", "install", "--no-audit", "--no-fund", "--silent", *spec["npm"]], cwd=root / "node")
-    marker.write_text(json.dumps(spec))
+    marker.write_text(json.dumps(pins))
     return venv
 
 
@@ -184,13 +236,17 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep-venv", action="store_true", help="reuse the venv when its pins are unchanged")
     ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--install-only", action="store_true", help="build the venvs (kept) and stop")
     args = ap.parse_args(argv)
     if args.list or not args.emitters:
         for k, v in EMITTERS.items():
             print(f"{k:28} {' '.join(v['pip'] + v.get('npm', []))}")
         return 0
     for name in args.emitters:
-        capture(name, args.keep_venv, args.out)
+        if args.install_only:
+            make_venv(name, EMITTERS[name], keep=True)
+        else:
+            capture(name, args.keep_venv, args.out)
     return 0
 
 
