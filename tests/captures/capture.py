@@ -37,13 +37,15 @@ OTEL_SDK = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 # (logging, redis, ...), which pip cannot resolve together today (it gave up after an hour): it is
 # installed with --no-deps beside its own requirements and the four instrumentations these scenarios use.
 TRACELOOP = {
-    "venv": "traceloop", "version_of": "traceloop-sdk",
+    "venv": "traceloop", "version_of": "traceloop-sdk", "env": {"TRACELOOP_TRACE_CONTENT": "false"},
     "pip": ["opentelemetry-instrumentation-openai==0.62.4", "opentelemetry-instrumentation-anthropic==0.62.4",
             "opentelemetry-instrumentation-langchain==0.62.4", "opentelemetry-instrumentation-openai-agents==0.62.4",
             "opentelemetry-semantic-conventions-ai>=0.5.1,<0.6", *OTEL_SDK, "opentelemetry-exporter-otlp-proto-grpc",
             "colorama", "cuid", "deprecated", "jinja2", "tenacity", "aiohttp", "pydantic",
-            "openai", "anthropic==2.16.0", "langchain-openai", "langgraph", "openai-agents==0.24.0"],
-    "pip_nodeps": ["traceloop-sdk==0.62.4"],
+            "openai", "anthropic==2.16.0", "langchain-openai", "langgraph", "openai-agents==0.24.0",
+            "opentelemetry-instrumentation-logging==0.66b2"],
+    # the index has no opentelemetry-instrumentation-threading 0.66b2 (the root of the conflict): 0.66b1 as is
+    "pip_nodeps": ["traceloop-sdk==0.62.4", "opentelemetry-instrumentation-threading==0.66b1"],
 }
 
 # name -> how to install and run it. `version_of`: the package whose resolved version names the capture.

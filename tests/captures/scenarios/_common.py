@@ -188,3 +188,44 @@ def shutdown(*providers) -> None:
                 p.force_flush()
             with contextlib.suppress(Exception):
                 p.shutdown()
+
+
+def langchain_parts() -> None:
+    """The parts with LangChain's ChatOpenAI / OpenAIEmbeddings and a LangGraph/LangChain agent."""
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+
+    llm = ChatOpenAI(model=CHAT_MODEL, max_retries=0)
+
+    @tool
+    def get_weather_tool(city: str) -> str:
+        """Current weather for a city."""
+        return get_weather(city)
+
+    with part("chat"):
+        llm.invoke([("system", SYSTEM), ("user", CHAT_PROMPT)])
+    with part("stream"):
+        for _ in ChatOpenAI(model=CHAT_MODEL, max_retries=0, stream_usage=True).stream(STREAM_PROMPT):
+            pass
+    with part("tool"):
+        llm.bind_tools([get_weather_tool]).invoke(TOOL_PROMPT)
+    with part("embeddings"):
+        OpenAIEmbeddings(model=EMBED_MODEL, check_embedding_ctx_length=False, max_retries=0).embed_documents(EMBED_INPUTS)
+    with part("error", expect_error=True):
+        llm.invoke(ERROR_500_PROMPT)
+    with part("error", expect_error=True):
+        llm.invoke(ERROR_429_PROMPT)
+    with part("agent"):
+        try:
+            from langchain.agents import create_agent
+            agent = create_agent(llm, [get_weather_tool], system_prompt=AGENT_INSTRUCTIONS)
+        except ImportError:
+            from langgraph.prebuilt import create_react_agent
+            agent = create_react_agent(llm, [get_weather_tool], prompt=AGENT_INSTRUCTIONS)
+        agent.invoke({"messages": [("user", AGENT_PROMPT)]})
+
+
+def traceloop_init():
+    from traceloop.sdk import Traceloop
+    Traceloop.init(app_name=SERVICE, api_endpoint=OTLP, disable_batch=True, telemetry_enabled=False)
+    return Traceloop
