@@ -48,6 +48,14 @@ TRACELOOP = {
     "pip_nodeps": ["traceloop-sdk==0.62.4", "opentelemetry-instrumentation-threading==0.66b1"],
 }
 
+# openlit 1.45.0 needs a dozen OTel contrib instrumentations; their newest releases do not all exist at one
+# version on the index, so pip cannot resolve them unpinned: the 0.59b0 / 1.38.0 family, which does.
+OPENLIT_PINS = ["opentelemetry-api==1.38.0", "opentelemetry-sdk==1.38.0", "opentelemetry-exporter-otlp==1.38.0",
+                "opentelemetry-semantic-conventions==0.59b0", "opentelemetry-instrumentation==0.59b0",
+                *(f"opentelemetry-instrumentation-{x}==0.59b0" for x in (
+                    "aiohttp-client", "asgi", "django", "falcon", "fastapi", "flask", "httpx", "pyramid", "requests",
+                    "starlette", "tornado", "urllib", "urllib3"))]
+
 # name -> how to install and run it. `version_of`: the package whose resolved version names the capture.
 EMITTERS: dict[str, dict] = {
     "openai-v2": {"pip": ["opentelemetry-instrumentation-openai-v2==2.3b0", "openai<3", "wrapt<2", *OTEL_SDK],
@@ -65,7 +73,7 @@ EMITTERS: dict[str, dict] = {
                                         "langgraph", *OTEL_SDK],
                                 "version_of": "openinference-instrumentation-langchain",
                                 "script": "openinference_langchain.py"},
-    "openlit": {"pip": ["openlit==1.45.0", "openai"], "version_of": "openlit",
+    "openlit": {"pip": ["openlit==1.45.0", "openai", *OPENLIT_PINS], "version_of": "openlit",
                 "script": "openlit_sdk.py"},
     "pydantic-ai": {"pip": ["pydantic-ai-slim[openai,anthropic]==2.68.0", *OTEL_SDK], "version_of": "pydantic-ai-slim",
                     "script": "pydantic_ai_agent.py"},
