@@ -91,6 +91,8 @@ DEFECTS: dict[tuple[str, str], str] = {
     **{("traceloop-openai-agents-0.62.4", check): ITEM6_NESTED for check in (
         "calls", "errors", "cost", "tokens:input", "tokens:output", "tokens:cache_read",
         "tokens_total:input", "tokens_total:output", "tokens_total:cache_read")},
+    ("util-genai-1.3b0", "error_causes"): ITEM9 + " (InternalServerError, RateLimitError)",
+    ("util-genai-1.3b0", "finish_reasons"): ITEM2 + " (OTel's tool_call)",
     ("anthropic-2.16.0", "error_causes"): ITEM9 + " (api_error, rate_limit_error)",
     ("anthropic-2.16.0", "finish_reasons"): "issue 12 build item 3 (emitters): anthropic 2.16's built-in spans carry "
                                             "the stop reason only as anthropic.message.stop_reason, not read",

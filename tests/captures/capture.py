@@ -49,10 +49,11 @@ TRACELOOP = {
 }
 
 # openlit 1.45.0 needs a dozen OTel contrib instrumentations; their newest releases do not all exist at one
-# version on the index, so pip cannot resolve them unpinned: the 0.59b0 / 1.38.0 family, which does.
-OPENLIT_PINS = ["opentelemetry-api==1.38.0", "opentelemetry-sdk==1.38.0", "opentelemetry-exporter-otlp==1.38.0",
-                "opentelemetry-semantic-conventions==0.59b0", "opentelemetry-instrumentation==0.59b0",
-                *(f"opentelemetry-instrumentation-{x}==0.59b0" for x in (
+# version on the index, so pip cannot resolve them unpinned: the 0.60b1 / 1.39.1 family, which does
+# (1.38 lacks the ConsoleLogRecordExporter that openlit imports).
+OPENLIT_PINS = ["opentelemetry-api==1.39.1", "opentelemetry-sdk==1.39.1", "opentelemetry-exporter-otlp==1.39.1",
+                "opentelemetry-semantic-conventions==0.60b1", "opentelemetry-instrumentation==0.60b1",
+                *(f"opentelemetry-instrumentation-{x}==0.60b1" for x in (
                     "aiohttp-client", "asgi", "django", "falcon", "fastapi", "flask", "httpx", "pyramid", "requests",
                     "starlette", "tornado", "urllib", "urllib3"))]
 
@@ -72,7 +73,10 @@ EMITTERS: dict[str, dict] = {
     "openinference-langchain": {"pip": ["openinference-instrumentation-langchain==0.1.80", "langchain-openai",
                                         "langgraph", *OTEL_SDK],
                                 "version_of": "openinference-instrumentation-langchain",
-                                "script": "openinference_langchain.py"},
+                                "script": "openinference_langchain.py",
+                                "env": {"OPENINFERENCE_HIDE_INPUTS": "true", "OPENINFERENCE_HIDE_OUTPUTS": "true",
+                                        "OPENINFERENCE_HIDE_INPUT_MESSAGES": "true",
+                                        "OPENINFERENCE_HIDE_OUTPUT_MESSAGES": "true"}},
     "openlit": {"pip": ["openlit==1.45.0", "openai", *OPENLIT_PINS], "version_of": "openlit",
                 "script": "openlit_sdk.py"},
     "pydantic-ai": {"pip": ["pydantic-ai-slim[openai,anthropic]==2.68.0", *OTEL_SDK], "version_of": "pydantic-ai-slim",
