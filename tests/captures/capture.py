@@ -93,7 +93,7 @@ EMITTERS: dict[str, dict] = {
     "google-adk": {"pip": ["google-adk==2.13.0", "litellm", *OTEL_SDK], "version_of": "google-adk",
                    "script": "google_adk.py"},
     "agent-framework": {"pip": ["agent-framework-core==1.23.0", "agent-framework-openai", *OTEL_SDK],
-                        "version_of": "agent-framework-core", "script": "agent_framework.py"},
+                        "version_of": "agent-framework-core", "script": "msaf_agent.py"},
     "semantic-kernel": {"pip": ["semantic-kernel==1.45.0", *OTEL_SDK], "version_of": "semantic-kernel",
                         "script": "semantic_kernel_agent.py"},
     "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "version_of": "opentelemetry-util-genai",
