@@ -56,6 +56,8 @@ GAPS: dict[str, list[tuple[str, dict, str]]] = {
 # (capture, check) -> the llmpulse defect that makes the check fail today (issue 12 item N).
 ITEM9 = "issue 12 item 9: error_type is the library's exception name, not a cause from a documented set"
 ITEM1 = "issue 12 item 1: an agent span repeating its calls' token totals is counted again"
+ITEM1F = ("issue 12 item 1 (what-to-build 1: finish reasons count calls only): an agent span's finish reason "
+          "is counted beside its calls'")
 ITEM10P = ("issue 12 item 10: Strands' gen_ai.system is strands-agents on every span, so its calls count under "
            "provider strands_agents, not openai")
 DEFECTS: dict[tuple[str, str], str] = {
@@ -71,6 +73,10 @@ DEFECTS: dict[tuple[str, str], str] = {
                                                 "in ms, read as seconds",
     **{("strands-1.62.0", f"tokens{k}:{t}"): ITEM1 + " (invoke_agent)" for k in ("", "_total")
        for t in ("input", "output", "cache_read")},
+    ("agent-framework-1.23.0", "error_causes"): ITEM9 + " (error.type ChatClientException for both)",
+    ("agent-framework-1.23.0", "finish_reasons"): ITEM1F + " (invoke_agent finish_reasons [stop])",
+    **{("agent-framework-1.23.0", f"tokens{k}:{t}"): ITEM1 + " (invoke_agent)" for k in ("", "_total")
+       for t in ("input", "output")},
     ("openai-agents-v2-0.1.0", "error_causes"): ITEM9 + " (_OTHER: no error.type; the HTTP status is only in the "
                                                        "span status message 'Error code: 500 - ...')",
 }
