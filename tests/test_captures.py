@@ -77,6 +77,11 @@ DEFECTS: dict[tuple[str, str], str] = {
     ("agent-framework-1.23.0", "finish_reasons"): ITEM1F + " (invoke_agent finish_reasons [stop])",
     **{("agent-framework-1.23.0", f"tokens{k}:{t}"): ITEM1 + " (invoke_agent)" for k in ("", "_total")
        for t in ("input", "output")},
+    ("util-genai-1.3b0", "error_causes"): ITEM9 + " (openai.InternalServerError, openai.RateLimitError)",
+    ("util-genai-1.3b0", "finish_reasons"): "issue 12 item 2: tool_call (util-genai's FinishReason) counted as "
+                                            "other; and " + ITEM1F + " (invoke_agent finish_reasons [stop])",
+    **{("util-genai-1.3b0", f"tokens{k}:{t}"): ITEM1 + " (invoke_agent)" for k in ("", "_total")
+       for t in ("input", "output")},
     ("openai-agents-v2-0.1.0", "error_causes"): ITEM9 + " (_OTHER: no error.type; the HTTP status is only in the "
                                                        "span status message 'Error code: 500 - ...')",
 }

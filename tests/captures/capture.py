@@ -56,7 +56,10 @@ EMITTERS: dict[str, dict] = {
     "semantic-kernel": {"pip": ["semantic-kernel==1.45.0", *OTEL_SDK], "version_of": "semantic-kernel",
                         "script": "semantic_kernel_agent.py"},
     "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "pre": True,
-                   "version_of": "opentelemetry-util-genai", "script": "util_genai.py"},
+                   "version_of": "opentelemetry-util-genai", "script": "util_genai.py",
+                   "note": "no instrumentation on PyPI runs on util-genai 1.3b0 (openai-v2 2.4b0 imports "
+                           "opentelemetry.util.genai.instruments, gone in 1.3b0): the scenario reports the real "
+                           "openai client's calls through util-genai's TelemetryHandler, as an instrumentation does"},
     "vercel-ai": {"pip": [], "npm": ["ai@6", "@ai-sdk/openai@3", *NODE_OTEL], "version_of": "ai",
                   "script": "vercel_ai.mjs", "note": "ai 6's built-in experimental_telemetry"},
     "vercel-ai-otel": {"pip": [], "npm": ["ai@7", "@ai-sdk/openai@4", "@ai-sdk/otel@1", *NODE_OTEL],
