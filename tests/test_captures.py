@@ -50,6 +50,9 @@ GAPS: dict[str, list[tuple[str, dict, str]]] = {
         ("cache_write", {}, "LiteLLM's legacy otel callback sets no cache-write token attribute (only a cost)"),
         ("reasoning", {}, "LiteLLM's legacy otel callback sets no reasoning token attribute (only a cost)"),
     ],
+    "litellm-otel-v2-1.110.2": [
+        ("reasoning", {}, "LiteLLM's v2 otel integration sets no reasoning token attribute (only a cost)"),
+    ],
     "openai-agents-v2-0.1.0": [
         ("cache_read", {}, "openai-agents-v2 0.1.0 sets no cache attribute"),
         ("finish", {}, "openai-agents-v2 0.1.0 sets no finish reason on its chat spans"),
@@ -62,6 +65,7 @@ GAPS: dict[str, list[tuple[str, dict, str]]] = {
 # included): the cost check expects the served calls' full price even where GAPS drop a token figure.
 SPAN_COST: dict[str, str] = {
     "litellm-1.110.2": "gen_ai.cost.total_cost",
+    "litellm-otel-v2-1.110.2": "litellm.cost.total",
 }
 
 # (capture, check) -> the llmpulse defect that makes the check fail today (issue 12 item N).
@@ -69,6 +73,8 @@ ITEM9 = "issue 12 item 9: error_type is the library's exception name, not a caus
 ITEM1 = "issue 12 item 1: an agent span repeating its calls' token totals is counted again"
 ITEM1F = ("issue 12 item 1 (what-to-build 1: finish reasons count calls only): an agent span's finish reason "
           "is counted beside its calls'")
+LITELLM_OPS = ("issue 12 what-to-build 3 (LiteLLM): the legacy callback's gen_ai.operation.name is the call type "
+               "(acompletion, aembedding), not mapped to chat/embeddings")
 ITEM10P = ("issue 12 item 10: Strands' gen_ai.system is strands-agents on every span, so its calls count under "
            "provider strands_agents, not openai")
 DEFECTS: dict[tuple[str, str], str] = {
@@ -93,12 +99,15 @@ DEFECTS: dict[tuple[str, str], str] = {
                                             "other; and " + ITEM1F + " (invoke_agent finish_reasons [stop])",
     **{("util-genai-1.3b0", f"tokens{k}:{t}"): ITEM1 + " (invoke_agent)" for k in ("", "_total")
        for t in ("input", "output")},
-    ("litellm-1.110.2", "calls"): "issue 12 what-to-build 3 (LiteLLM): the embedding span's gen_ai.system is empty "
-                                  "(provider only in litellm.provider.model 'openai/...'), counted under 'unknown'",
+    ("litellm-1.110.2", "calls"): LITELLM_OPS + "; and the embedding span's gen_ai.system is empty (provider only "
+                                                "in litellm.provider.model 'openai/...'), counted under 'unknown'",
+    ("litellm-1.110.2", "errors"): LITELLM_OPS,
     ("litellm-1.110.2", "error_causes"): ITEM9 + " (InternalServerError, RateLimitError; error.code 500/429 is on "
-                                                 "the span)",
-    ("litellm-1.110.2", "cost"): "issue 12 item 11: LiteLLM's span cost gen_ai.cost.total_cost (cache and reasoning "
-                                 "priced) is ignored; the table prices the tokens it is told about",
+                                                 "the span); and " + LITELLM_OPS,
+    ("litellm-otel-v2-1.110.2", "error_causes"): ITEM9 + " (InternalServerError, RateLimitError; "
+                                                         "litellm.provider.error.code 500/429 is on the span)",
+    ("litellm-1.110.2", "cost"): LITELLM_OPS + " (nothing is priced: $0); and issue 12 item 11: the span cost "
+                                 "gen_ai.cost.total_cost (cache and reasoning priced) is ignored",
     ("openai-agents-v2-0.1.0", "error_causes"): ITEM9 + " (_OTHER: no error.type; the HTTP status is only in the "
                                                        "span status message 'Error code: 500 - ...')",
 }
