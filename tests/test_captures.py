@@ -53,6 +53,10 @@ GAPS: dict[str, list[tuple[str, dict, str]]] = {
     "litellm-otel-v2-1.110.2": [
         ("reasoning", {}, "LiteLLM's v2 otel integration sets no reasoning token attribute (only a cost)"),
     ],
+    "semantic-kernel-1.45.0": [
+        ("call", {"operation": "embeddings"}, "Semantic Kernel 1.45 traces no embedding call (OpenAITextEmbedding)"),
+        ("cache_read", {}, "Semantic Kernel 1.45 sets no cache attribute"),
+    ],
     "openai-agents-v2-0.1.0": [
         ("cache_read", {}, "openai-agents-v2 0.1.0 sets no cache attribute"),
         ("finish", {}, "openai-agents-v2 0.1.0 sets no finish reason on its chat spans"),
@@ -108,6 +112,12 @@ DEFECTS: dict[tuple[str, str], str] = {
                                                          "litellm.provider.error.code 500/429 is on the span)",
     ("litellm-1.110.2", "cost"): LITELLM_OPS + " (nothing is priced: $0); and issue 12 item 11: the span cost "
                                  "gen_ai.cost.total_cost (cache and reasoning priced) is ignored",
+    ("semantic-kernel-1.45.0", "error_causes"): ITEM9 + " (error.type \"<class 'semantic_kernel.exceptions."
+                                                        "service_exceptions.ServiceResponseException'>\" for both; "
+                                                        "the status only in the exception message)",
+    ("semantic-kernel-1.45.0", "finish_reasons"): "issue 12 item 2: Semantic Kernel's gen_ai.response.finish_reason "
+                                                  "is the enum's str, FinishReason.STOP / FinishReason.TOOL_CALLS, "
+                                                  "counted as other",
     ("openai-agents-v2-0.1.0", "error_causes"): ITEM9 + " (_OTHER: no error.type; the HTTP status is only in the "
                                                        "span status message 'Error code: 500 - ...')",
 }

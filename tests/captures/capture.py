@@ -59,7 +59,8 @@ EMITTERS: dict[str, dict] = {
     "agent-framework": {"pip": ["agent-framework-core==1.23.0", "agent-framework-openai", *OTEL_SDK], "version_of": "agent-framework-core",
                         "script": "agent_framework_agent.py"},
     "semantic-kernel": {"pip": ["semantic-kernel==1.45.0", *OTEL_SDK], "version_of": "semantic-kernel",
-                        "script": "semantic_kernel_agent.py"},
+                        "script": "semantic_kernel_agent.py",
+                        "env": {"SEMANTICKERNEL_EXPERIMENTAL_GENAI_ENABLE_OTEL_DIAGNOSTICS": "true"}},
     "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "pre": True,
                    "version_of": "opentelemetry-util-genai", "script": "util_genai.py",
                    "note": "no instrumentation on PyPI runs on util-genai 1.3b0 (openai-v2 2.4b0 imports "
