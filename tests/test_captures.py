@@ -87,6 +87,12 @@ LITELLM_OPS = ("issue 12 what-to-build 3 (LiteLLM): the legacy callback's gen_ai
 ADK_ROUTE = ("issue 12 what-to-build 3 (Google ADK on LiteLlm): gen_ai.request.model is LiteLLM's route "
              "'openai/gpt-4o-mini' (its prefix repeats gen_ai.provider.name=openai), so the calls count under a "
              "model the price table does not know, not gpt-4o-mini")
+VERCEL_PROVIDER = ("issue 12 what-to-build 3 (Vercel provider ids): gen_ai.system openai.chat is not aliased to "
+                   "openai")
+VERCEL_EMBED = ("issue 12 what-to-build 3 (Vercel ai.*): the ai.embedMany.doEmbed span (model ai.model.id, tokens "
+                "ai.usage.tokens) is not counted as an embeddings call")
+VERCEL_CACHE = ("issue 12 what-to-build 3 (Vercel ai.usage.*): ai.usage.cachedInputTokens / "
+                "ai.usage.inputTokenDetails.cacheReadTokens not read, so cache reads are priced as input")
 ITEM10P = ("issue 12 item 10: Strands' gen_ai.system is strands-agents on every span, so its calls count under "
            "provider strands_agents, not openai")
 DEFECTS: dict[tuple[str, str], str] = {
@@ -130,11 +136,41 @@ DEFECTS: dict[tuple[str, str], str] = {
                                                      "tokens:output", "tokens:cache_read")},
     ("google-adk-2.13.0", "error_causes"): ITEM9 + " (litellm.exceptions.InternalServerError, "
                                                    "litellm.exceptions.RateLimitError); and " + ADK_ROUTE,
+    ("vercel-ai-6.0.333", "calls"): VERCEL_PROVIDER + "; and " + VERCEL_EMBED,
+    ("vercel-ai-6.0.333", "errors"): VERCEL_PROVIDER,
+    ("vercel-ai-6.0.333", "error_causes"): ITEM9 + " (AI_APICallError for both; the status only in the exception)",
+    ("vercel-ai-6.0.333", "finish_reasons"): "issue 12 item 2: the AI SDK's tool-calls counted as other",
+    ("vercel-ai-6.0.333", "cost"): VERCEL_CACHE + "; and " + VERCEL_EMBED,
+    ("vercel-ai-6.0.333", "tokens:input"): VERCEL_EMBED,
+    ("vercel-ai-6.0.333", "tokens_total:input"): VERCEL_EMBED,
+    ("vercel-ai-6.0.333", "tokens:cache_read"): VERCEL_CACHE,
+    ("vercel-ai-6.0.333", "tokens_total:cache_read"): VERCEL_CACHE,
+    ("vercel-ai-otel-1.0.173", "calls"): "issue 12 item 6: @ai-sdk/otel's embeddings span wraps an inner embeddings "
+                                         "span for the same call (only the inner one has tokens): counted twice",
+    ("vercel-ai-otel-1.0.173", "error_causes"): ITEM9 + " (AI_APICallError; http.response.status_code 500/429 is "
+                                                        "on the span)",
+    ("vercel-ai-otel-1.0.173", "finish_reasons"): "issue 12 item 2: the AI SDK's tool-calls counted as other; and "
+                                                  + ITEM1F + " (invoke_agent)",
+    ("vercel-ai-otel-1.0.173", "ttft_streamed"): "issue 12 item 11: gen_ai.client.operation.time_to_first_chunk on "
+                                                 "the chat span is not read",
+    **{("vercel-ai-otel-1.0.173", f"tokens{k}:{t}"): ITEM1 + " (the root invoke_agent span)" for k in ("", "_total")
+       for t in ("input", "output", "cache_read")},
     ("openai-agents-v2-0.1.0", "error_causes"): ITEM9 + " (_OTHER: no error.type; the HTTP status is only in the "
                                                        "span status message 'Error code: 500 - ...')",
 }
 
+# capture -> the span attribute that carries a streamed call's time to first chunk: check "ttft_streamed" expects
+# one TTFT sample per streamed call for these captures (others: the emitter reports none, nothing to check).
+TTFT_ON_SPAN: dict[str, str] = {
+    "util-genai-1.3b0": "gen_ai.response.time_to_first_chunk",
+    "strands-1.62.0": "gen_ai.server.time_to_first_token (ms)",
+    "litellm-otel-v2-1.110.2": "gen_ai.response.time_to_first_chunk",
+    "vercel-ai-6.0.333": "ai.response.msToFirstChunk (ms), event ai.stream.firstChunk",
+    "vercel-ai-otel-1.0.173": "gen_ai.client.operation.time_to_first_chunk",
+}
+
 CHECKS = ("calls", "errors", "error_causes", "finish_reasons", "cost", "ttft_calls_only", "ttft_within_duration",
+          "ttft_streamed",
           *(f"tokens:{t}" for t in TOKEN_TYPES), *(f"tokens_total:{t}" for t in TOKEN_TYPES))
 
 
@@ -310,6 +346,11 @@ def test_capture_figure(replayed, name, check):
         have = got.total(ttft)
         if have > streamed:
             problems.append(f"TTFT samples {have:g} > streamed calls {streamed}")
+    elif check == "ttft_streamed":
+        if name in TTFT_ON_SPAN:
+            same(f"TTFT samples ({TTFT_ON_SPAN[name]})", sum(m["streamed_calls"] for m in models),
+                 got.total("gen_ai_client_operation_time_to_first_chunk_seconds_count",
+                           gen_ai_operation_name=call_op))
     elif check == "ttft_within_duration":
         # a first chunk arrives within its call: per model, the TTFT sum cannot exceed the calls' duration sum
         # (a TTFT read in the wrong unit, e.g. ms as seconds, breaks this by orders of magnitude)

@@ -34,7 +34,7 @@ from fakes import FakeProviders, OtlpRecorder, expected_figures  # noqa: E402
 
 OTEL_SDK = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 NODE_OTEL = ["@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-trace-otlp-proto",
-             "@opentelemetry/resources", "zod"]
+             "@opentelemetry/resources", "@opentelemetry/context-async-hooks", "zod"]
 
 # name -> how to install and run it. `version_of`: the package whose resolved version names the capture.
 EMITTERS: dict[str, dict] = {
@@ -69,7 +69,7 @@ EMITTERS: dict[str, dict] = {
     "vercel-ai": {"pip": [], "npm": ["ai@6", "@ai-sdk/openai@3", *NODE_OTEL], "version_of": "ai",
                   "script": "vercel_ai.mjs", "note": "ai 6's built-in experimental_telemetry"},
     "vercel-ai-otel": {"pip": [], "npm": ["ai@7", "@ai-sdk/openai@4", "@ai-sdk/otel@1", *NODE_OTEL],
-                       "version_of": "@ai-sdk/otel", "script": "vercel_ai_otel.mjs",
+                       "version_of": "@ai-sdk/otel", "script": "vercel_ai.mjs", "env": {"CAPTURE_AI_OTEL": "1"},
                        "note": "ai 7 with the @ai-sdk/otel integration (GenAI-convention spans)"},
 }
 
