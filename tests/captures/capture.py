@@ -5,7 +5,8 @@
     python tests/captures/capture.py openlit --keep-venv  # reuse /tmp/llmpulse-capture/<emitter> next time
 
 For one emitter it:
-  1. makes a throwaway venv under /tmp and pip-installs the pinned versions (npm for node emitters);
+  1. makes a throwaway venv under /tmp and installs the pinned versions with uv (pip if uv is missing or
+     fails; npm for node emitters);
   2. starts the fake providers (tests/fakes) and a recording OTLP/HTTP receiver on loopback;
   3. runs the emitter's fixed scenario (tests/captures/scenarios/<script>) in that venv;
   4. writes tests/captures/<emitter>-<version>/: requests/ (each OTLP request body as sent),
@@ -32,6 +33,8 @@ sys.path.insert(0, str(HERE.parent))
 from fakes import FakeProviders, OtlpRecorder, expected_figures  # noqa: E402
 
 OTEL_SDK = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
+NODE_OTEL = ["@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-trace-otlp-proto",
+             "@opentelemetry/resources", "@opentelemetry/context-async-hooks", "zod"]
 
 # traceloop-sdk 0.62.4 requires every OpenLLMetry instrumentation and unpinned OTel contrib ones
 # (logging, redis, ...), which pip cannot resolve together today (it gave up after an hour): it is
@@ -86,21 +89,31 @@ EMITTERS: dict[str, dict] = {
                                  *OTEL_SDK],
                          "version_of": "opentelemetry-instrumentation-openai-agents-v2",
                          "script": "openai_agents_v2.py"},
-    "litellm": {"pip": ["litellm==1.110.2", *OTEL_SDK, "opentelemetry-exporter-otlp"], "version_of": "litellm",
-                "script": "litellm_otel.py"},
-    "strands": {"pip": ["strands-agents[openai]==1.62.0"], "version_of": "strands-agents",
+    "litellm": {"pip": ["litellm==1.110.2", *OTEL_SDK], "version_of": "litellm", "script": "litellm_otel.py",
+                "env": {"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                "note": "litellm.callbacks=['otel'], the legacy OpenTelemetry callback (LITELLM_OTEL_V2 unset)"},
+    "litellm-otel-v2": {"pip": ["litellm==1.110.2", *OTEL_SDK], "version_of": "litellm", "script": "litellm_otel.py",
+                        "env": {"LITELLM_OTEL_V2": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                        "note": "litellm.callbacks=['otel'] with LITELLM_OTEL_V2=true: the typed v2 integration"},
+    "strands": {"pip": ["strands-agents[openai,otel]==1.62.0", *OTEL_SDK], "version_of": "strands-agents",
                 "script": "strands_agent.py"},
-    "google-adk": {"pip": ["google-adk==2.13.0", "litellm", *OTEL_SDK], "version_of": "google-adk",
+    "google-adk": {"pip": ["google-adk==2.13.0", "litellm==1.110.2", *OTEL_SDK], "version_of": "google-adk",
                    "script": "google_adk.py"},
-    "agent-framework": {"pip": ["agent-framework-core==1.23.0", "agent-framework-openai", *OTEL_SDK],
-                        "version_of": "agent-framework-core", "script": "msaf_agent.py"},
+    "agent-framework": {"pip": ["agent-framework-core==1.23.0", "agent-framework-openai", *OTEL_SDK], "version_of": "agent-framework-core",
+                        "script": "agent_framework_agent.py"},
     "semantic-kernel": {"pip": ["semantic-kernel==1.45.0", *OTEL_SDK], "version_of": "semantic-kernel",
-                        "script": "semantic_kernel_agent.py"},
-    "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "version_of": "opentelemetry-util-genai",
-                   "script": "util_genai.py", "pre": True},
-    "vercel-ai": {"pip": [], "npm": ["ai@6", "@ai-sdk/openai", "@opentelemetry/sdk-trace-node",
-                                     "@opentelemetry/exporter-trace-otlp-proto", "@opentelemetry/resources", "zod"],
-                  "version_of": "ai", "script": "vercel_ai.mjs"},
+                        "script": "semantic_kernel_agent.py",
+                        "env": {"SEMANTICKERNEL_EXPERIMENTAL_GENAI_ENABLE_OTEL_DIAGNOSTICS": "true"}},
+    "util-genai": {"pip": ["opentelemetry-util-genai==1.3b0", "openai", *OTEL_SDK], "pre": True,
+                   "version_of": "opentelemetry-util-genai", "script": "util_genai.py",
+                   "note": "no instrumentation on PyPI runs on util-genai 1.3b0 (openai-v2 2.4b0 imports "
+                           "opentelemetry.util.genai.instruments, gone in 1.3b0): the scenario reports the real "
+                           "openai client's calls through util-genai's TelemetryHandler, as an instrumentation does"},
+    "vercel-ai": {"pip": [], "npm": ["ai@6", "@ai-sdk/openai@3", *NODE_OTEL], "version_of": "ai",
+                  "script": "vercel_ai.mjs", "note": "ai 6's built-in experimental_telemetry"},
+    "vercel-ai-otel": {"pip": [], "npm": ["ai@7", "@ai-sdk/openai@4", "@ai-sdk/otel@1", *NODE_OTEL],
+                       "version_of": "@ai-sdk/otel", "script": "vercel_ai.mjs", "env": {"CAPTURE_AI_OTEL": "1"},
+                       "note": "ai 7 with the @ai-sdk/otel integration (GenAI-convention spans)"},
 }
 
 
@@ -109,8 +122,30 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, **kw)
 
 
+# where the throwaway venvs live (one folder per emitter); LLMPULSE_CAPTURE_ROOT moves them
+VENV_ROOT = Path(os.environ.get("LLMPULSE_CAPTURE_ROOT", "/tmp/llmpulse-capture"))
+
+
+def install_with_uv(venv: Path, spec: dict) -> bool:
+    """uv resolves in seconds where pip can backtrack for an hour; False when uv is missing or fails."""
+    uv = shutil.which("uv")
+    if uv is None or spec.get("installer") == "pip" or os.environ.get("LLMPULSE_CAPTURE_INSTALLER") == "pip":
+        return False
+    try:
+        run([uv, "venv", "-q", "--seed", "--python", sys.executable, str(venv)])   # --seed: pip, for freeze()
+        cmd = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+        if spec.get("pre"):
+            cmd.append("--prerelease=allow")
+        run(cmd + spec["pip"])
+        return True
+    except subprocess.CalledProcessError as exc:
+        print(f"uv failed ({exc}); falling back to pip", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        return False
+
+
 def make_venv(name: str, spec: dict, keep: bool) -> Path:
-    root = Path("/tmp/llmpulse-capture") / spec.get("venv", name)
+    root = VENV_ROOT / spec.get("venv", name)
     venv = root / "venv"
     marker = root / "installed.json"
     pins = {k: spec.get(k) for k in ("pip", "pip_nodeps", "npm", "pre")}
@@ -118,14 +153,17 @@ def make_venv(name: str, spec: dict, keep: bool) -> Path:
         return venv
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    run([sys.executable, "-m", "venv", str(venv)])
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    if spec.get("pre"):
-        pip.append("--pre")
-    if spec["pip"]:
+    if spec["pip"] and not install_with_uv(venv, spec):
+        run([sys.executable, "-m", "venv", str(venv)])
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        if spec.get("pre"):
+            pip.append("--pre")
         run(pip + spec["pip"])
+    elif not spec["pip"]:
+        run([sys.executable, "-m", "venv", str(venv)])          # node emitters: a venv only for freeze()
     if spec.get("pip_nodeps"):
-        run(pip + ["--no-deps"] + spec["pip_nodeps"])
+        run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+             *spec["pip_nodeps"]])
     if spec.get("npm"):
         (root / "node").mkdir()
         (root / "node" / "package.json").write_text('{"name": "capture", "private": true, "type": "module"}')
