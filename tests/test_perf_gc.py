@@ -5,9 +5,13 @@ No timing here: what is checked is what the collector has to walk.
 
 from __future__ import annotations
 
+import argparse
 import gc
+import io
 import subprocess
 import sys
+
+import pytest
 
 from prometheus_client import CollectorRegistry
 
@@ -64,12 +68,76 @@ def test_settle_gc_freezes_what_is_loaded_and_raises_the_young_threshold():
     assert out.stdout.strip() == "ok", out.stderr
 
 
-def test_the_entry_points_settle_the_collector():
-    import inspect
+class _Stop(Exception):
+    pass
 
+
+class _FakeExporter:
+    otlp_http_url = "http://127.0.0.1:1/v1/traces"
+    otlp_grpc_target = None
+    metrics_url = "http://127.0.0.1:1/metrics"
+
+    def __init__(self, calls, *args, **kwargs):
+        self.calls = calls
+
+    def start(self):
+        self.calls.append("start")
+        return self
+
+    def stop(self):
+        self.calls.append("stop")
+
+
+def _recording_settle(monkeypatch):
+    """Replace app.settle_gc (the entry points import it when they run) with a recorder."""
+    from llmpulse import app
+
+    calls: list[str] = []
+    monkeypatch.setattr(app, "settle_gc", lambda: calls.append("settle_gc"))
+    return calls
+
+
+def test_llmpulse_serve_settles_the_collector_once_the_exporter_has_started(monkeypatch):
     from llmpulse import serve_cmd
+
+    calls = _recording_settle(monkeypatch)
+    monkeypatch.setattr(serve_cmd, "block_stop_signals", lambda: None)
+    monkeypatch.setattr(serve_cmd, "start_exporter", lambda args: _FakeExporter(calls).start())
+
+    def wait():
+        raise _Stop
+
+    monkeypatch.setattr(serve_cmd, "wait_for_signal", wait)
+    with pytest.raises(_Stop):
+        serve_cmd.run(argparse.Namespace())
+    assert calls == ["start", "settle_gc"]
+
+
+def test_the_benchmark_server_settles_the_collector_once_the_exporter_has_started(monkeypatch, capsys):
+    from llmpulse import app
     from llmpulse.bench import server
+
+    calls = _recording_settle(monkeypatch)
+    monkeypatch.setattr(app, "Exporter", lambda cfg: _FakeExporter(calls))
+    monkeypatch.setattr(sys, "argv", ["server"])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    server.main()
+    assert calls == ["start", "settle_gc", "stop"]
+
+
+def test_llmpulse_demo_settles_the_collector_once_its_exporter_has_started(monkeypatch):
     from llmpulse.demo import cmd
 
-    for mod in (serve_cmd, server, cmd):
-        assert "settle_gc()" in inspect.getsource(mod), mod.__name__
+    calls = _recording_settle(monkeypatch)
+    monkeypatch.setattr(cmd, "_validate", lambda args: None)
+    monkeypatch.setattr(cmd, "_start_embedded", lambda args: _FakeExporter(calls).start())
+
+    class Out(io.StringIO):
+        def write(self, text):
+            if "metrics at" in text:
+                raise _Stop
+            return super().write(text)
+
+    with pytest.raises(_Stop):
+        cmd.run(argparse.Namespace(list_scenarios=False, target=None), out=Out())
+    assert calls == ["start", "settle_gc"]
