@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
 from demo_receiver import Receiver
@@ -24,10 +26,22 @@ def receiver():
     r.stop()
 
 
-def test_demo_is_registered_with_its_defaults():
+DOCS_DEMO = Path(__file__).resolve().parents[1] / "docs" / "demo.md"
+NO_VALUE = {"none", "forever", "embedded exporter", "off"}
+
+
+def test_the_flag_table_in_docs_demo_states_the_parsers_defaults():
+    """Each row of docs/demo.md's flag table that names one flag gives the default the parser uses."""
     a = _args()
     assert a.func is cmd.run
-    assert (a.rate, a.seed, a.scenario, a.duration, a.target) == (20.0, 1, None, None, None)
+    rows = re.findall(r"^\| `(--[a-z-]+)[^`]*` \| ([^|]+?) \|", DOCS_DEMO.read_text(), re.M)
+    assert len(rows) >= 8, rows
+    for flag, documented in rows:
+        actual = getattr(a, flag[2:].replace("-", "_"))
+        if documented in NO_VALUE:
+            assert actual in (None, False), (flag, actual)
+        else:
+            assert actual == type(actual)(documented), (flag, documented, actual)
 
 
 def test_list_scenarios_names_each_alert(capsys):

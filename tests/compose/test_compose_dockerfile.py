@@ -54,9 +54,13 @@ def test_read_only_friendly(dockerfile) -> None:
     assert workdir == "/tmp"  # the only writable place (tmpfs in the compose file)
 
 
-def test_exposes_the_three_ports(dockerfile) -> None:
+def test_exposes_the_ports_the_exporter_listens_on_by_default(dockerfile) -> None:
+    from llmpulse.config import load_config
+
+    server = load_config().server
     exposed = " ".join(a for op, a in dockerfile if op == "EXPOSE").split()
-    assert set(exposed) == {"4317", "4318", "9464"}
+    assert sorted(exposed) == sorted(str(p) for p in (server.otlp_grpc_port, server.otlp_http_port,
+                                                      server.metrics_port))
 
 
 def test_copied_sources_exist(dockerfile, stack) -> None:
