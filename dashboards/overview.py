@@ -18,7 +18,7 @@ from llmpulse.dashboards.cost import projected_month
 from llmpulse.dashboards.engines import SELF_HOSTED_PROVIDERS
 from llmpulse.dashboards.panels import AMBER, BLUE, GREEN, RED, Grid, stat, steps, table, target, timeseries
 from llmpulse.dashboards.promql import negate
-from llmpulse.dashboards.thresholds import BUDGET_PACE_WARNING_RATIO, Thresholds, load_thresholds
+from llmpulse.dashboards.thresholds import BUDGET_PACE_WARNING_RATIO, Thresholds
 from llmpulse.dashboards.variables import SELECTOR, SELECTOR_SERVICE, SELECTOR_SERVICE_MODEL
 
 CALLS = "service_model:gen_ai_client_calls:rate5m"  # requests: model calls (CallSelector)

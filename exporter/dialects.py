@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from typing import Any
 

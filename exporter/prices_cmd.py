@@ -50,8 +50,8 @@ def _import(args: argparse.Namespace) -> int:
     source = args.source if "://" in args.source else Path(args.source).name
     out, coverage = litellm_prices.convert(doc, source=source, version=args.table_version or version,
                                            checked=checked)
-    header = (f"# Imported from LiteLLM's model_prices_and_context_window.json by `llmpulse prices import litellm`.\n"
-              f"# Prices are per token, as LiteLLM writes them. docs/pricing.md describes the format.\n"
+    header = ("# Imported from LiteLLM's model_prices_and_context_window.json by `llmpulse prices import litellm`.\n"
+              "# Prices are per token, as LiteLLM writes them. docs/pricing.md describes the format.\n"
               + "".join(f"# {line}\n" for line in coverage.summary().splitlines()))
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = header + yaml.dump(out, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)

@@ -71,7 +71,6 @@ PROVIDER_ALIASES = {
     "moonshotai": "moonshot_ai",
     "moonshot_ai": "moonshot_ai",
     "amazon": "aws.bedrock",
-    "azure_openai": "azure.ai.openai",
 }
 
 # Values of gen_ai.system / gen_ai.provider.name that name an agent framework, not the provider that

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (Debian's Prometheus,
-# Alertmanager and docker-compose; the Python packages), then runs pytest.
+# Alertmanager and docker-compose; the Python packages), then runs ruff and pytest.
 # Usage: bash tests/run.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager docker-compose >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -E '^WARNING: (Location|Running pip)' || true
+# Lint first (ruff is in the [test] extra; its rules are in pyproject.toml's [tool.ruff]).
+python3 -m ruff check .
 exec python3 -m pytest "$@"

@@ -129,7 +129,7 @@ def test_tokens_per_minute_below_quota(th, traffic):
         if op.is_llm:
             per_model[(op.provider, op.model)] += op.input_tokens + op.output_tokens
     quota = th["LLMTokenQuotaNearlyExhaustedTokensPerMinute"]
-    for (provider, model), tokens in per_model.items():
+    for (_provider, model), tokens in per_model.items():
         limit = quota.get("per_model", {}).get(model, quota["default"])
         if limit:
             per_minute = tokens / SECONDS * 60

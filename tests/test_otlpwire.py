@@ -74,8 +74,8 @@ def agree(body: bytes, max_items: int | None = None) -> str:
     """Assert both decoders agree on body, for the normaliser's names and for every name; the outcome."""
     result = None
     for keys, c_keys in ((KEYS, KEYS.wire), (None, otlp._WIRE_ALL)):
-        py = outcome(lambda b, m: otlp._decode_traces_pb(b, m, keys), body, max_items)
-        c = outcome(lambda b, m: c_keys.decode(b, -1 if m is None else m), body, max_items)
+        py = outcome(lambda b, m, keys=keys: otlp._decode_traces_pb(b, m, keys), body, max_items)
+        c = outcome(lambda b, m, c_keys=c_keys: c_keys.decode(b, -1 if m is None else m), body, max_items)
         assert c == py, f"C {c[0]} vs upb {py[0]} for {body[:200]!r}..."
         result = c[0]
     return result

@@ -62,10 +62,10 @@ class Candidate:
             try:
                 socket.create_connection((HOST, self.port), timeout=1).close()
                 break
-            except OSError:
+            except OSError as e:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"{kind} did not start")
+                    raise RuntimeError(f"{kind} did not start") from e
                 time.sleep(0.1)
 
     def stop(self) -> None:

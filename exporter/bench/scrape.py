@@ -48,7 +48,7 @@ def calls_for(n_label_sets: int, per_set: int = 1, first_id: int = 0) -> list[Ca
     """Calls covering n label sets: service i % 20, provider i % 5, model m<i>."""
     out = []
     k = first_id
-    for rep in range(per_set):
+    for _rep in range(per_set):
         for i in range(n_label_sets):
             k += 1
             out.append(Call(trace_id=f"{k:032x}", span_id=f"{k:016x}", service=f"svc-{i % SERVICES}",
@@ -119,7 +119,6 @@ def scrape_costs(metrics: Metrics, registry: CollectorRegistry, repeats: int = 3
         t_theirs, body_theirs = _best(lambda: generate_latest(theirs_reg), repeats)
     finally:
         enable_created_metrics()
-    del theirs_reg
     return ({"seconds": t_ours, "lines": sample_lines(body_ours), "openmetrics_seconds": t_om},
             {"seconds": t_theirs, "lines": sample_lines(body_theirs)})
 

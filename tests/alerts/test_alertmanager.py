@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmpulse.alerts.alertmanager import ALERTMANAGER_PATH, RECEIVERS, load, webhook_variant
+from llmpulse.alerts.alertmanager import ALERTMANAGER_PATH, RECEIVERS, load
 from llmpulse.cli import main
 
 from .conftest import REPO, tool

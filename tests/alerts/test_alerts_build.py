@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import _jsonnet
-import pytest
 import yaml
 
 from llmpulse.alerts import build as build_mod

@@ -141,8 +141,9 @@ def test_every_demo_scenario_fires_its_alert_through_the_right_receiver(tmp_path
         assert not pending, f"scenarios whose alert never fired: {sorted(pending)}; fired: {fired}"
         for name, sc in SCENARIOS.items():
             top = "critical" if "critical" in fired[name] else "warning" if "warning" in fired[name] else "info"
-            got = alertmanager.sink.wait_for(lambda r, a: a["labels"].get("job") == name
-                                             and a["labels"].get("alertname") == sc.alert
+            got = alertmanager.sink.wait_for(lambda r, a, name=name, alert=sc.alert, top=top:
+                                             a["labels"].get("job") == name
+                                             and a["labels"].get("alertname") == alert
                                              and a["labels"].get("severity") == top, timeout=20)
             assert got, f"{name}: {sc.alert} ({top}) never reached a receiver"
             assert {r for r, _ in got} == {RECEIVER[top]}, (name, got)

@@ -77,7 +77,7 @@ def _v(v: dict):
 def main(argv) -> None:
     for cap in argv or list_captures():
         cap = Path(cap)
-        for res, scope, sp in spans(cap):
+        for _res, scope, sp in spans(cap):
             keep = {k: v for k, v in sp["attributes"].items() if not k.startswith(("gen_ai.input", "gen_ai.output",
                     "llm.input_messages", "llm.output_messages", "input.", "output.", "gen_ai.prompt.",
                     "gen_ai.completion.", "traceloop.entity.input", "traceloop.entity.output"))}

@@ -120,7 +120,7 @@ def embeddings(body: dict, served: Served) -> Reply:
     served.done(None, output=0)
     dims = int(body.get("dimensions") or 8)
     data = []
-    for i, x in enumerate(inputs):
+    for i, _x in enumerate(inputs):
         vec = [round(((i + 1) * (j + 1) % 17) / 17.0, 4) for j in range(dims)]
         if body.get("encoding_format") == "base64":
             import base64

@@ -123,7 +123,7 @@ def test_captured_content_reaches_loki_redacted_only(receiver, helpers) -> None:
         tp.add_span_processor(SimpleSpanProcessor(
             OTLPSpanExporter(endpoint=upstream.otlp_http_url + "/v1/traces")))
         tracer = tp.get_tracer("app")
-        for i, error in enumerate([True, False]):
+        for _i, error in enumerate([True, False]):
             attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
                      "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 10,
                      "gen_ai.usage.output_tokens": 5,
