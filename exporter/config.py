@@ -13,15 +13,18 @@ path (see `llmpulse.typed`). Environment variables override the file:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
-from llmpulse.forward import ForwardConfig
+from llmpulse.call_log import DYNAMIC_LABELS, LABEL_NAME
 from llmpulse.typed import ConfigError, build, merge
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["Config", "ConfigError", "ForwardConfig", "LokiContentConfig", "LokiForwardConfig", "OtlpForwardConfig",
+           "load_config"]
 
 # OTel GenAI advised boundaries (gen_ai.client.operation.duration), extended
 # so that calls of several minutes still land in a finite bucket.
@@ -283,6 +286,113 @@ class TrackingConfig:
                                                "remember_responses", "aggregate_wait_seconds",
                                                "max_pending_aggregates")
                 if getattr(self, n) <= 0]
+
+
+
+# --- forwarding (llmpulse.forward) ---------------------------------------------
+
+@dataclass
+class OtlpForwardConfig:
+    """Spans forwarded unchanged to an OTLP/HTTP endpoint (Tempo, a Collector...)."""
+
+    endpoint: str = ""                 # "" = off; a bare http://host:port gets /v1/traces appended
+    headers: dict[str, str] = field(default_factory=dict)   # e.g. {"X-Scope-OrgID": "team-a"}
+    compression: str = "gzip"          # gzip | none
+    queue_max_requests: int = 1000     # OTLP requests waiting; beyond this they are dropped
+    max_batch_bytes: int = 4_194_304   # protobuf requests are merged up to this size, bytes
+    timeout_seconds: float = 10.0      # per HTTP attempt
+    max_retries: int = 5               # retries after the first attempt (429/502/503/504, network errors)
+    backoff_initial_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0  # also caps a Retry-After
+
+    def __post_init__(self) -> None:
+        _check_http_url("forward.otlp.endpoint", self.endpoint)
+        _check_retry("forward.otlp", self.queue_max_requests, self.timeout_seconds,
+                     self.max_retries, self.backoff_initial_seconds, self.backoff_max_seconds)
+        if self.compression not in ("gzip", "none"):
+            raise ValueError(f"forward.otlp.compression: must be gzip or none, got {self.compression!r}")
+        if self.max_batch_bytes < 1:
+            raise ValueError("forward.otlp.max_batch_bytes: must be >= 1")
+
+
+@dataclass
+class LokiContentConfig:
+    """Prompt and completion text in the log lines. Off by default.
+
+    There is deliberately no switch to turn redaction off: when text is logged it
+    is always redacted (llmpulse.redact) before it leaves the process.
+    """
+
+    enabled: bool = False
+    sample_rate: float = 0.01          # fraction (0..1) of ordinary calls whose text is kept, by trace id
+    max_chars: int = 4000              # per prompt / completion, after redaction, characters
+    always_on_error: bool = True       # keep text of failed calls
+    always_on_low_score: bool = True   # keep text of calls with an eval score below the threshold (or label "fail")
+    low_score_threshold: float = 0.5   # eval score, 0..1 higher is better
+    always_on_guardrail: bool = True   # keep text of calls that tripped a guardrail or were refused
+    extra_redact_patterns: list[str] = field(default_factory=list)  # regexes -> [REDACTED:custom]
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ValueError("forward.loki.content.sample_rate: must be between 0 and 1")
+        if not 1 <= self.max_chars <= 1_000_000:
+            raise ValueError("forward.loki.content.max_chars: must be between 1 and 1000000")
+        for i, pattern in enumerate(self.extra_redact_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"forward.loki.content.extra_redact_patterns[{i}]: {exc}") from None
+
+
+@dataclass
+class LokiForwardConfig:
+    """One JSON log line per LLM call, pushed to Loki."""
+
+    url: str = ""                      # "" = off; base URL, /loki/api/v1/push is appended
+    headers: dict[str, str] = field(default_factory=dict)   # e.g. {"X-Scope-OrgID": "team-a"}
+    labels: dict[str, str] = field(default_factory=lambda: {"job": "llmpulse"})  # static stream labels
+    max_label_values: int = 200        # distinct values per dynamic label, then __overflow__
+    batch_max_lines: int = 500         # lines per push
+    batch_interval_seconds: float = 1.0  # longest a line waits for its batch to fill
+    queue_max_lines: int = 10000       # calls waiting; beyond this they are dropped
+    timeout_seconds: float = 10.0
+    max_retries: int = 5
+    backoff_initial_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    content: LokiContentConfig = field(default_factory=LokiContentConfig)
+
+    def __post_init__(self) -> None:
+        _check_http_url("forward.loki.url", self.url)
+        _check_retry("forward.loki", self.queue_max_lines, self.timeout_seconds,
+                     self.max_retries, self.backoff_initial_seconds, self.backoff_max_seconds)
+        for name in self.labels:
+            if not LABEL_NAME.match(name):
+                raise ValueError(f"forward.loki.labels.{name}: not a valid label name")
+            if name in DYNAMIC_LABELS:
+                raise ValueError(f"forward.loki.labels.{name}: set by llmpulse, cannot be static")
+        if self.batch_max_lines < 1 or self.batch_interval_seconds <= 0 or self.max_label_values < 1:
+            raise ValueError("forward.loki: batch_max_lines, batch_interval_seconds and "
+                             "max_label_values must be positive")
+
+
+@dataclass
+class ForwardConfig:
+    otlp: OtlpForwardConfig = field(default_factory=OtlpForwardConfig)
+    loki: LokiForwardConfig = field(default_factory=LokiForwardConfig)
+
+
+def _check_http_url(where: str, url: str) -> None:
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"{where}: must be an http:// or https:// URL, got {url!r}")
+
+
+def _check_retry(where: str, queue_max: int, timeout: float, retries: int,
+                 initial: float, maximum: float) -> None:
+    if queue_max < 1:
+        raise ValueError(f"{where}: queue size must be >= 1")
+    if timeout <= 0 or retries < 0 or initial < 0 or maximum < initial:
+        raise ValueError(f"{where}: timeout_seconds > 0, max_retries >= 0 and "
+                         "0 <= backoff_initial_seconds <= backoff_max_seconds are required")
 
 
 @dataclass

@@ -62,3 +62,17 @@ def test_documented_defaults_are_the_real_defaults(tmp_path):
     f.write_text(block)
     assert load_config(f, environ={}) == Config()
     assert yaml.safe_load(block) == dataclasses.asdict(Config())
+
+
+def test_loading_the_config_imports_neither_forwarding_nor_requests():
+    """`llmpulse.config` is read by every command: it must not pull in the HTTP client stack."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from llmpulse.config import load_config; cfg = load_config(); "
+            "cfg.forward.otlp.endpoint; "
+            "print(sorted(m for m in ('requests', 'urllib3', 'llmpulse.forward', 'llmpulse.forward_http') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from llmpulse.config import load_config
-from llmpulse.forward import ForwardConfig
+from llmpulse.config import ForwardConfig
 from llmpulse.typed import ConfigError, build
 
 # https://grafana.com/docs/tempo/latest/configuration/ (Tempo 2.x, single binary).

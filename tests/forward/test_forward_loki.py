@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from llmpulse.call_log import ContentPolicy, call_line
-from llmpulse.forward import ForwardConfig, Forwarder, LokiContentConfig, LokiForwardConfig
+from llmpulse.config import ForwardConfig, LokiContentConfig, LokiForwardConfig
+from llmpulse.forward import Forwarder
 from llmpulse.records import Call, Eval
 
 PUSH_SCHEMA = {
@@ -279,7 +280,7 @@ def test_invalid_content_config_is_rejected(bad) -> None:
 @pytest.mark.parametrize("bad", [dict(compression="zstd"), dict(endpoint="tempo:4318"),
                                  dict(max_batch_bytes=0), dict(timeout_seconds=0)])
 def test_invalid_otlp_config_is_rejected(bad) -> None:
-    from llmpulse.forward import OtlpForwardConfig
+    from llmpulse.config import OtlpForwardConfig
     with pytest.raises(ValueError):
         OtlpForwardConfig(**bad)
 

@@ -16,7 +16,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from llmpulse.forward import ForwardConfig, Forwarder, OtlpForwardConfig
+from llmpulse.config import ForwardConfig, OtlpForwardConfig
+from llmpulse.forward import Forwarder
 
 PB = "application/x-protobuf"
 
