@@ -166,7 +166,6 @@ class Metrics:
         self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
         self.pending = Pending(tc.aggregate_wait_seconds, tc.max_pending_aggregates)   # aggregates with tokens
         self.promoted = Lru(tc.max_pending_aggregates)   # trace_id -> [(start_ns, end_ns)] of promoted aggregates
-        self.extra_families: list = []               # self-metrics added by other parts (forwarder)
 
         self.families = [v for v in vars(self).values() if isinstance(v, (Counter, Histogram, Gauge))]
         self._counter_of = {i: (getattr(self, family), suffix) for i, (family, suffix) in COUNTERS.items()}
