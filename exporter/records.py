@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Token accounting (docs/metrics.md, `llm_tokens_total` and `gen_ai_client_token_usage`):
+# Token accounting (docs/dialects.md, "Token accounting"):
 #   input_tokens   all prompt tokens, cached ones included (OTel's definition)
 #   cache_read_tokens / cache_write_tokens   subsets of input_tokens
 #   output_tokens  all generated tokens, reasoning included

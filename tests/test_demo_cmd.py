@@ -99,6 +99,7 @@ def test_unreachable_target_exits_1():
     assert "failed" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_embedded_exporter_starts_serves_and_stops(capsys):
     pytest.importorskip("llmpulse.app")
     rc = cli.main(["demo", "--duration", "1.2", "--host", "127.0.0.1", "--otlp-http-port", "0",
@@ -131,6 +132,7 @@ def test_token_file_usage_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_engine_metrics_port_serves_fake_vllm_and_sglang(receiver):
     import re
     import threading

@@ -150,6 +150,7 @@ def requests(draw) -> bytes:
     return req.SerializeToString()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(requests())
 def test_generated_requests_decode_the_same(body):
@@ -178,6 +179,7 @@ def mutated(draw) -> bytes:
     return bytes(body)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated(), st.sampled_from([None, None, 0, 3, 10]))
 def test_mutated_requests_get_the_same_verdict(body, max_items):

@@ -7,11 +7,14 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from llmpulse.bench.run import KEYS, TARGETS
 
 REQUIRED = KEYS + ("date", "machine", "versions")
 
 
+@pytest.mark.slow       # the whole quick benchmark in a subprocess
 def test_quick_bench_writes_all_keys(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "llmpulse", "bench", "--quick", "--json", str(out)],

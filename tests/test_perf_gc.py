@@ -43,6 +43,7 @@ def test_window_hands_out_aggregates_with_their_totals():
     assert w.drain() == [Aggregate("cart", 1, 0.0, False, 4.0, "c")] and not w.open
 
 
+@pytest.mark.slow
 def test_a_busy_exporter_leaves_few_objects_for_the_collector():
     """After real traffic, what stays tracked is bounded by label sets, not by spans or traces held."""
     cfg = load_config()

@@ -155,6 +155,7 @@ def test_a_source_that_cannot_be_read_is_left_out_and_counted(tmp_path, caplog):
     assert "community" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_import_command_writes_a_table_with_provenance(tmp_path, raw, imported, capsys):
     out = tmp_path / "litellm-prices.yaml"
     assert main(["prices", "import", "litellm", str(SNAPSHOT), "-o", str(out), "--checked", "2026-12-01"]) == 0

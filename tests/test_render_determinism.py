@@ -6,6 +6,8 @@ each render here runs in a fresh interpreter with its own seed.
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import os
@@ -30,6 +32,7 @@ def _render(seed: str) -> dict[str, str]:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_alerts_and_dashboards_render_the_same_under_different_hash_seeds():
     from llmpulse.alerts.build import render
     from llmpulse.alerts.thresholds import load_thresholds

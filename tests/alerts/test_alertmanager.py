@@ -85,6 +85,7 @@ def _alert(name: str, severity: str, service: str, run: str) -> dict:
             "annotations": {"summary": f"{name} {severity}."}}
 
 
+@pytest.mark.live            # a real Alertmanager (session fixture)
 def test_critical_inhibits_its_warning_and_info_twins(alertmanager):
     run = uuid.uuid4().hex
     sink = alertmanager.sink
@@ -105,6 +106,7 @@ def test_critical_inhibits_its_warning_and_info_twins(alertmanager):
     assert muted == []
 
 
+@pytest.mark.live            # a real Alertmanager (session fixture)
 def test_each_tier_reaches_its_receiver_live(alertmanager):
     run = uuid.uuid4().hex
     alertmanager.post([_alert("LLMTruncationHigh", "warning", "svc-c", run),
@@ -121,6 +123,7 @@ def test_each_tier_reaches_its_receiver_live(alertmanager):
     assert seen == {("LLMTruncationHigh", "chat"), ("LLMPriceTableStale", "digest"), ("Watchdog", "watchdog")}
 
 
+@pytest.mark.live            # a real Alertmanager (session fixture)
 def test_engine_critical_inhibits_only_its_own_engine(alertmanager):
     run = uuid.uuid4().hex
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import shutil
 from pathlib import Path
@@ -17,11 +19,13 @@ from llmpulse.cli import main
 from .conftest import GENERATED
 
 
+@pytest.mark.slow
 def test_committed_files_are_up_to_date():
     result = build(check=True)
     assert result.stale == [], f"stale generated files, run `llmpulse alerts build`: {result.stale}"
 
 
+@pytest.mark.slow
 def test_render_equals_committed_files():
     for name, text in render(load_thresholds()).items():
         assert (GENERATED / name).read_text() == text
@@ -34,6 +38,7 @@ def test_header_and_valid_yaml():
         assert yaml.safe_load(text)["groups"]
 
 
+@pytest.mark.slow
 def test_plain_jsonnet_mixin_import_with_own_config():
     """A kube-prometheus user imports mixin.libsonnet and overrides _config in jsonnet."""
     snippet = """
@@ -60,6 +65,7 @@ def test_burn_rate_factors_derived_from_budget_percent():
     assert bounds == {("1h", "5m"): "0.072", ("6h", "30m"): "0.03", ("1d", "2h"): "0.015", ("3d", "6h"): "0.005"}
 
 
+@pytest.mark.slow
 def test_user_thresholds_change_the_rules(tmp_path: Path):
     mine = tmp_path / "mine.yaml"
     mine.write_text("LLMErrorRatioHighCriticalThreshold: 0.1\nslo:\n  period: 28d\n")
@@ -73,6 +79,7 @@ def test_user_thresholds_change_the_rules(tmp_path: Path):
     assert build(check=True).stale == []
 
 
+@pytest.mark.slow
 def test_check_reports_stale_files(tmp_path: Path, monkeypatch, capsys):
     out = tmp_path / "gen"
     shutil.copytree(GENERATED, out)

@@ -17,7 +17,8 @@ import yaml
 
 from .conftest import GENERATED, free_port, stop, tool
 
-pytestmark = pytest.mark.live
+# about 120 s on a loaded 2-core machine: more than the suite-wide timeout allows
+pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def start_demo(tmp: Path, scenario: str, extra: list[str] = (), rate: float = 10) -> tuple[subprocess.Popen, str]:

@@ -3,11 +3,13 @@
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 RULES = Path(__file__).resolve().parents[2] / "alerts" / "generated" / "llmpulse-rules.yaml"
 
 
+@pytest.mark.slow
 def test_eval_score_average_is_absent_not_nan_when_nothing_was_scored(tmp_path):
     labels = 'job="llm", service_name="chat", gen_ai_request_model="m", gen_ai_evaluation_name="relevance"'
     test = {

@@ -24,6 +24,8 @@ from .rule_cases import Case, lbl
 from .test_rules_promtool import run_case
 from .traffic_sim import simulate
 
+pytestmark = pytest.mark.slow     # a simulated day through promtool: 12-20 s a case
+
 MINUTES = 480
 QUIET = 'ALERTS{alertstate="firing", alertname!="Watchdog"}'
 SPEND = "LLMSpendSpike|LLMDailyBudgetExceeded"

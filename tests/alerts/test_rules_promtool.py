@@ -14,6 +14,8 @@ from llmpulse.alerts.thresholds import load_thresholds
 from .conftest import GENERATED, tool
 from .rule_cases import CASES, Case
 
+pytestmark = pytest.mark.slow     # promtool evaluates hours of series per case: 2-10 s each, ~2 min in all
+
 RULE_FILES = [GENERATED / "llmpulse-rules.yaml", GENERATED / "llmpulse-alerts.yaml"]
 
 

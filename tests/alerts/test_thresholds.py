@@ -123,6 +123,7 @@ def test_check_command(tmp_path: Path, capsys):
     assert "LLMTruncationHighThreshold: must be a number in [0, 1]" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_docstring_examples():
     import doctest
 

@@ -13,6 +13,7 @@ import yaml
 SERVICES = {"llmpulse", "prometheus", "alertmanager", "grafana", "tempo", "volume-init", "loki", "demo"}
 
 
+@pytest.mark.slow
 def test_config_is_valid(stack) -> None:
     proc = stack.run_compose(stack.compose_file, "config", "-q")
     assert proc.returncode == 0, proc.stderr

@@ -51,6 +51,7 @@ def test_committed_files_are_fresh():
     assert deploy.stale() == [], "run `llmpulse deploy build`"
 
 
+@pytest.mark.slow
 def test_check_flags_an_edited_or_extra_file(tmp_path):
     from llmpulse.cli import main
 
@@ -279,6 +280,7 @@ def test_kustomization_references_resolve():
     assert {i["name"] for i in overlay["images"]} <= images
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its built-in kustomize) not installed")
 def test_overlay_builds_with_kustomize_and_validates():
     out = subprocess.run(["kubectl", "kustomize", str(deploy.DEPLOY_DIR / "kubernetes" / "overlays" / "example")],

@@ -8,6 +8,8 @@ Capacity is forced by holding `Exporter.gate` (the semaphore that admits request
 
 from __future__ import annotations
 
+import pytest
+
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -70,6 +72,7 @@ def test_busy_answers_change_no_metric_and_carry_retry_after(make):
     assert count(exp, "busy") == 4
 
 
+@pytest.mark.slow
 def test_refused_requests_are_not_queued_memory_stays_bounded(make):
     exp = make(server={"max_concurrent_requests": 1, "max_body_bytes": 2 * FLOOD_BODY_BYTES})
     body = Batch.make("flood", 1).protobuf().ljust(FLOOD_BODY_BYTES, b"\x00")
@@ -131,6 +134,7 @@ def test_connections_beyond_the_limit_are_closed_and_scrapes_go_on(make):
                          timeout=30).status_code == 200
 
 
+@pytest.mark.slow
 def test_sdk_exporters_get_everything_counted_once_after_the_load_drops(make):
     exp = make(server={"max_concurrent_requests": 2, "retry_after_seconds": 1})
     hold(exp.gate, 2)

@@ -17,10 +17,13 @@ import time
 from urllib.parse import urlsplit
 
 import grpc
+import pytest
 import requests
 
 from .helpers import scrape, wait_until
 from .senders import TRACE_EXPORT, Batch
+
+pytestmark = pytest.mark.slow     # slow clients, by design: deadlines of seconds (2-6 s a test)
 
 PB = {"Content-Type": "application/x-protobuf"}
 DEADLINE_S = 2.0

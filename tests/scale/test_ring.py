@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import random
 import zlib
 from collections import Counter
@@ -28,6 +30,7 @@ def test_a_trace_goes_to_the_first_position_at_or_after_its_hash():
         assert ring.endpoint_for(trace_id) == expected
 
 
+@pytest.mark.slow
 def test_load_is_spread_and_order_of_endpoints_does_not_matter():
     counts = Counter(HashRing(ENDPOINTS).endpoint_for(t) for t in ids(30000))
     assert set(counts) == set(ENDPOINTS)

@@ -4,6 +4,8 @@ trace, and one that got all of it."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import time
 
@@ -34,6 +36,7 @@ def wait_traces_finished(*exps, expected: list[float]) -> None:
     raise AssertionError([total(e, "llm_trace_operations_count") for e in exps])
 
 
+@pytest.mark.slow
 def test_a_trace_split_over_two_replicas_is_two_partial_traces_with_the_same_totals():
     idle = {"tracking": {"trace_idle_seconds": 0.2, "conversation_idle_seconds": 0.2}}
     a, b, c, single = (make_exporter(**idle) for _ in range(4))
