@@ -3,6 +3,7 @@
 Top to bottom: status tiles coloured by the alert thresholds, quality trends, cost
 and volume, deployments; firing alerts and deployments are drawn as annotations.
 
+>>> from llmpulse.dashboards.thresholds import load_thresholds
 >>> d = build(load_thresholds(None))
 >>> d.uid
 'llmpulse-overview'

@@ -10,6 +10,7 @@ registry passed in, never the global one.
 >>> m = Metrics(load_config(), reg)
 >>> m.record([Call(trace_id="a" * 32, span_id="b" * 16, service="shop", provider="openai",
 ...                request_model="gpt-4o", start_ns=1, end_ns=2_000_000_001, input_tokens=7)])
+{}
 >>> reg.get_sample_value("llm_tokens_total", {"service_name": "shop", "gen_ai_operation_name": "chat",
 ...     "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o", "gen_ai_token_type": "input"})
 7.0
