@@ -344,14 +344,15 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     members = {r.endpoint: r for r in replicas}
     traffic = Traffic(seed=21)
     _, alerts = rule_docs()
-    # An alert the fleet fires must be one the single replica fires with every threshold halved:
-    # Prometheus extrapolates each target's series from its own samples, and over the ~40 s of
-    # samples this test has, a ratio of two small rates (slow coding-agent calls among a few
-    # dozen; truncated mistral calls) summed over three targets differed from one target's by up to
-    # 1.3x in measured runs. A counter reset read as a spike multiplies a rate by the whole
-    # counter's value, far more than 2x.
+    # An alert the fleet fires must be one the single replica fires with every threshold 25 % nearer:
+    # Prometheus extrapolates each target's series from its own samples, so a value right at a
+    # threshold may fall on either side for the fleet and for the single replica. Over this test's
+    # minute of samples a ratio of two small rates summed over three targets differed from one
+    # target's by up to 1.26x (coding-agent's slow-call ratio, max 0.078 against 0.062); with 10 %
+    # the test failed 1 run of 2 on 2026-12-04. A counter reset read as a spike moves a rate by the
+    # whole counter, far more.
     exprs = [(a["alert"], a["expr"]) for a in alerts]
-    loose = [(a["alert"], a["expr"]) for a in scaled_alerts(tmp, "loose", lambda v: v * 0.5)]
+    loose = [(a["alert"], a["expr"]) for a in scaled_alerts(tmp, "loose", lambda v: v * 0.75)]
     presence = [(a["alert"] + " (thresholds 0)", a["expr"]) for a in zero_threshold_alerts(tmp)
                 if a["alert"] not in RELATIVE]
     for r in everyone:
@@ -431,9 +432,11 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
         scrapes.wait_for_scrape_after(r.target, final_post + 1.0)
     check_alerts()
     # Compared over the whole run, not check by check: N targets see a series' samples at N
-    # different moments, so an alert right at its threshold may start a few checks earlier or
-    # later for the fleet; a restart or a crash read wrongly (a counter reset taken for a spike, a
-    # lost target) fires what the single replica never fires.
+    # different moments, so a ratio near its threshold (the demo's coding-agent latency error ratio
+    # sits near the burn thresholds, and extrapolation makes it briefly negative or zero on one side)
+    # crosses at different checks for the fleet and the single replica (measured: per-check
+    # comparison failed 2 runs of 3, 2026-12-04). A restart or a crash read wrongly (a counter reset
+    # taken for a spike, a lost target) fires what the single replica never fires.
     false_alerts.extend(f"fleet only: {name} {dict(labels)}" for name, labels in fired["fleet"] - fired["single near"])
     missed.update(f"{name} {dict(labels)}" for name, labels in fired["single"] - fired["fleet near"])
 
@@ -479,7 +482,7 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     first = float(prometheus.query(f'llmpulse_spans_received_total{{instance="{crashed.target}"}}[3m]',
                                    at=frozen)[0]["values"][0][0])
     bound = SCRAPE / (last_ok - first)
-    print(f"extrapolation bound {bound:.4f}; alerts the single replica had and the fleet not (even with thresholds halved "
+    print(f"extrapolation bound {bound:.4f}; alerts the single replica had and the fleet not (even 25 % nearer "
           f"the threshold): {sorted(missed)}")
     for what, diff in diffs.items():
         assert -lost_share - bound <= diff <= bound, (what, diff, bound)
