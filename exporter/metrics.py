@@ -143,6 +143,8 @@ class Metrics:
         self.aggregate_usage = C("llmpulse_aggregate_usage", "Spans that are not calls but carry token counts, by "
                                  "outcome (covered: their calls were counted; promoted: counted as one call).",
                                  ("outcome",))
+        self.clamped = C("llmpulse_values_clamped", "Span values llmpulse bounded before recording, by field (ttft: "
+                         "a time to first token longer than its span, recorded as the span's duration).", ("field",))
         self.requests = C("llmpulse_requests", "Ingest requests by transport, signal and status code.",
                           ("transport", "signal", "code"))
         self.overflows = C("llmpulse_label_overflows", "Label values replaced by __overflow__, by label.", ("label",))

@@ -110,6 +110,9 @@ class Pipeline:
                 m.spans_rejected.inc((reason,), n)
             for reason, n in skipped.items():
                 m.spans_skipped.inc((reason,), n)
+            clamped = sum(1 for c in calls if c.ttft_clamped)
+            if clamped:
+                m.clamped.inc(("ttft",), clamped)
         out.accepted = len(calls)
         out.skipped = sum(skipped.values())
         out.calls = calls

@@ -413,6 +413,83 @@ def test_ttft_names(attrs, ttft):
     assert rig.total("gen_ai_client_operation_time_to_first_chunk_seconds_count") == 1
 
 
+# ---- 11b. shapes found by the golden captures (tests/test_captures.py) ---------------------------------
+
+@pytest.mark.parametrize("attrs,events,message,expected", [
+    # openai-agents-v2 0.1.0: the status only in the span status message
+    ({}, [], "Error getting response: {'error': 'Error code: 429 - Rate limit reached for requests.'}",
+     "rate_limited"),
+    ({}, [], "Error getting response: {'error': 'Error code: 500 - The server had an error'}", "server_error"),
+    # Vercel AI SDK 6: AI_APICallError, the status only a property of the exception; the provider's message
+    ({}, [("exception", 0.1, {"exception.type": "AI_APICallError",
+                              "exception.message": "Rate limit reached for requests. Please try again in 1s."})],
+     "", "rate_limited"),
+    ({}, [("exception", 0.1, {"exception.type": "AI_APICallError", "exception.message":
+                              "The server had an error while processing your request. Sorry about that!"})],
+     "", "server_error"),
+    # Google ADK on LiteLlm: litellm's exception classes
+    ({}, [("exception", 0.1, {"exception.type": "litellm.exceptions.RateLimitError"})], "", "rate_limited"),
+    # Agent Framework 1.23: nothing names the cause
+    ({"error.type": "ChatClientException"}, [], "", "_OTHER"),
+])
+def test_error_cause_from_status_message_and_provider_message(attrs, events, message, expected):
+    rig = Rig()
+    rig.send(chat(10, 0, trace=os.urandom(16), status=2, extra=attrs, events=events, status_message=message))
+    assert rig.labels("gen_ai_client_operation_duration_seconds_count", "error_type") == {expected}
+
+
+def test_anthropic_sdk_stop_reason_is_the_finish_reason():
+    rig = Rig()
+    rig.send(chat(10, trace=os.urandom(16), extra={"gen_ai.provider.name": "anthropic",
+                                                   "anthropic.message.stop_reason": "tool_use"}))
+    assert rig.labels("llm_finish_reasons_total", "gen_ai_response_finish_reason") == {"tool_calls"}
+
+
+def test_strands_finish_reason_from_the_gen_ai_choice_event():
+    rig = Rig()
+    out = rig.send(span({"gen_ai.operation.name": "chat", "gen_ai.system": "strands-agents",
+                         "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 12,
+                         "gen_ai.usage.output_tokens": 3}, name="chat",
+                        events=[("gen_ai.choice", 0.9, {"finish_reason": "end_turn", "message": "[]"})]),
+                   scope="strands.telemetry.tracer")
+    assert out.calls[0].finish_reasons == ("stop",)
+
+
+def test_litellm_legacy_callback_operation_provider_and_span_cost():
+    rig = Rig()
+    out = rig.send(span({"llm.request.type": "aembedding", "gen_ai.operation.name": "aembedding",
+                         "gen_ai.system": "", "gen_ai.request.model": "text-embedding-3-small",
+                         "litellm.provider.model": "openai/text-embedding-3-small",
+                         "gen_ai.usage.input_tokens": 5, "gen_ai.cost.total_cost": 1e-07},
+                        name="litellm_request"))
+    [c] = out.calls
+    assert (c.operation, c.provider, c.request_model) == ("embeddings", "openai", "text-embedding-3-small")
+    assert rig.total("llm_cost_usd_total") == pytest.approx(1e-07)
+
+
+@pytest.mark.parametrize("model,provider,expected", [
+    ("openai/gpt-4o-mini", "openai", "gpt-4o-mini"),            # Google ADK on LiteLlm
+    ("anthropic/claude-sonnet-4-5", "openai", "anthropic/claude-sonnet-4-5"),   # a route, not this provider
+    ("meta-llama/Llama-3.1-8B", "vllm", "meta-llama/Llama-3.1-8B"),             # a model id with a slash
+])
+def test_a_route_prefix_equal_to_the_provider_is_stripped(model, provider, expected):
+    rig = Rig()
+    out = rig.send(chat(10, trace=os.urandom(16), extra={"gen_ai.operation.name": "generate_content",
+                                                         "gen_ai.provider.name": provider,
+                                                         "gen_ai.request.model": model}))
+    assert out.calls[0].request_model == expected
+
+
+def test_ttft_longer_than_its_span_is_bounded_and_counted():
+    rig = Rig()
+    out = rig.send(chat(10, trace=os.urandom(16), duration_s=0.152,
+                        extra={"gen_ai.response.time_to_first_chunk": 0.166}))
+    assert out.calls[0].ttft_s == pytest.approx(0.152)
+    assert rig.total("llmpulse_values_clamped_total", field="ttft") == 1
+    rig.send(chat(10, trace=os.urandom(16), duration_s=1.0, extra={"gen_ai.response.time_to_first_chunk": 0.3}))
+    assert rig.total("llmpulse_values_clamped_total", field="ttft") == 1
+
+
 # ---- 12. install, docs -----------------------------------------------------------------------------------
 
 def test_bench_needs_nothing_beyond_the_plain_install():
