@@ -546,6 +546,7 @@ class Normalizer:
         )
         if error_raw:
             call.error_raw = error_raw
+            call.scope = s.scope
         if ttft_clamped:
             call.ttft_clamped = True
         if op == "execute_tool":

@@ -86,19 +86,11 @@ SPAN_COST: dict[str, str] = {
 }
 
 # (capture, check) -> what llmpulse cannot count right from this emitter's spans (strict xfail: a fix makes it XPASS)
-ITEM6_FAILED = ("limitation (issue 12 item 6): a failed call reported by anthropic 2.16's built-in span and by "
-                "OpenLLMetry's, each in its own trace, carries no gen_ai.response.id, so it counts twice (successful "
-                "calls are matched by response id); NB OpenLLMetry's streamed span also reports output 4 for 3")
 DEFECTS: dict[tuple[str, str], str] = {
     # a limitation, documented in docs/dialects.md ("Errors"): the span names no cause
     ("agent-framework-1.23.0", "error_causes"):
         ("limitation (issue 12 item 9): Agent Framework 1.23 reports both failures as error.type ChatClientException "
          "with no HTTP status, exception event or status message, so llmpulse records _OTHER, not the cause"),
-    # a limitation, documented in docs/dialects.md ("One call, two instrumentations"): no response id to match
-    ("traceloop-anthropic-0.62.4", "errors"):
-        ITEM6_FAILED,
-    ("traceloop-anthropic-0.62.4", "error_causes"):
-        ITEM6_FAILED,
 }
 
 # capture -> the span attribute that carries a streamed call's time to first chunk: check "ttft_streamed" expects

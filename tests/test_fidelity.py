@@ -490,6 +490,42 @@ def test_ttft_longer_than_its_span_is_bounded_and_counted():
     assert rig.total("llmpulse_values_clamped_total", field="ttft") == 1
 
 
+def _failed(scope, start_ns, error="api_error", status=500, model="claude-sonnet-4-5"):
+    return scope, span({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
+                        "gen_ai.request.model": model, "error.type": error,
+                        "http.response.status_code": status}, name="anthropic.chat", status=2,
+                       start_ns=start_ns, duration_s=0.05, trace_id=os.urandom(16))
+
+
+@pytest.mark.parametrize("reports,counted", [
+    # anthropic 2.16's own span and OpenLLMetry's, each in its own trace, 0.84 ms apart: one failure
+    ([("com.anthropic.sdk.python", 0), ("opentelemetry.instrumentation.anthropic", 840_000)], 1),
+    # one instrumentation, two concurrent failures: two
+    ([("opentelemetry.instrumentation.anthropic", 0), ("opentelemetry.instrumentation.anthropic", 100_000)], 2),
+    # two scopes, 20 ms apart: two failures
+    ([("com.anthropic.sdk.python", 0), ("opentelemetry.instrumentation.anthropic", 20_000_000)], 2),
+    # a counted failure stands for one other report at most
+    ([("a", 0), ("b", 500_000), ("b", 900_000)], 2),
+])
+def test_one_failure_reported_by_two_instrumentations_counts_once(reports, counted):
+    rig = Rig()
+    t0 = 1_796_000_000_000_000_000
+    for scope, offset in reports:
+        scope, sp = _failed(scope, t0 + offset)
+        rig.send(sp, scope=scope)
+    assert rig.calls() == counted
+    assert rig.total("llmpulse_spans_skipped_total", reason="duplicate_failure") == len(reports) - counted
+
+
+def test_failures_of_different_causes_are_not_merged():
+    rig = Rig()
+    t0 = 1_796_000_000_000_000_000
+    for scope, (err, status) in (("a", ("api_error", 500)), ("b", ("rate_limit_error", 429))):
+        scope, sp = _failed(scope, t0, err, status)
+        rig.send(sp, scope=scope)
+    assert rig.calls() == 2
+
+
 # ---- 12. install, docs -----------------------------------------------------------------------------------
 
 def test_bench_needs_nothing_beyond_the_plain_install():
