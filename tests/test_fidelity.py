@@ -541,3 +541,39 @@ def test_the_scores_body_is_documented_with_an_example_that_is_accepted():
     for body in examples:
         out = rig.pipe.scores(body.encode())
         assert out.accepted >= 1 and out.rejected == 0, out.message
+
+
+@pytest.mark.parametrize("sent", [
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n",                                          # within the headers
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+    b"Content-Type: application/x-protobuf\r\n\r\nabc",                                   # within the body
+])
+def test_a_connection_reset_is_one_debug_line(caplog, sent):
+    """issue 12 item 7: a client that resets its connection mid-request is logged once, at DEBUG."""
+    import logging
+    import socket
+    import struct
+    import time as _time
+
+    from harness import make_exporter
+
+    exp = make_exporter()
+    try:
+        caplog.set_level(logging.DEBUG)
+        caplog.clear()
+        sock = socket.create_connection(("127.0.0.1", exp.otlp_http_port), timeout=5)
+        sock.sendall(sent)
+        _time.sleep(0.2)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))     # close with RST
+        sock.close()
+        deadline = _time.time() + 5
+        while _time.time() < deadline and not any("closed its connection" in r.getMessage() or
+                                                   "went away" in r.getMessage() for r in caplog.records):
+            _time.sleep(0.05)
+    finally:
+        exp.stop()
+    mine = [r for r in caplog.records if "closed its connection" in r.getMessage() or "went away" in r.getMessage()]
+    assert len(mine) == 1 and mine[0].levelno == logging.DEBUG and "\n" not in mine[0].getMessage()
+    assert not mine[0].exc_info
+    loud = [r for r in caplog.records if r.levelno > logging.INFO and r.name.startswith(("llmpulse", "uvicorn"))]
+    assert not loud, [r.getMessage() for r in loud]
