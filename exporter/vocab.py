@@ -183,8 +183,10 @@ OPERATION_ALIASES = {
 }
 
 # Operations that are framework plumbing around other operations: the span is skipped
-# (OpenLLMetry task spans, Vercel's agent_step, Strands' event-loop cycle, Spring AI's ChatClient).
-PLUMBING_OPERATIONS = frozenset({"execute_task", "task", "agent_step", "execute_event_loop_cycle", "framework"})
+# (OpenLLMetry task spans, Vercel's agent_step, Strands' event-loop cycle, Spring AI's ChatClient,
+# openai-agents-v2's "unknown").
+PLUMBING_OPERATIONS = frozenset({"execute_task", "task", "agent_step", "execute_event_loop_cycle", "framework",
+                                 "unknown"})   # the last: openai-agents-v2 0.1.0, SDK spans it does not map
 
 # Vercel AI SDK (ai.operationId): inner spans are the calls, outer generate/stream spans the agent loop.
 VERCEL_OPERATIONS = {

@@ -247,6 +247,15 @@ def test_openllmetry_execute_task_spans_are_not_operations():
     assert rig.total("llmpulse_spans_skipped_total", reason="non_genai") == 1
 
 
+def test_openai_agents_v2_unknown_operation_spans_are_not_operations():
+    """openai-agents-v2 0.1.0 names the Agents SDK spans it has no mapping for `unknown` (13 in its capture)."""
+    rig = Rig()
+    out = rig.send(span({"gen_ai.operation.name": "unknown", "gen_ai.provider.name": "openai",
+                         "gen_ai.agent.name": "OpenAI Agent"}, name="unknown"),
+                   scope="opentelemetry.instrumentation.openai_agents")
+    assert out.accepted == 0 and rig.total("gen_ai_client_operation_duration_seconds_count") == 0
+
+
 # ---- 6. one call reported twice -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("order", ["child_first", "parent_first", "separate_requests_parent_first"])
