@@ -15,7 +15,7 @@ from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
 from llmpulse.dashboards.variables import SELECTOR, SELECTOR_SERVICE
 
 DURATION = "gen_ai_client_operation_duration_seconds"
-AGENT_OPS = f'{SELECTOR}, gen_ai_operation_name=~"invoke_agent|invoke_workflow|create_agent"'
+AGENT_OPS = f'{SELECTOR}, gen_ai_operation_name=~"invoke_agent|invoke_workflow|handle_conversation_turn|create_agent|plan"'
 TOOL_FAILED = f'{SELECTOR_SERVICE}, error_type!=""'
 TOOL_OPS = promql.match(SELECTOR, gen_ai_operation_name="execute_tool")
 
@@ -111,7 +111,8 @@ def agents() -> list[core.Panel]:
     return [
         timeseries(
             "Agent and workflow duration p50 / p95 (with traces)",
-            "Duration of invoke_agent, invoke_workflow and create_agent operations; these span "
+            "Duration of invoke_agent, invoke_workflow, handle_conversation_turn, create_agent and plan "
+            "operations; these span "
             "the LLM and tool calls inside them. Exemplars open the trace.",
             "s",
             [

@@ -46,6 +46,33 @@ def ingest() -> list[core.Panel]:
             [target(promql.rate("llmpulse_spans_skipped_total", JOB, by="reason"), "{{reason}}")],
             stack=True,
         ),
+        timeseries(
+            "Aggregate spans with tokens by outcome",
+            "Agent and workflow spans that carry token totals, per second: covered (their calls were "
+            "counted, the totals added nowhere) or promoted (no call in their trace: counted once as a call). "
+            "A steady promoted rate means an emitter reports agents but not their calls.",
+            "ops",
+            [target(promql.rate("llmpulse_aggregate_usage_total", JOB, by="outcome"), "{{outcome}}")],
+            stack=True,
+        ),
+        timeseries(
+            "Raw error types (opt-in)",
+            "Failed operations per second by error type as the span named it, beside its normalised "
+            "error_type. Empty unless metrics.raw_error_types is on; use it to see what _OTHER hides.",
+            "ops",
+            [target(promql.rate("llm_raw_errors_total", JOB, by="error_type, raw_error_type"),
+                    "{{error_type}} / {{raw_error_type}}")],
+            stack=True,
+        ),
+        timeseries(
+            "Span values bounded",
+            "Span values llmpulse bounded before recording them, per second, by field (ttft: a time to "
+            "first token longer than its span, recorded as the span's duration). Nonzero means an emitter "
+            "reports impossible timings.",
+            "ops",
+            [target(promql.rate("llmpulse_values_clamped_total", JOB, by="field"), "{{field}}")],
+            stack=True,
+        ),
     ]
 
 

@@ -61,7 +61,7 @@ STREAM = ("gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming", "g
 # span cost in US dollars: gen_ai.usage.cost.amount (proposed OTel, only with currency USD or none), OpenLIT,
 # OpenInference, LiteLLM, pydantic-ai / Logfire
 SPAN_COST = ("gen_ai.usage.cost.amount", "gen_ai.usage.cost", "llm.cost.total", "litellm.cost.total",
-             "operation.cost")
+             "operation.cost", "gen_ai.cost.total_cost")      # the last: LiteLLM's legacy otel callback
 COST_CURRENCY = "gen_ai.usage.cost.currency"
 CONVERSATION = ("gen_ai.conversation.id", "session.id", "gen_ai.session.id",
                 "traceloop.association.properties.conversation_id",
@@ -69,7 +69,8 @@ CONVERSATION = ("gen_ai.conversation.id", "session.id", "gen_ai.session.id",
 AGENT = ("gen_ai.agent.name", "agent.name", "ai.telemetry.functionId")
 TOOL = ("gen_ai.tool.name", "tool.name", "ai.toolCall.name")
 FINISH = ("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason", "llm.response.finish_reason",
-          "gen_ai.completion.0.finish_reason", "llm.finish_reason", "ai.response.finishReason")
+          "gen_ai.completion.0.finish_reason", "llm.finish_reason", "ai.response.finishReason",
+          "anthropic.message.stop_reason")        # the anthropic SDK's own spans (2.16)
 REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model", "llm.request.model_name", "embedding.model_name",
                  "ai.model.id")
 RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model", "llm.response.model_name", "llm.model_name",
@@ -96,7 +97,7 @@ OTHER_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", 
               "llm.usage.total_tokens", "openinference.span.kind", "service.name", "service.version",
               "traceloop.entity.name", "traceloop.span.kind", "telemetry.sdk.name", "ai.operationId",
               "embedding.invocation_parameters", COST_CURRENCY, "metadata", "output.value", "eval.name",
-              "eval.score", "eval.label", "llm.token_count.total") + HTTP_STATUS
+              "eval.score", "eval.label", "llm.token_count.total", "litellm.provider.model") + HTTP_STATUS
 CONTENT_KEYS = ("gen_ai.input.messages", "input.value", "gen_ai.prompt.0.content", "gen_ai.prompt",
                 "gen_ai.output.messages", "output.value", "gen_ai.completion.0.content", "gen_ai.completion")
 KEY_PREFIXES = ("evaluations.",)       # evaluations.<i>.evaluation.{name,score,label}
@@ -172,6 +173,18 @@ def _model_from_name(span_name: str) -> str:
     return ""
 
 
+def _strip_route(model: str, provider: str) -> str:
+    """ "openai/gpt-4o-mini" -> "gpt-4o-mini" where the route prefix names the span's provider.
+
+    >>> _strip_route("openai/gpt-4o-mini", "openai"), _strip_route("meta-llama/Llama-3-8B", "vllm")
+    ('gpt-4o-mini', 'meta-llama/Llama-3-8B')
+    """
+    head, _, rest = model.partition("/")
+    if rest and head and vocab.provider_name(head) == provider:
+        return rest
+    return model
+
+
 def _finish_reasons(v: Any) -> tuple[str, ...]:
     if v is None:
         return ()
@@ -215,6 +228,12 @@ def _ttft_from_events(s: RawSpan) -> float | None:
         if kind == "chunk" and (earliest is None or ev.time_ns < earliest):
             earliest = ev.time_ns
     return None if earliest is None else (earliest - s.start_ns) / 1e9
+
+
+def _finish_from_events(s: RawSpan) -> tuple[str, ...]:
+    """Finish reasons carried only on `gen_ai.choice` span events (Strands: attribute finish_reason)."""
+    found = [ev.attrs.get("finish_reason") for ev in s.events if ev.name == "gen_ai.choice"]
+    return _finish_reasons([r for r in found if isinstance(r, str)])
 
 
 def _json_object(raw: Any) -> dict:
@@ -441,6 +460,15 @@ class Normalizer:
         else:
             provider = vocab.openinference_provider(attrs.get("llm.provider"), attrs.get("llm.system")) \
                 or ("vllm" if dialect == "vllm" else "unknown")
+        if provider == "unknown":
+            # LiteLLM's legacy callback leaves gen_ai.system empty on embeddings: its route names the provider
+            route = attrs.get("litellm.provider.model")
+            if isinstance(route, str) and "/" in route:
+                provider = vocab.provider_name(route.partition("/")[0])
+        if "/" in request_model:
+            # a LiteLLM route ("openai/gpt-4o-mini", Google ADK on LiteLlm) whose prefix is the provider
+            request_model = _strip_route(request_model, provider)
+            response_model = _strip_route(response_model, provider)
 
         # tokens
         inp = _count(found[G_INPUT], "input tokens")
@@ -466,6 +494,8 @@ class Normalizer:
                     exc = str(ev.attrs["exception.type"])
                     message = str(ev.attrs.get("exception.message") or "")
                     break
+            if not message and s.status_message:
+                message = s.status_message      # openai-agents: "Error getting response: ... Error code: 500 - ..."
             et = str(et) if et is not None else ""
             error_type = vocab.error_class(_first(attrs, HTTP_STATUS), exc, et, message)
             error_raw = et or exc or "_OTHER"
@@ -480,6 +510,11 @@ class Normalizer:
             ttft = None if ms is None else ms / 1000.0
         if ttft is None and s.events:
             ttft = _ttft_from_events(s)
+        ttft_clamped = False
+        if ttft is not None and ttft * 1e9 > s.end_ns - s.start_ns:
+            # the first chunk cannot come after the call ends (anthropic 2.16's own streamed span reports
+            # one 14 ms past its end): bound it by the call's duration, counted in llmpulse_values_clamped_total
+            ttft, ttft_clamped = (s.end_ns - s.start_ns) / 1e9, True
         stream_attr = found[G_STREAM]
         if stream_attr is None and "stream" in params:
             stream_attr = params.get("stream")
@@ -504,12 +539,15 @@ class Normalizer:
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
             inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
-            _finish_reasons(found[G_FINISH]), span_cost, None, str(found[G_CONVERSATION] or ""),
+            _finish_reasons(found[G_FINISH]) or (_finish_from_events(s) if s.events else ()), span_cost, None, str(found[G_CONVERSATION] or ""),
             str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
             and op in LLM_OPERATIONS else "", dialect,
         )
         if error_raw:
             call.error_raw = error_raw
+            call.scope = s.scope
+        if ttft_clamped:
+            call.ttft_clamped = True
         if op == "execute_tool":
             call.tool_name = str(found[G_TOOL] or attrs.get("traceloop.entity.name")
                                  or s.name.removeprefix("execute_tool ").strip() or "unknown")

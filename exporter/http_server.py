@@ -260,8 +260,9 @@ class Protocol(HttpToolsProtocol):
     def connection_lost(self, exc) -> None:
         self.listener.remove(self)
         self.due = 0.0
-        if self.phase in (HEADERS, BODY):
-            log.debug("http: client %s closed its connection before its request was complete", _peer(self))
+        if self.phase in (HEADERS, BODY):       # the one line a reset or early close logs (issue 12 item 7)
+            log.debug("http: client %s closed its connection before its %srequest was complete", _peer(self),
+                      (self.url.split(b"?", 1)[0].decode("latin-1") + " ") if self.phase == BODY else "")
         super().connection_lost(exc)
 
     def abort(self) -> None:
@@ -525,8 +526,7 @@ class OtlpApp:
         except otlp.DecodeError as exc:
             status = 413 if isinstance(exc, otlp.TooManyItems) else 400
             payload, out_type = error_body(signal, mtype, status, str(exc))
-        except ClientGone:
-            log.debug("http: client %s went away before its %s request was complete", _client(scope), path)
+        except ClientGone:          # logged once, by Protocol.connection_lost
             return
         except Exception:  # never let a request take the process down
             log.exception("ingest failed")
@@ -555,11 +555,6 @@ class OtlpApp:
     def refused(self, status: int, signal: str | None) -> None:
         """Count a request the protocol answered itself (framing, deadlines, header size)."""
         self.exp.metrics.count(self.exp.metrics.requests, ("http", signal or "other", str(status)))
-
-
-def _client(scope) -> str:
-    c = scope.get("client")
-    return "%s:%d" % tuple(c) if c else "?"
 
 
 class MetricsApp:

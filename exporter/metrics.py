@@ -79,6 +79,9 @@ class _Slot(Block):
         self.bound = 0
 
 
+FAILURE_MATCH_NS = 5_000_000      # two scopes' reports of one failed call start within 5 ms of each other
+
+
 class Metrics:
     """All families, the label caps and the cross-span state, behind one lock."""
 
@@ -139,10 +142,12 @@ class Metrics:
         self.spans_received = C("llmpulse_spans_received", "GenAI spans accepted, by dialect.", ("dialect",))
         self.spans_rejected = C("llmpulse_spans_rejected", "Spans rejected, by reason.", ("reason",))
         self.spans_skipped = C("llmpulse_spans_skipped", "Spans not counted, by reason (non_genai, duplicate, "
-                               "nested_call, duplicate_response, covered_by_promoted).", ("reason",))
+                               "nested_call, duplicate_response, duplicate_failure, covered_by_promoted).", ("reason",))
         self.aggregate_usage = C("llmpulse_aggregate_usage", "Spans that are not calls but carry token counts, by "
                                  "outcome (covered: their calls were counted; promoted: counted as one call).",
                                  ("outcome",))
+        self.clamped = C("llmpulse_values_clamped", "Span values llmpulse bounded before recording, by field (ttft: "
+                         "a time to first token longer than its span, recorded as the span's duration).", ("field",))
         self.requests = C("llmpulse_requests", "Ingest requests by transport, signal and status code.",
                           ("transport", "signal", "code"))
         self.overflows = C("llmpulse_label_overflows", "Label values replaced by __overflow__, by label.", ("label",))
@@ -165,6 +170,9 @@ class Metrics:
         self.trace_owner = Lru(tc.remember_spans)    # trace_id -> its last successful call's (service, model, failed)
         self.call_parents = Lru(tc.remember_spans)   # parent span ids of calls (a call there wraps a counted one)
         self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
+        # failed calls have no response id: (service, provider, model, error_type, start // window) ->
+        # [[start_ns, scope, matched]] of counted failures, to match one failure reported by two scopes
+        self.failures = Lru(tc.remember_responses)
         self.pending = Pending(tc.aggregate_wait_seconds, tc.max_pending_aggregates)   # aggregates with tokens
         self.promoted = Lru(tc.max_pending_aggregates)   # trace_id -> [(start_ns, end_ns)] of promoted aggregates
 
@@ -243,6 +251,10 @@ class Metrics:
                             c.suppressed = reason
                             skipped[reason] = skipped.get(reason, 0) + 1
                             continue
+                    if c.scope and self._same_failure(c):
+                        c.suppressed = "duplicate_failure"
+                        skipped["duplicate_failure"] = skipped.get("duplicate_failure", 0) + 1
+                        continue
                     self._record_one(c, wall, mono)
                 elif op == EVALUATION:
                     for e in c.evals:
@@ -282,6 +294,29 @@ class Metrics:
         if parent:
             self.call_parents.put_new(parent, True)
         return reason
+
+    def _same_failure(self, c: Call) -> bool:
+        """Whether failed call c is one already counted from another instrumentation scope: same service,
+        provider, model and error_type, started within FAILURE_MATCH_NS of it (anthropic 2.16's own span and
+        OpenLLMetry's, each in its own trace, ~1 ms apart). A counted failure matches one report at most; one
+        that matches none is remembered (bounded: tracking.remember_responses keys, 64 failures each). Caller
+        holds the lock."""
+        caps = self.caps
+        base = (c.service, caps.value("gen_ai_provider_name", c.provider), c.request_model, c.error_type)
+        bucket = c.start_ns // FAILURE_MATCH_NS
+        data = self.failures.data
+        for b in (bucket - 1, bucket, bucket + 1):
+            for entry in data.get(base + (b,), ()):
+                if not entry[2] and entry[1] != c.scope and abs(entry[0] - c.start_ns) <= FAILURE_MATCH_NS:
+                    entry[2] = True
+                    return True
+        key = base + (bucket,)
+        entries = data.get(key)
+        if entries is None:
+            self.failures.put_new(key, [[c.start_ns, c.scope, False]])
+        elif len(entries) < 64:
+            entries.append([c.start_ns, c.scope, False])
+        return False
 
     def _aggregate(self, c: Call, wall: float, mono: float) -> None:
         """A span that is not a call but carries tokens (an agent repeating its calls' totals): its tokens are

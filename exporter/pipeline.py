@@ -105,11 +105,14 @@ class Pipeline:
         if suppressed:            # calls reported twice: counted once, not forwarded twice
             skipped.update(suppressed)
             calls = [c for c in calls if not c.suppressed]
+        clamped = sum(1 for c in calls if c.ttft_clamped)
         with m.lock:
             for reason, n in rejected.items():
                 m.spans_rejected.inc((reason,), n)
             for reason, n in skipped.items():
                 m.spans_skipped.inc((reason,), n)
+            if clamped:
+                m.clamped.inc(("ttft",), clamped)
         out.accepted = len(calls)
         out.skipped = sum(skipped.values())
         out.calls = calls

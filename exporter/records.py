@@ -114,6 +114,8 @@ class Call:
     suppressed: str = ""            # why this call was not counted (a duplicate), "" when it was
     # pricing dimensions (issue 17): None when the span carries none, which is the common case
     billing: Billing | None = None
+    ttft_clamped: bool = False      # the span reported a time to first token longer than itself (bounded)
+    scope: str = ""                 # instrumentation scope, set on failed calls only (duplicate_failure)
 
     @property
     def duration_s(self) -> float:

@@ -6,6 +6,12 @@
 ('length', 'length', 'stop', 'tool_calls')
 >>> error_class(None, "openai.InternalServerError", ""), error_class(429, "", "api_error")
 ('server_error', 'rate_limited')
+>>> error_class(None, "", "", "Error getting response: {'error': 'Error code: 500 - ...'}")
+'server_error'
+>>> error_class(None, "AI_APICallError", "", "Rate limit reached for requests. Please try again in 1s.")
+'rate_limited'
+>>> error_class(None, "ChatClientException", "ChatClientException")
+'_OTHER'
 """
 
 from __future__ import annotations
@@ -176,8 +182,10 @@ OPERATION_ALIASES = {
 }
 
 # Operations that are framework plumbing around other operations: the span is skipped
-# (OpenLLMetry task spans, Vercel's agent_step, Strands' event-loop cycle, Spring AI's ChatClient).
-PLUMBING_OPERATIONS = frozenset({"execute_task", "task", "agent_step", "execute_event_loop_cycle", "framework"})
+# (OpenLLMetry task spans, Vercel's agent_step, Strands' event-loop cycle, Spring AI's ChatClient,
+# openai-agents-v2's "unknown").
+PLUMBING_OPERATIONS = frozenset({"execute_task", "task", "agent_step", "execute_event_loop_cycle", "framework",
+                                 "unknown"})   # the last: openai-agents-v2 0.1.0, SDK spans it does not map
 
 # Vercel AI SDK (ai.operationId): inner spans are the calls, outer generate/stream spans the agent loop.
 VERCEL_OPERATIONS = {
@@ -336,6 +344,19 @@ def _name_class(raw: str) -> str | None:
 _MESSAGE_STATUS = re.compile(r"(?:^|error code:?\s*|status[ _]?(?:code)?:?\s*|')([45]\d\d)\b", re.I)
 
 
+# the providers' own error messages, for a span whose exception names no cause and carries no status
+# (Vercel AI SDK's AI_APICallError: the status is a property of the exception, not on the span)
+_MESSAGE_PHRASES = (
+    ("rate limit", "rate_limited"),                 # OpenAI 429 "Rate limit reached for requests", Anthropic
+    ("too many requests", "rate_limited"),
+    ("resource exhausted", "rate_limited"),
+    ("server had an error", "server_error"),        # OpenAI 500 "The server had an error while processing ..."
+    ("internal server error", "server_error"),
+    ("overloaded", "server_error"),                 # Anthropic 529 "Overloaded"
+    ("timed out", "timeout"),
+)
+
+
 def error_class(status: object, exception_type: str, error_type: str, message: str = "") -> str:
     """The normalised error_type of a failed span (one of records.ERROR_TYPES): from the HTTP status
     (an attribute, a numeric error.type, or one quoted in the exception message), else the exception
@@ -361,5 +382,10 @@ def error_class(status: object, exception_type: str, error_type: str, message: s
         if raw:
             cls = _name_class(raw)
             if cls:
+                return cls
+    if message:
+        low = message[:300].lower()
+        for phrase, cls in _MESSAGE_PHRASES:
+            if phrase in low:
                 return cls
     return "_OTHER"

@@ -45,7 +45,8 @@ def kvs(d: dict) -> list:
 
 
 def span(attrs: dict, name: str = "chat gpt-4o", duration_s: float = 1.0, trace_id: bytes | None = None,
-         span_id: bytes | None = None, parent: bytes = b"", status: int = 0, events=(), start_ns: int | None = None):
+         span_id: bytes | None = None, parent: bytes = b"", status: int = 0, events=(), start_ns: int | None = None,
+         status_message: str = ""):
     """events: (name, offset_seconds, attrs) tuples."""
     start = start_ns if start_ns is not None else NOW - int(duration_s * 1e9) - 10**9
     sp = trace_pb2.Span(
@@ -58,6 +59,7 @@ def span(attrs: dict, name: str = "chat gpt-4o", duration_s: float = 1.0, trace_
                 for n, off, a in events],
     )
     sp.status.code = status
+    sp.status.message = status_message
     return sp
 
 

@@ -85,65 +85,12 @@ SPAN_COST: dict[str, str] = {
     "litellm-otel-v2-1.110.2": "litellm.cost.total",
 }
 
-# (capture, check) -> the llmpulse defect that makes the check fail today (issue 12 item N).
-ITEM9 = "issue 12 item 9: error_type is the library's exception name, not a cause from a documented set"
-ITEM2 = "issue 12 item 2: finish reason tool_call (singular) becomes other"
-ITEM6_TRACES = ("issue 12 item 6: one call reported twice, in two traces with the same gen_ai.response.id "
-                "(anthropic 2.16's built-in span and OpenLLMetry's), is counted twice. NB OpenLLMetry's streamed "
-                "span also reports output 4 for 3 (it adds message_start's output_tokens 1)")
-LITELLM_OPS = ("issue 12 what-to-build 3 (LiteLLM): the legacy callback's gen_ai.operation.name is the call type "
-               "(acompletion, aembedding), not mapped to chat/embeddings")
-ADK_ROUTE = ("issue 12 what-to-build 3 (Google ADK on LiteLlm): gen_ai.request.model is LiteLLM's route "
-             "'openai/gpt-4o-mini' (its prefix repeats gen_ai.provider.name=openai), so the calls count under a "
-             "model the price table does not know, not gpt-4o-mini")
+# (capture, check) -> what llmpulse cannot count right from this emitter's spans (strict xfail: a fix makes it XPASS)
 DEFECTS: dict[tuple[str, str], str] = {
-    ("traceloop-anthropic-0.62.4", "error_causes"):
-        ITEM9,
-    ("traceloop-anthropic-0.62.4", "finish_reasons"):
-        ITEM2 + (" (OpenLLMetry 0.62.4's tool_call)"),
-    ("traceloop-anthropic-0.62.4", "errors"):
-        ITEM6_TRACES,
-    ("anthropic-2.16.0", "finish_reasons"):
-        ("issue 12 build item 3 (emitters): anthropic 2.16's built-in spans carry the stop reason only as "
-        "anthropic.message.stop_reason, not read"),
-    ("strands-1.62.0", "finish_reasons"):
-        ("issue 12 item 2 / what-to-build 3 (Strands): Strands' finish reason is only on the span event "
-        "gen_ai.choice (finish_reason end_turn/tool_use), which is not read"),
+    # a limitation, documented in docs/dialects.md ("Errors"): the span names no cause
     ("agent-framework-1.23.0", "error_causes"):
-        ITEM9 + (" (error.type ChatClientException for both)"),
-    ("litellm-1.110.2", "calls"):
-        LITELLM_OPS + ("; and the embedding span's gen_ai.system is empty (provider only in litellm.provider.model "
-        "'openai/...'), counted under 'unknown'"),
-    ("litellm-1.110.2", "cost"):
-        LITELLM_OPS + (" (nothing is priced: $0); and issue 12 item 11: the span cost gen_ai.cost.total_cost (cache and "
-        "reasoning priced) is ignored"),
-    ("google-adk-2.13.0", "calls"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "errors"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "finish_reasons"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "cost"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "tokens:input"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "tokens:output"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "tokens:cache_read"):
-        ADK_ROUTE,
-    ("google-adk-2.13.0", "error_causes"):
-        ITEM9 + (" (litellm.exceptions.InternalServerError, litellm.exceptions.RateLimitError); and issue 12 what-to-"
-        "build 3 (Google ADK on LiteLlm): gen_ai.request.model is LiteLLM's route 'openai/gpt-4o-mini' (its "
-        "prefix repeats gen_ai.provider.name=openai), so the calls count under a model the price table does "
-        "not know, not gpt-4o-mini"),
-    ("vercel-ai-6.0.333", "error_causes"):
-        ITEM9 + (" (AI_APICallError for both; the status only in the exception)"),
-    ("openai-agents-v2-0.1.0", "error_causes"):
-        ITEM9 + (" (_OTHER: no error.type; the HTTP status is only in the span status message 'Error code: 500 - ...')"),
-    ("traceloop-anthropic-0.62.4", "ttft_within_duration"):
-        ("issue 12 follow-up: anthropic 2.16's own streamed span reports gen_ai.response.time_to_first_chunk "
-        "0.166 s on a span of 0.152 s (the span ends before the first chunk it reports); llmpulse records "
-        "both as reported instead of bounding TTFT by the call's duration"),
+        ("limitation (issue 12 item 9): Agent Framework 1.23 reports both failures as error.type ChatClientException "
+         "with no HTTP status, exception event or status message, so llmpulse records _OTHER, not the cause"),
 }
 
 # capture -> the span attribute that carries a streamed call's time to first chunk: check "ttft_streamed" expects

@@ -247,6 +247,15 @@ def test_openllmetry_execute_task_spans_are_not_operations():
     assert rig.total("llmpulse_spans_skipped_total", reason="non_genai") == 1
 
 
+def test_openai_agents_v2_unknown_operation_spans_are_not_operations():
+    """openai-agents-v2 0.1.0 names the Agents SDK spans it has no mapping for `unknown` (13 in its capture)."""
+    rig = Rig()
+    out = rig.send(span({"gen_ai.operation.name": "unknown", "gen_ai.provider.name": "openai",
+                         "gen_ai.agent.name": "OpenAI Agent"}, name="unknown"),
+                   scope="opentelemetry.instrumentation.openai_agents")
+    assert out.accepted == 0 and rig.total("gen_ai_client_operation_duration_seconds_count") == 0
+
+
 # ---- 6. one call reported twice -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("order", ["child_first", "parent_first", "separate_requests_parent_first"])
@@ -413,6 +422,119 @@ def test_ttft_names(attrs, ttft):
     assert rig.total("gen_ai_client_operation_time_to_first_chunk_seconds_count") == 1
 
 
+# ---- 11b. shapes found by the golden captures (tests/test_captures.py) ---------------------------------
+
+@pytest.mark.parametrize("attrs,events,message,expected", [
+    # openai-agents-v2 0.1.0: the status only in the span status message
+    ({}, [], "Error getting response: {'error': 'Error code: 429 - Rate limit reached for requests.'}",
+     "rate_limited"),
+    ({}, [], "Error getting response: {'error': 'Error code: 500 - The server had an error'}", "server_error"),
+    # Vercel AI SDK 6: AI_APICallError, the status only a property of the exception; the provider's message
+    ({}, [("exception", 0.1, {"exception.type": "AI_APICallError",
+                              "exception.message": "Rate limit reached for requests. Please try again in 1s."})],
+     "", "rate_limited"),
+    ({}, [("exception", 0.1, {"exception.type": "AI_APICallError", "exception.message":
+                              "The server had an error while processing your request. Sorry about that!"})],
+     "", "server_error"),
+    # Google ADK on LiteLlm: litellm's exception classes
+    ({}, [("exception", 0.1, {"exception.type": "litellm.exceptions.RateLimitError"})], "", "rate_limited"),
+    # Agent Framework 1.23: nothing names the cause
+    ({"error.type": "ChatClientException"}, [], "", "_OTHER"),
+])
+def test_error_cause_from_status_message_and_provider_message(attrs, events, message, expected):
+    rig = Rig()
+    rig.send(chat(10, 0, trace=os.urandom(16), status=2, extra=attrs, events=events, status_message=message))
+    assert rig.labels("gen_ai_client_operation_duration_seconds_count", "error_type") == {expected}
+
+
+def test_anthropic_sdk_stop_reason_is_the_finish_reason():
+    rig = Rig()
+    rig.send(chat(10, trace=os.urandom(16), extra={"gen_ai.provider.name": "anthropic",
+                                                   "anthropic.message.stop_reason": "tool_use"}))
+    assert rig.labels("llm_finish_reasons_total", "gen_ai_response_finish_reason") == {"tool_calls"}
+
+
+def test_strands_finish_reason_from_the_gen_ai_choice_event():
+    rig = Rig()
+    out = rig.send(span({"gen_ai.operation.name": "chat", "gen_ai.system": "strands-agents",
+                         "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 12,
+                         "gen_ai.usage.output_tokens": 3}, name="chat",
+                        events=[("gen_ai.choice", 0.9, {"finish_reason": "end_turn", "message": "[]"})]),
+                   scope="strands.telemetry.tracer")
+    assert out.calls[0].finish_reasons == ("stop",)
+
+
+def test_litellm_legacy_callback_operation_provider_and_span_cost():
+    rig = Rig()
+    out = rig.send(span({"llm.request.type": "aembedding", "gen_ai.operation.name": "aembedding",
+                         "gen_ai.system": "", "gen_ai.request.model": "text-embedding-3-small",
+                         "litellm.provider.model": "openai/text-embedding-3-small",
+                         "gen_ai.usage.input_tokens": 5, "gen_ai.cost.total_cost": 1e-07},
+                        name="litellm_request"))
+    [c] = out.calls
+    assert (c.operation, c.provider, c.request_model) == ("embeddings", "openai", "text-embedding-3-small")
+    assert rig.total("llm_cost_usd_total") == pytest.approx(1e-07)
+
+
+@pytest.mark.parametrize("model,provider,expected", [
+    ("openai/gpt-4o-mini", "openai", "gpt-4o-mini"),            # Google ADK on LiteLlm
+    ("anthropic/claude-sonnet-4-5", "openai", "anthropic/claude-sonnet-4-5"),   # a route, not this provider
+    ("meta-llama/Llama-3.1-8B", "vllm", "meta-llama/Llama-3.1-8B"),             # a model id with a slash
+])
+def test_a_route_prefix_equal_to_the_provider_is_stripped(model, provider, expected):
+    rig = Rig()
+    out = rig.send(chat(10, trace=os.urandom(16), extra={"gen_ai.operation.name": "generate_content",
+                                                         "gen_ai.provider.name": provider,
+                                                         "gen_ai.request.model": model}))
+    assert out.calls[0].request_model == expected
+
+
+def test_ttft_longer_than_its_span_is_bounded_and_counted():
+    rig = Rig()
+    out = rig.send(chat(10, trace=os.urandom(16), duration_s=0.152,
+                        extra={"gen_ai.response.time_to_first_chunk": 0.166}))
+    assert out.calls[0].ttft_s == pytest.approx(0.152)
+    assert rig.total("llmpulse_values_clamped_total", field="ttft") == 1
+    rig.send(chat(10, trace=os.urandom(16), duration_s=1.0, extra={"gen_ai.response.time_to_first_chunk": 0.3}))
+    assert rig.total("llmpulse_values_clamped_total", field="ttft") == 1
+
+
+def _failed(scope, start_ns, error="api_error", status=500, model="claude-sonnet-4-5"):
+    return scope, span({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
+                        "gen_ai.request.model": model, "error.type": error,
+                        "http.response.status_code": status}, name="anthropic.chat", status=2,
+                       start_ns=start_ns, duration_s=0.05, trace_id=os.urandom(16))
+
+
+@pytest.mark.parametrize("reports,counted", [
+    # anthropic 2.16's own span and OpenLLMetry's, each in its own trace, 0.84 ms apart: one failure
+    ([("com.anthropic.sdk.python", 0), ("opentelemetry.instrumentation.anthropic", 840_000)], 1),
+    # one instrumentation, two concurrent failures: two
+    ([("opentelemetry.instrumentation.anthropic", 0), ("opentelemetry.instrumentation.anthropic", 100_000)], 2),
+    # two scopes, 20 ms apart: two failures
+    ([("com.anthropic.sdk.python", 0), ("opentelemetry.instrumentation.anthropic", 20_000_000)], 2),
+    # a counted failure stands for one other report at most
+    ([("a", 0), ("b", 500_000), ("b", 900_000)], 2),
+])
+def test_one_failure_reported_by_two_instrumentations_counts_once(reports, counted):
+    rig = Rig()
+    t0 = 1_796_000_000_000_000_000
+    for scope, offset in reports:
+        scope, sp = _failed(scope, t0 + offset)
+        rig.send(sp, scope=scope)
+    assert rig.calls() == counted
+    assert rig.total("llmpulse_spans_skipped_total", reason="duplicate_failure") == len(reports) - counted
+
+
+def test_failures_of_different_causes_are_not_merged():
+    rig = Rig()
+    t0 = 1_796_000_000_000_000_000
+    for scope, (err, status) in (("a", ("api_error", 500)), ("b", ("rate_limit_error", 429))):
+        scope, sp = _failed(scope, t0, err, status)
+        rig.send(sp, scope=scope)
+    assert rig.calls() == 2
+
+
 # ---- 12. install, docs -----------------------------------------------------------------------------------
 
 def test_bench_needs_nothing_beyond_the_plain_install():
@@ -428,3 +550,39 @@ def test_the_scores_body_is_documented_with_an_example_that_is_accepted():
     for body in examples:
         out = rig.pipe.scores(body.encode())
         assert out.accepted >= 1 and out.rejected == 0, out.message
+
+
+@pytest.mark.parametrize("sent", [
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n",                                          # within the headers
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+    b"Content-Type: application/x-protobuf\r\n\r\nabc",                                   # within the body
+])
+def test_a_connection_reset_is_one_debug_line(caplog, sent):
+    """issue 12 item 7: a client that resets its connection mid-request is logged once, at DEBUG."""
+    import logging
+    import socket
+    import struct
+    import time as _time
+
+    from harness import make_exporter
+
+    exp = make_exporter()
+    try:
+        caplog.set_level(logging.DEBUG)
+        caplog.clear()
+        sock = socket.create_connection(("127.0.0.1", exp.otlp_http_port), timeout=5)
+        sock.sendall(sent)
+        _time.sleep(0.2)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))     # close with RST
+        sock.close()
+        deadline = _time.time() + 5
+        while _time.time() < deadline and not any("closed its connection" in r.getMessage() or
+                                                   "went away" in r.getMessage() for r in caplog.records):
+            _time.sleep(0.05)
+    finally:
+        exp.stop()
+    mine = [r for r in caplog.records if "closed its connection" in r.getMessage() or "went away" in r.getMessage()]
+    assert len(mine) == 1 and mine[0].levelno == logging.DEBUG and "\n" not in mine[0].getMessage()
+    assert not mine[0].exc_info
+    loud = [r for r in caplog.records if r.levelno > logging.INFO and r.name.startswith(("llmpulse", "uvicorn"))]
+    assert not loud, [r.getMessage() for r in loud]

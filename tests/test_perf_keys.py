@@ -14,7 +14,7 @@ from llmpulse.demo.traffic import Traffic
 
 # literals in dialects.py that are not span attribute names (event names, event attributes, separators)
 NOT_SPAN_KEYS = {"gen_ai.evaluation.result", "exception.type", "exception.message", "gen_ai.evaluation.name",
-                 "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label"}
+                 "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label", "gen_ai.choice"}   # event names and attributes
 NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z0-9_]+)+")
 
 

@@ -23,7 +23,8 @@ def emit(exporter_obj, service: str) -> dict:
             "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner",
             "gen_ai.provider.name": "anthropic"}):
         for i in range(3):
-            with tracer.start_as_current_span("chat claude-sonnet-4-5", attributes={
+            # started a second ago: a TTFT of 0.5 s fits inside the call (a longer one is bounded by it)
+            with tracer.start_as_current_span("chat claude-sonnet-4-5", start_time=time.time_ns() - 10**9, attributes={
                     "gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
                     "gen_ai.request.model": "claude-sonnet-4-5", "gen_ai.response.model": "claude-sonnet-4-5-20250929",
                     "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100,

@@ -165,3 +165,20 @@ def test_recording_rules_used_where_they_exist():
         "slo:sli_error:ratio_rate30d",
     ):
         assert any(rule in e for e in exprs), rule
+
+
+def _exprs(uid: str) -> list[str]:
+    return [t.get("expr", "") for p in leaf_panels(DASHBOARDS[uid]) for t in p.get("targets", [])]
+
+
+def test_the_agents_dashboard_covers_every_aggregate_operation():
+    from llmpulse.records import AGGREGATE_OPERATIONS
+    exprs = " ".join(_exprs("llmpulse-agents"))
+    for op in AGGREGATE_OPERATIONS:
+        assert re.search(rf'gen_ai_operation_name=~"[^"]*\b{op}\b', exprs), op
+
+
+@pytest.mark.parametrize("metric", ["llmpulse_aggregate_usage_total", "llm_raw_errors_total",
+                                    "llmpulse_values_clamped_total"])
+def test_the_exporter_dashboard_shows_the_fidelity_counters(metric):
+    assert any(metric in e for e in _exprs("llmpulse-exporter")), metric

@@ -43,6 +43,9 @@ MAY_BE_EMPTY: dict[tuple[str, str], str] = {
     ("llmpulse-quality", "Safety evaluation failures"):
         "normal demo traffic passes its safety evaluations (the safety_failure scenario fills it)",
     ("llmpulse-exporter", "Spans rejected by reason"): "the demo sends only valid spans",
+    ("llmpulse-exporter", "Aggregate spans with tokens by outcome"): "the demo's agent spans carry no token totals",
+    ("llmpulse-exporter", "Raw error types (opt-in)"): "metrics.raw_error_types is off in the test stack",
+    ("llmpulse-exporter", "Span values bounded"): "the demo reports no TTFT longer than its span",
     ("llmpulse-exporter", "Label overflows by label"): "the demo stays below every label cap",
     ("llmpulse-exporter", "Forward queue length"): "no forwarding sink is configured in the test stack",
     ("llmpulse-exporter", "Forwarding sent, retried and dropped"): "no forwarding sink is configured",

@@ -132,7 +132,8 @@ def test_query_strings_never_reach_the_log(make, caplog):
                   "\r\nContent-Length: 100\r\n\r\n".encode())
         time.sleep(0.2)
         _reset(s)
-        wait_until(lambda: any("went away" in r.getMessage() for r in caplog.records), "the DEBUG line")
+        wait_until(lambda: any("before its /v1/traces request" in r.getMessage() for r in caplog.records),
+                   "the DEBUG line")
     ours = [r.getMessage() for r in caplog.records if r.name.startswith(("llmpulse", "uvicorn", "asyncio", "grpc"))]
     assert ours and not [m for m in ours if secret in m]
 
