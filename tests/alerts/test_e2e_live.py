@@ -140,14 +140,17 @@ def test_every_demo_scenario_fires_its_alert_through_the_right_receiver(tmp_path
                     assert after >= ONSET.get(name, 0) - 5, f"{name}: {sc.alert} fired {after:.0f}s in, before its onset"
             time.sleep(1)
         assert not pending, f"scenarios whose alert never fired: {sorted(pending)}; fired: {fired}"
+        # Each scenario's alert reaches the receiver of the severity it was delivered at.
+        # Not "the top severity seen when it first fired": provider_outage's warning fires a
+        # second or two before its critical, and Alertmanager then inhibits the warning
+        # during its 10s group_wait, so only the critical is ever delivered (checked below).
         for name, sc in SCENARIOS.items():
-            top = "critical" if "critical" in fired[name] else "warning" if "warning" in fired[name] else "info"
-            got = alertmanager.sink.wait_for(lambda r, a, name=name, alert=sc.alert, top=top:
+            got = alertmanager.sink.wait_for(lambda r, a, name=name, alert=sc.alert:
                                              a["labels"].get("job") == name
-                                             and a["labels"].get("alertname") == alert
-                                             and a["labels"].get("severity") == top, timeout=20)
-            assert got, f"{name}: {sc.alert} ({top}) never reached a receiver"
-            assert {r for r, _ in got} == {RECEIVER[top]}, (name, got)
+                                             and a["labels"].get("alertname") == alert, timeout=30)
+            assert got, f"{name}: {sc.alert} ({sorted(fired[name])}) never reached a receiver"
+            for receiver, alert in got:
+                assert receiver == RECEIVER[alert["labels"]["severity"]], (name, got)
         check_safety_page(alertmanager)
         check_outage_warning_inhibited(alertmanager)
     finally:
