@@ -18,7 +18,7 @@ def test_llmpulse_is_imported_from_this_checkout():
 def test_a_module_outside_the_checkout_is_refused(tmp_path):
     assert not imported_from_this_checkout(str(tmp_path / "llmpulse" / "__init__.py"))
     # a sibling checkout whose name starts like this one's is outside it too
-    assert not imported_from_this_checkout(REPO_ROOT + "-other/exporter/__init__.py")
+    assert not imported_from_this_checkout(REPO_ROOT + "-other/exporter/llmpulse/__init__.py")
 
 
 def test_the_suite_stops_before_collecting_when_llmpulse_comes_from_elsewhere(tmp_path):

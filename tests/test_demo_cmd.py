@@ -11,7 +11,7 @@ from demo_receiver import Receiver
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from llmpulse import cli
-from llmpulse.demo import cmd
+from llmpulse.commands import demo as cmd
 from llmpulse.demo.scenarios import SCENARIOS
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from demo_spans import NOW_NS
 
-from llmpulse.demo.cmd import DEFAULT_RATE
+from llmpulse.commands.demo import DEFAULT_RATE
 from llmpulse.demo.traffic import Traffic
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "alerts" / "thresholds.yaml"

@@ -99,7 +99,7 @@ def _recording_settle(monkeypatch):
 
 
 def test_llmpulse_serve_settles_the_collector_once_the_exporter_has_started(monkeypatch):
-    from llmpulse import serve_cmd
+    from llmpulse.commands import serve as serve_cmd
 
     calls = _recording_settle(monkeypatch)
     monkeypatch.setattr(serve_cmd, "block_stop_signals", lambda: None)
@@ -127,7 +127,7 @@ def test_the_benchmark_server_settles_the_collector_once_the_exporter_has_starte
 
 
 def test_llmpulse_demo_settles_the_collector_once_its_exporter_has_started(monkeypatch):
-    from llmpulse.demo import cmd
+    from llmpulse.commands import demo as cmd
 
     calls = _recording_settle(monkeypatch)
     monkeypatch.setattr(cmd, "_validate", lambda args: None)

@@ -1,6 +1,6 @@
 """Golden costs: each pricing dimension priced as the provider's published page says, to the cent.
 
-Every example names the page its prices come from. The built-in table (exporter/prices.yaml)
+Every example names the page its prices come from. The built-in table (exporter/llmpulse/prices.yaml)
 is used where it carries the model; models only in LiteLLM's table go through the committed
 snapshot (tests/data/litellm), imported as the exporter imports it.
 """

@@ -26,7 +26,9 @@ from typing import Annotated, Any
 
 import yaml
 
-DEFAULT_PATH = Path(__file__).with_name("thresholds.yaml")
+from llmpulse.paths import ALERTS_DIR
+
+DEFAULT_PATH = ALERTS_DIR / "thresholds.yaml"
 
 _DURATION = re.compile(r"^(0|[0-9]+(ms|s|m|h|d|w|y))$")
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
+from llmpulse.paths import DEPLOY_DIR
 
 
 def render() -> dict[str, str]:

@@ -20,13 +20,13 @@ from llmpulse import __version__
 # Each area module exposes `register(subparsers)`; it adds its subcommands
 # with `set_defaults(func=...)`, where func(args) returns an exit code.
 AREAS = (
-    "llmpulse.serve_cmd",
-    "llmpulse.demo.cmd",
-    "llmpulse.alerts.cmd",
-    "llmpulse.dashboards.cmd",
-    "llmpulse.bench_cmd",
-    "llmpulse.deploy_cmd",
-    "llmpulse.prices_cmd",
+    "llmpulse.commands.serve",
+    "llmpulse.commands.demo",
+    "llmpulse.commands.alerts",
+    "llmpulse.commands.dashboards",
+    "llmpulse.commands.bench",
+    "llmpulse.commands.deploy",
+    "llmpulse.commands.prices",
 )
 
 

@@ -21,8 +21,9 @@ from grafanalib._gen import DashboardEncoder
 
 from llmpulse.dashboards import agents, cost, engines, exporter, latency, overview, quality, slo
 from llmpulse.dashboards.thresholds import Thresholds, load_thresholds
+from llmpulse.paths import DASHBOARDS_DIR
 
-DASHBOARD_DIR = Path(__file__).parent
+DASHBOARD_DIR = DASHBOARDS_DIR
 
 BUILDERS: dict[str, Callable[[Thresholds], core.Dashboard]] = {
     "overview": overview.build,

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import llmpulse.alerts
 from llmpulse.alerts import thresholds as alerts_thresholds
 from llmpulse.alerts.thresholds import duration_seconds
+from llmpulse.paths import ALERTS_DIR
 
-DEFAULT_THRESHOLDS_PATH = Path(llmpulse.alerts.__file__).parent / "thresholds.yaml"
+DEFAULT_THRESHOLDS_PATH = ALERTS_DIR / "thresholds.yaml"
 
 # Fraction of the daily budget at which the budget panels turn amber. A dashboard
 # knob only: the LLMDailyBudgetExceeded alert fires at 100 %.

@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-ALERTMANAGER_PATH = Path(__file__).resolve().with_name("alertmanager.yml")
+from llmpulse.paths import ALERTS_DIR
+
+ALERTMANAGER_PATH = ALERTS_DIR / "alertmanager.yml"
 RECEIVERS = ("pager", "chat", "digest", "watchdog")
 
 

@@ -76,7 +76,7 @@ def series_family(name: str) -> str:
 
 def is_known(name: str) -> bool:
     """True when `name` is an exported series, a recording rule, a Prometheus series or a
-    serving-engine series (vLLM, SGLang: see dashboards/engines.py)."""
+    serving-engine series (vLLM, SGLang: see exporter/llmpulse/dashboards/engines.py)."""
     from llmpulse.dashboards import engines
 
     return (

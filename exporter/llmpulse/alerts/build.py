@@ -22,10 +22,9 @@ import _jsonnet
 import yaml
 
 from llmpulse.alerts.thresholds import DEFAULT_PATH, Thresholds, load_thresholds
+from llmpulse.paths import ALERTS_DIR, DASHBOARDS_DIR
 
-ALERTS_DIR = Path(__file__).resolve().parent
 MIXIN_DIR = ALERTS_DIR / "mixin"
-DASHBOARDS_DIR = ALERTS_DIR.parent / "dashboards"
 GENERATED_DIR = ALERTS_DIR / "generated"
 RULES_FILE = "llmpulse-rules.yaml"
 ALERTS_FILE = "llmpulse-alerts.yaml"
