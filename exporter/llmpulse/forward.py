@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from llmpulse.call_log import (
     ContentPolicy,
@@ -58,6 +58,7 @@ from llmpulse.forward_http import (
 )
 from llmpulse.config import ForwardConfig, LokiForwardConfig, OtlpForwardConfig
 from llmpulse.records import Call
+from llmpulse.series import Counter, Gauge
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +93,55 @@ def loki_push_url(url: str) -> str:
 # --- metrics --------------------------------------------------------------------
 
 class ForwardMetrics:
+    """The forwarding self-metrics: `llmpulse.series` families (as every other family), updated
+    from the sink threads and the ingest path, so each update and each collection takes `lock`.
+
+    >>> reg = CollectorRegistry()
+    >>> m = ForwardMetrics(reg)
+    >>> m.init_sink("loki"); m.drop("loki", "queue_full", 3); m.queue("loki", 5)
+    >>> reg.get_sample_value("llmpulse_forward_dropped_total", {"sink": "loki", "reason": "queue_full"})
+    3.0
+    >>> reg.get_sample_value("llmpulse_forward_queue_length", {"sink": "loki"})
+    5.0
+    """
+
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.lock = threading.Lock()
         self.queue_length = Gauge("llmpulse_forward_queue_length",
-                                  "Items waiting to be forwarded (OTLP requests or calls).",
-                                  ["sink"], registry=registry)
+                                  "Items waiting to be forwarded (OTLP requests or calls).", ("sink",))
         self.sent = Counter("llmpulse_forward_sent",
-                            "Items forwarded: OTLP requests as received, or Loki log lines.",
-                            ["sink"], registry=registry)
-        self.dropped = Counter("llmpulse_forward_dropped",
-                               "Items given up on, by reason.", ["sink", "reason"], registry=registry)
-        self.retries = Counter("llmpulse_forward_retries",
-                               "HTTP retries while forwarding.", ["sink"], registry=registry)
+                            "Items forwarded: OTLP requests as received, or Loki log lines.", ("sink",))
+        self.dropped = Counter("llmpulse_forward_dropped", "Items given up on, by reason.", ("sink", "reason"))
+        self.retries = Counter("llmpulse_forward_retries", "HTTP retries while forwarding.", ("sink",))
+        registry.register(self)
+
+    def collect(self):
+        with self.lock:
+            return [f.collect() for f in (self.queue_length, self.sent, self.dropped, self.retries)]
 
     def init_sink(self, sink: str) -> None:
-        self.queue_length.labels(sink).set(0)
-        self.sent.labels(sink)
-        self.retries.labels(sink)
-        for reason in (QUEUE_FULL, REJECTED, RETRIES_EXHAUSTED, SHUTDOWN):
-            self.dropped.labels(sink, reason)
+        with self.lock:
+            self.queue_length.set((sink,), 0)
+            self.sent.inc((sink,), 0)
+            self.retries.inc((sink,), 0)
+            for reason in (QUEUE_FULL, REJECTED, RETRIES_EXHAUSTED, SHUTDOWN):
+                self.dropped.inc((sink, reason), 0)
+
+    def queue(self, sink: str, length: int) -> None:
+        with self.lock:
+            self.queue_length.set((sink,), length)
+
+    def send(self, sink: str, n: int) -> None:
+        with self.lock:
+            self.sent.inc((sink,), n)
+
+    def drop(self, sink: str, reason: str, n: int = 1) -> None:
+        with self.lock:
+            self.dropped.inc((sink, reason), n)
+
+    def retry(self, sink: str) -> None:
+        with self.lock:
+            self.retries.inc((sink,))
 
 
 # --- the sinks --------------------------------------------------------------------
@@ -139,15 +171,15 @@ class _Sink:
             return
         with self.cond:
             if self.stopping:
-                self.metrics.dropped.labels(self.name, SHUTDOWN).inc(len(items))
+                self.metrics.drop(self.name, SHUTDOWN, len(items))
                 return
             room = self.queue_max - len(self.queue)
             accepted = items if room >= len(items) else items[:max(0, room)]
             self.queue.extend(accepted)
-            self.metrics.queue_length.labels(self.name).set(len(self.queue))
+            self.metrics.queue(self.name, len(self.queue))
             self.cond.notify()
         if len(accepted) < len(items):
-            self.metrics.dropped.labels(self.name, QUEUE_FULL).inc(len(items) - len(accepted))
+            self.metrics.drop(self.name, QUEUE_FULL, len(items) - len(accepted))
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._run, name=f"llmpulse-forward-{self.name}",
@@ -168,9 +200,9 @@ class _Sink:
             self.queue.clear()
             in_flight = self.in_flight if self.thread is not None and self.thread.is_alive() else 0
             self.in_flight = 0
-            self.metrics.queue_length.labels(self.name).set(0)
+            self.metrics.queue(self.name, 0)
         if queued + in_flight:
-            self.metrics.dropped.labels(self.name, SHUTDOWN).inc(queued + in_flight)
+            self.metrics.drop(self.name, SHUTDOWN, queued + in_flight)
         return queued, in_flight
 
     def join(self, timeout: float) -> None:
@@ -202,7 +234,7 @@ class _Sink:
         with self.cond:
             if self.abandoned:
                 return
-        self.metrics.dropped.labels(self.name, reason).inc(n)
+        self.metrics.drop(self.name, reason, n)
 
     def _next_batch(self) -> list | None:
         raise NotImplementedError
@@ -216,9 +248,9 @@ class _Sink:
                 return
             self.in_flight = 0
         if outcome == SENT:
-            self.metrics.sent.labels(self.name).inc(n)
+            self.metrics.send(self.name, n)
         else:
-            self.metrics.dropped.labels(self.name, outcome).inc(n)
+            self.metrics.drop(self.name, outcome, n)
             if outcome == REJECTED:
                 log.warning("%s sink rejected %d item(s) with HTTP %s", self.name, n,
                             self.poster.last_status)
@@ -247,7 +279,7 @@ class _OtlpSink(_Sink):
                     item = self.queue.popleft()
                     size += len(item[0])
                     batch.append(item)
-            self.metrics.queue_length.labels(self.name).set(len(self.queue))
+            self.metrics.queue(self.name, len(self.queue))
             self.in_flight = len(batch)
             return batch
 
@@ -293,7 +325,7 @@ class _LokiSink(_Sink):
                 return None
             n = min(len(self.queue), self.config.batch_max_lines)
             batch = [self.queue.popleft() for _ in range(n)]
-            self.metrics.queue_length.labels(self.name).set(len(self.queue))
+            self.metrics.queue(self.name, len(self.queue))
             self.in_flight = n
             return batch
 
@@ -341,13 +373,13 @@ class Forwarder:
         if o.endpoint:
             self.otlp_url = otlp_traces_url(o.endpoint)
             poster = HttpPoster(self.otlp_url, o.headers, _policy(o), self._abort,
-                                lambda: self.metrics.retries.labels(SINK_OTLP).inc())
+                                lambda: self.metrics.retry(SINK_OTLP))
             self._otlp = _OtlpSink(o, self.metrics, poster, self._abort)
         lk = config.loki
         if lk.url:
             self.loki_url = loki_push_url(lk.url)
             poster = HttpPoster(self.loki_url, lk.headers, _policy(lk), self._abort,
-                                lambda: self.metrics.retries.labels(SINK_LOKI).inc())
+                                lambda: self.metrics.retry(SINK_LOKI))
             self._loki = _LokiSink(lk, self.metrics, poster, self._abort)
         self._started = False
 
@@ -401,7 +433,7 @@ class Forwarder:
             return
         media = content_type.split(";", 1)[0].strip().lower()
         if media not in (PROTOBUF, JSON):
-            self.metrics.dropped.labels(SINK_OTLP, UNSUPPORTED_CONTENT_TYPE).inc()
+            self.metrics.drop(SINK_OTLP, UNSUPPORTED_CONTENT_TYPE)
             return
         sink.put_many([(bytes(body), media)])
 
