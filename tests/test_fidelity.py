@@ -586,3 +586,32 @@ def test_a_connection_reset_is_one_debug_line(caplog, sent):
     assert not mine[0].exc_info
     loud = [r for r in caplog.records if r.levelno > logging.INFO and r.name.startswith(("llmpulse", "uvicorn"))]
     assert not loud, [r.getMessage() for r in loud]
+
+
+def test_stopping_the_exporter_decides_pending_aggregates_and_observes_open_traces():
+    """A replica that stops counts what it was still waiting on (an agent with totals and no call
+    below it, so far) instead of taking it along, before its metrics port closes."""
+    import requests
+    from harness import make_exporter
+
+    exp = make_exporter()
+    try:
+        trace = os.urandom(16)
+        agent = span({"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "openai",
+                      "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 30,
+                      "gen_ai.usage.output_tokens": 15}, name="invoke_agent a", trace_id=trace)
+        r = requests.post(exp.otlp_http_url + "/v1/traces", data=traces_request([agent]).SerializeToString(),
+                          headers={"Content-Type": otlp.PROTOBUF}, timeout=5)
+        assert r.status_code == 200
+        reg = exp.registry
+        # a promoted aggregate is counted as the call it stands for
+        tokens = {"service_name": "svc", "gen_ai_operation_name": "chat",
+                  "gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4o", "gen_ai_token_type": "input"}
+        assert reg.get_sample_value("llmpulse_tracked_items", {"kind": "pending_aggregates"}) == 1
+        assert (reg.get_sample_value("llm_tokens_total", tokens) or 0) == 0
+        assert (reg.get_sample_value("llm_trace_operations_count", {"service_name": "svc"}) or 0) == 0
+    finally:
+        exp.stop(drain_seconds=0)
+    assert reg.get_sample_value("llm_tokens_total", tokens) == 30
+    assert reg.get_sample_value("llmpulse_aggregate_usage_total", {"outcome": "promoted"}) == 1
+    assert reg.get_sample_value("llm_trace_operations_count", {"service_name": "svc"}) == 1

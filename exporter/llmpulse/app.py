@@ -139,7 +139,8 @@ class Exporter:
         """Stop serving; return within `drain_seconds` (default `server.shutdown_drain_seconds`) + 1 s.
 
         In order: /readyz answers 503; the OTLP listeners close (requests in flight get up to a
-        second to finish); forwarding queues drain until the deadline and what is left is counted
+        second to finish); pending aggregates are decided and open traces and conversations are
+        observed (`Metrics.sweep(flush=True)`); forwarding queues drain until the deadline and what is left is counted
         and logged at WARNING per sink; the metrics port, which kept answering meanwhile (so the
         drain and its losses can be scraped), closes last.
         """
@@ -155,13 +156,20 @@ class Exporter:
         prices.start()
         if self._serving is not None:
             self._serving.close_ingest(grace=min(1.0, drain))
+        # Nothing more arrives: decide the aggregates still waiting for a call of their trace (counted
+        # if none came) and observe the open traces and conversations, so a scrape during the drain
+        # sees them instead of the process taking them along (docs/reliability.md, section 2).
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=2)
+        try:
+            self.metrics.sweep(flush=True)
+        except Exception:  # stopping goes on whatever happens
+            log.exception("final sweep failed")
         if self.forwarder is not None:
             self.forwarder.stop(max(0.0, deadline - time.monotonic()))
         prices.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._serving is not None:
             self._serving.close()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=2)
 
     def _host(self) -> str:
         h = self.cfg.server.host
