@@ -33,8 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-VLLM_VERSION = "0.11.0"
-SGLANG_VERSION = "0.5.3"
+# the fakes expose the metric names of vLLM 0.11.0 and SGLang 0.5.3
 VLLM_MODEL = "llama-3.1-8b-instruct"     # the demo's vllm-llama service serves this model
 SGLANG_MODEL = "qwen2.5-7b-instruct"
 
