@@ -89,3 +89,15 @@ def test_the_build_stage_can_compile_the_c_decoder(dockerfile) -> None:
     runs = " ".join(a for op, a in build if op == "RUN")
     assert "gcc" in runs and "libc6-dev" in runs
     assert runs.index("gcc") < runs.index("pip wheel")
+
+
+def test_the_build_stage_copies_what_the_package_links_to(dockerfile, stack) -> None:
+    """The wheel takes dashboards/ and alerts/ through the symlinks exporter/llmpulse/_data/*
+    (docs/architecture.md): the build stage must copy their targets beside exporter/."""
+    froms = [i for i, (op, _) in enumerate(dockerfile) if op == "FROM"]
+    copied = {src.rstrip("/") for op, a in dockerfile[froms[0]:froms[1]] if op == "COPY"
+              for src in a.split()[:-1]}
+    links = sorted((stack.repo / "exporter" / "llmpulse" / "_data").iterdir())
+    assert links and all(p.is_symlink() for p in links)
+    needed = {"exporter", "pyproject.toml"} | {str(p.resolve().relative_to(stack.repo)) for p in links}
+    assert needed <= copied, sorted(needed - copied)
