@@ -83,7 +83,7 @@ def test_traces_and_conversations_observed_once_idle():
 def test_tracked_traces_are_bounded():
     m, reg, _ = setup(tracking={"max_traces": 100})
     m.record([call(trace_id=f"{i:032x}", span_id=f"{i:016x}") for i in range(1000)])
-    assert len(m.traces.open) == 100
+    assert len(m.seen.traces.open) == 100
     assert reg.get_sample_value("llm_trace_operations_count", {"service_name": "svc"}) == 900
 
 

@@ -54,10 +54,10 @@ def test_a_busy_exporter_leaves_few_objects_for_the_collector():
     for i in range(20):
         pipe.traces(traffic.batch(500, now + i * 10**9).traces.SerializeToString(), otlp.PROTOBUF)
     gc.collect()
-    held = len(m.traces.open) + len(m.span_owner.data) + len(m.trace_owner.data) + len(m.responses.data)
-    assert held > 10_000 and len(m.responses.data) > 1000 and len(m.call_parents.data) > 1000
-    tracked = [v for v in (*m.traces.open.values(), *m.span_owner.data.values(), *m.trace_owner.data.values(),
-                           *m.responses.data.values(), *m.call_parents.data.values()) if gc.is_tracked(v)]
+    held = len(m.seen.traces.open) + len(m.seen.span_owner.data) + len(m.seen.trace_owner.data) + len(m.seen.responses.data)
+    assert held > 10_000 and len(m.seen.responses.data) > 1000 and len(m.seen.call_parents.data) > 1000
+    tracked = [v for v in (*m.seen.traces.open.values(), *m.seen.span_owner.data.values(), *m.seen.trace_owner.data.values(),
+                           *m.seen.responses.data.values(), *m.seen.call_parents.data.values()) if gc.is_tracked(v)]
     assert not tracked
 
 

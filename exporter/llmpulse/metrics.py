@@ -27,7 +27,7 @@ from llmpulse import __version__
 from llmpulse.config import Config
 from llmpulse.records import EVALUATION, FINISH_REASONS, LLM_OPERATIONS, Call, Eval
 from llmpulse.series import OVERFLOW, Block, Counter, Gauge, Histogram, LabelCaps
-from llmpulse.tracking import Lru, Pending, Window
+from llmpulse.crossspan import CrossSpan
 
 KEY_CACHE_SIZE = 20_000     # raw label values remembered with their capped keys; cleared when full
 L = ("service_name", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
@@ -77,9 +77,6 @@ class _Slot(Block):
         self.owner = (key[0], key[3], bool(error))     # (service, model, failed): what a late score attaches to
         self.response_owner = (key[2],) + self.owner    # (provider, ...): what a response id is remembered with
         self.bound = 0
-
-
-FAILURE_MATCH_NS = 5_000_000      # two scopes' reports of one failed call start within 5 ms of each other
 
 
 class Metrics:
@@ -163,18 +160,8 @@ class Metrics:
                                    "When the built-in price table was last checked (unix seconds).", ())
         self.tracked = Gauge("llmpulse_tracked_items", "Traces, conversations and spans held in memory.", ("kind",))
 
-        tc = cfg.tracking
-        self.traces = Window(tc.trace_idle_seconds, tc.max_traces)
-        self.conversations = Window(tc.conversation_idle_seconds, tc.max_conversations)
-        self.span_owner = Lru(tc.remember_spans)     # span_id of a call -> (service, model, failed)
-        self.trace_owner = Lru(tc.remember_spans)    # trace_id -> its last successful call's (service, model, failed)
-        self.call_parents = Lru(tc.remember_spans)   # parent span ids of calls (a call there wraps a counted one)
-        self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
-        # failed calls have no response id: (service, provider, model, error_type, start // window) ->
-        # [[start_ns, scope, matched]] of counted failures, to match one failure reported by two scopes
-        self.failures = Lru(tc.remember_responses)
-        self.pending = Pending(tc.aggregate_wait_seconds, tc.max_pending_aggregates)   # aggregates with tokens
-        self.promoted = Lru(tc.max_pending_aggregates)   # trace_id -> [(start_ns, end_ns)] of promoted aggregates
+        # what is remembered across spans: calls counted, owners of late scores, pending aggregates, open traces
+        self.seen = CrossSpan(cfg.tracking, self.caps)
 
         self.families = [v for v in vars(self).values() if isinstance(v, (Counter, Histogram, Gauge))]
         self._counter_of = {i: (getattr(self, family), suffix) for i, (family, suffix) in COUNTERS.items()}
@@ -201,11 +188,8 @@ class Metrics:
         """Bring scrape-time values up to date (caller holds the lock)."""
         self._expire_deployments(self.now())
         self._sync_overflows()
-        self.tracked.set(("traces",), len(self.traces.open))
-        self.tracked.set(("conversations",), len(self.conversations.open))
-        self.tracked.set(("spans",), len(self.span_owner.data))
-        self.tracked.set(("responses",), len(self.responses.data))
-        self.tracked.set(("pending_aggregates",), self.pending.count)
+        for kind, n in self.seen.counts().items():
+            self.tracked.set((kind,), n)
 
     @contextmanager
     def collect_skipped(self):
@@ -237,21 +221,18 @@ class Metrics:
         skipped: dict[str, int] = {}
         # calls that are parents of calls in this batch: within one request the inner span is the one kept
         wrappers = {c.parent_span_id for c in calls if c.operation in LLM_OPERATIONS} if len(calls) > 1 else ()
+        seen = self.seen
         with self.lock:
-            owners, parents, responses = self.span_owner.data, self.call_parents.data, self.responses.data
-            promoted = self.promoted.data
             for c in calls:
                 op = c.operation
                 if op in LLM_OPERATIONS:
-                    sid, parent, rid = c.span_id, c.parent_span_id, c.response_id
-                    if sid in wrappers or sid in parents or (parent and parent in owners) \
-                            or (rid and rid in responses) or (promoted and c.trace_id in promoted):
-                        reason = self._duplicate(c, wrappers)
+                    if seen.maybe_duplicate(c, wrappers):
+                        reason = seen.duplicate(c, wrappers)
                         if reason is not None:
                             c.suppressed = reason
                             skipped[reason] = skipped.get(reason, 0) + 1
                             continue
-                    if c.scope and self._same_failure(c):
+                    if c.scope and seen.same_failure(c):   # scope: set on failed calls only
                         c.suppressed = "duplicate_failure"
                         skipped["duplicate_failure"] = skipped.get("duplicate_failure", 0) + 1
                         continue
@@ -268,63 +249,13 @@ class Metrics:
                 self.spans_received.inc((dialect,), n)
         return skipped
 
-    def _duplicate(self, c: Call, wrappers) -> str | None:
-        """Why call c is not to be counted (it was reported already), or None (caller holds the lock)."""
-        sid, parent = c.span_id, c.parent_span_id
-        owners = self.span_owner.data
-        owner = None
-        if sid in wrappers:
-            reason = "nested_call"                 # the call below it in this batch is counted
-        elif parent and parent in owners:
-            reason, owner = "nested_call", owners[parent]      # the call around it was counted
-        elif sid in self.call_parents.data:
-            reason = "nested_call"                 # a call below it was counted in an earlier request
-        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == \
-                self.caps.value("gen_ai_provider_name", c.provider):
-            reason, owner = "duplicate_response", self.responses.data[c.response_id][1:]
-        else:
-            ivs = self.promoted.data.get(c.trace_id) if self.promoted.data else None
-            if not ivs or not any(a <= c.start_ns and c.end_ns <= b for a, b in ivs):
-                return None
-            reason = "covered_by_promoted"         # the promoted aggregate's totals include it
-        # remembered so that what wraps it is recognised too, and, when the call counted is around it (or
-        # elsewhere), what it wraps and late scores naming it
-        if owner is not None:
-            self.span_owner.put_new(sid, owner)
-        if parent:
-            self.call_parents.put_new(parent, True)
-        return reason
-
-    def _same_failure(self, c: Call) -> bool:
-        """Whether failed call c is one already counted from another instrumentation scope: same service,
-        provider, model and error_type, started within FAILURE_MATCH_NS of it (anthropic 2.16's own span and
-        OpenLLMetry's, each in its own trace, ~1 ms apart). A counted failure matches one report at most; one
-        that matches none is remembered (bounded: tracking.remember_responses keys, 64 failures each). Caller
-        holds the lock."""
-        caps = self.caps
-        base = (c.service, caps.value("gen_ai_provider_name", c.provider), c.request_model, c.error_type)
-        bucket = c.start_ns // FAILURE_MATCH_NS
-        data = self.failures.data
-        for b in (bucket - 1, bucket, bucket + 1):
-            for entry in data.get(base + (b,), ()):
-                if not entry[2] and entry[1] != c.scope and abs(entry[0] - c.start_ns) <= FAILURE_MATCH_NS:
-                    entry[2] = True
-                    return True
-        key = base + (bucket,)
-        entries = data.get(key)
-        if entries is None:
-            self.failures.put_new(key, [[c.start_ns, c.scope, False]])
-        elif len(entries) < 64:
-            entries.append([c.start_ns, c.scope, False])
-        return False
-
     def _aggregate(self, c: Call, wall: float, mono: float) -> None:
         """A span that is not a call but carries tokens (an agent repeating its calls' totals): its tokens are
         counted only if its trace turns out to have no call (`_decide`), after `tracking.aggregate_wait_seconds`."""
-        if c.trace_id in self.trace_owner.data:
+        if self.seen.has_call(c.trace_id):
             self.aggregate_usage.inc(("covered",))
             return
-        for items in self.pending.add(c.trace_id, c, mono):
+        for items in self.seen.pending.add(c.trace_id, c, mono):
             self._decide(items, wall, mono)
 
     def _decide(self, items: list[Call], wall: float, mono: float) -> None:
@@ -340,8 +271,7 @@ class Metrics:
                         guardrail=False, refusal=False, retry=False, fallback=False, cache_hit=False, tool_name="",
                         agent_name="")
             self._record_one(p, wall, mono)
-            ivs = self.promoted.get(a.trace_id)
-            self.promoted.put(a.trace_id, (ivs or []) + [(a.start_ns, a.end_ns)])
+            self.seen.promote(a)
             self.aggregate_usage.inc(("promoted",))
 
     def _keys_for(self, c: Call) -> _Slot:
@@ -491,33 +421,15 @@ class Metrics:
             self._eval(key[0], key[3], e, ex)
         # cross-span state
         if is_llm:
-            owner = s.owner
-            trace_id = c.trace_id
-            self.span_owner.put_new(c.span_id, owner)
-            if c.parent_span_id:          # Lru.put_new, inline: this runs for every call
-                lru = self.call_parents
-                lru.data[c.parent_span_id] = True
-                if len(lru.data) > lru.size:
-                    lru.data.popitem(last=False)
-            if c.response_id:
-                lru = self.responses
-                lru.data[c.response_id] = s.response_owner         # one tuple per label set, none per call
-                if len(lru.data) > lru.size:
-                    lru.data.popitem(last=False)
-            if not owner[2]:
-                self.trace_owner.put(trace_id, owner)
-            else:           # a failed call stands for its trace only until a successful one is seen
-                old = self.trace_owner.data.get(trace_id)
-                if old is None or old[2]:
-                    self.trace_owner.put(trace_id, owner)
-            if self.pending.count and trace_id in self.pending.traces:
-                for _ in self.pending.pop(trace_id):       # aggregates waiting for a call of this trace
-                    self.aggregate_usage.inc(("covered",))
-            evicted = self.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id)
+            seen = self.seen
+            covered = seen.remember(c, s.owner, s.response_owner)
+            if covered:                 # aggregates that were waiting for a call of this trace
+                self.aggregate_usage.inc(("covered",), covered)
+            evicted = seen.traces.add(c.trace_id, key[0], mono, 1, c.cost_usd, c.trace_id)
             if evicted is not None:
                 self._finish_trace(evicted, wall)
             if c.conversation_id:
-                evicted = self.conversations.add(c.conversation_id, key[0], mono, 1, c.cost_usd)
+                evicted = seen.conversations.add(c.conversation_id, key[0], mono, 1, c.cost_usd)
                 if evicted is not None:
                     self._finish_conversation(evicted)
 
@@ -550,26 +462,19 @@ class Metrics:
         """Decide aggregates whose wait is over, observe traces and conversations that went idle (all of
         them when flush)."""
         now = self.now()
+        seen = self.seen
         with self.lock:
-            for items in (self.pending.drain() if flush else self.pending.due(now)):
+            for items in (seen.pending.drain() if flush else seen.pending.due(now)):
                 self._decide(items, time.time(), now)
-            for agg in (self.traces.drain() if flush else self.traces.sweep(now)):
+            for agg in (seen.traces.drain() if flush else seen.traces.sweep(now)):
                 self._finish_trace(agg)
-            for agg in (self.conversations.drain() if flush else self.conversations.sweep(now)):
+            for agg in (seen.conversations.drain() if flush else seen.conversations.sweep(now)):
                 self._finish_conversation(agg)
             self._expire_deployments(now)
 
     # -- late scores and feedback -------------------------------------------
-    def owner(self, trace_id: str, span_id: str) -> tuple[str, str]:
-        """(service, model) of the call a late score refers to: the span's call when the span id names a
-        call, else the trace's last successful call (its last call when none succeeded), else unknown."""
-        hit = self.span_owner.get(span_id) if span_id else None
-        if hit is None and trace_id:
-            hit = self.trace_owner.get(trace_id)
-        return hit[:2] if hit else ("unknown", "unknown")
-
     def _score(self, trace_id: str, span_id: str, item: Eval | bool, wall: float, source: str) -> None:
-        service, model = self.owner(trace_id, span_id)
+        service, model = self.seen.owner(trace_id, span_id)
         ex = (trace_id, span_id, wall) if self.exemplars and trace_id else None
         if isinstance(item, Eval):
             self._eval(service, model, item, ex)
