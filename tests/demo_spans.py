@@ -54,7 +54,7 @@ class Row:
         if "llm.request.type" in a or "traceloop.span.kind" in a:
             return "openllmetry"
         if "gen_ai.system" in a and "gen_ai.operation.name" not in a:
-            return "otel_v126"
+            return "otel_legacy"
         if "gen_ai.operation.name" in a:
             return "otel"
         return "other"
@@ -65,7 +65,7 @@ class Row:
         return (a.get("gen_ai.operation.name") in ("chat", "embeddings")
                 or a.get("openinference.span.kind") in ("LLM", "EMBEDDING")
                 or a.get("llm.request.type") in ("chat", "embedding")
-                or self.dialect in ("otel_v126", "vllm"))
+                or self.dialect in ("otel_legacy", "vllm"))
 
     @property
     def provider(self) -> str:

@@ -54,7 +54,7 @@ def test_tiny_rate_still_progresses():
 
 def test_every_dialect_appears(normal_rows):
     seen = collections.Counter(r.dialect for r in normal_rows)
-    for dialect in ("otel", "otel_v126", "openllmetry", "openinference", "openlit", "vllm"):
+    for dialect in ("otel", "otel_legacy", "openllmetry", "openinference", "openlit", "vllm"):
         assert seen[dialect] > 0, (dialect, seen)
 
 
@@ -65,7 +65,7 @@ def test_dialect_markers_match_the_reference(normal_rows):
             by[r.dialect].append(r.attrs)
     assert all("gen_ai.provider.name" in a and "gen_ai.usage.input_tokens" in a for a in by["otel"])
     assert all("gen_ai.system" in a and "gen_ai.usage.prompt_tokens" in a and "gen_ai.operation.name" not in a
-               for a in by["otel_v126"])
+               for a in by["otel_legacy"])
     legacy = by["openllmetry"]
     assert {a["gen_ai.system"] for a in legacy} <= {"OpenAI", "Anthropic", "MistralAI", "Google", "AWS"}
     assert all("llm.request.type" in a and "llm.usage.total_tokens" in a and "gen_ai.prompt.0.content" in a

@@ -29,7 +29,7 @@ def test_otel_current():
     assert (c.service, c.service_version, c.error_type) == ("shop", "2.0", "")
 
 
-def test_otel_v126_legacy_names():
+def test_otel_legacy_names():
     c = norm({"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4", "gen_ai.usage.prompt_tokens": 11,
               "gen_ai.usage.completion_tokens": 7}, name="chat gpt-4")
     assert (c.dialect, c.operation, c.provider, c.input_tokens, c.output_tokens) == \

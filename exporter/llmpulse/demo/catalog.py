@@ -138,17 +138,17 @@ OPENLLMETRY_PREFIX = {"openai": "openai", "anthropic": "anthropic", "gcp.gemini"
 
 # Dialects: what each span is rendered as.
 OTEL = "otel"                    # current OTel GenAI (v1.37+)
-OTEL_V126 = "otel_v126"          # gen_ai.system, prompt/completion tokens, no operation name
+OTEL_LEGACY = "otel_legacy"      # gen_ai.system, prompt/completion tokens, no operation name
 OPENLLMETRY = "openllmetry"      # OpenLLMetry legacy (llm.request.type, gen_ai.prompt.N.*)
 OPENINFERENCE = "openinference"
 OPENLIT = "openlit"
 VLLM = "vllm"
-DIALECTS = (OTEL, OTEL_V126, OPENLLMETRY, OPENINFERENCE, OPENLIT, VLLM)
+DIALECTS = (OTEL, OTEL_LEGACY, OPENLLMETRY, OPENINFERENCE, OPENLIT, VLLM)
 
 # Instrumentation scope per dialect (one ScopeSpans each inside a resource).
 SCOPES = {
     OTEL: ("opentelemetry.instrumentation.genai", "0.3b0"),
-    OTEL_V126: ("opentelemetry.instrumentation.google_genai", "0.1b0"),
+    OTEL_LEGACY: ("opentelemetry.instrumentation.google_genai", "0.1b0"),
     OPENLLMETRY: ("opentelemetry.instrumentation.mistralai", "0.47.3"),
     OPENINFERENCE: ("openinference.instrumentation.openai", "0.1.30"),
     OPENLIT: ("openlit.otel.tracing", "1.36.0"),
@@ -199,7 +199,7 @@ SERVICES: tuple[Service, ...] = (
     Service("search-api", "1.8.3", "production", "rag", 0.30,
             (("gpt-4o-mini", 0.5), ("gemini-2.5-flash", 0.35), ("gpt-4o", 0.15)),
             ((OPENINFERENCE, 0.75), (OTEL, 0.25)), "rag-answer-v12",
-            model_dialects=(("gemini-2.5-flash", OTEL_V126),),
+            model_dialects=(("gemini-2.5-flash", OTEL_LEGACY),),
             streaming_share=0.7, input_tokens_median=2600, output_tokens_median=220),
     Service("coding-agent", "0.9.1", "staging", "agent_loop", 0.15,
             (("gpt-4o", 0.45), ("claude-sonnet-4-5", 0.35), ("gpt-4o-mini", 0.2)),
@@ -213,7 +213,7 @@ SERVICES: tuple[Service, ...] = (
             ((OPENLLMETRY, 1.0),), "summarize-v3", prompt_version_on_resource=True,
             model_dialects=(("mistral-large-latest", OPENLLMETRY), ("llama-3.1-8b-instruct", VLLM),
                             ("anthropic.claude-3-5-haiku-20241022-v1:0", OTEL),
-                            ("gemini-2.5-flash", OTEL_V126)),
+                            ("gemini-2.5-flash", OTEL_LEGACY)),
             max_tokens=512,
             streaming_share=0.0, input_tokens_median=4000, output_tokens_median=160,
             truncation_share=0.01),

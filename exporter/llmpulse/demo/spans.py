@@ -187,7 +187,7 @@ def _render_otel(span: Span, op: Op, attrs: Attrs) -> None:
 
 # --- OTel v1.26 ------------------------------------------------------------
 
-def _render_otel_v126(span: Span, op: Op, attrs: Attrs) -> None:
+def _render_otel_legacy(span: Span, op: Op, attrs: Attrs) -> None:
     span.kind = KIND_CLIENT
     attrs += [("gen_ai.system", C.OTEL_OLD_SYSTEM[op.provider]), ("gen_ai.request.model", op.model),
               ("gen_ai.request.max_tokens", op.max_tokens), ("gen_ai.request.temperature", op.temperature)]
@@ -374,7 +374,7 @@ def _render_http(span: Span, op: Op, attrs: Attrs) -> None:
         attrs.append(("error.type", str(op.http_status)))
 
 
-_RENDER = {C.OTEL: _render_otel, C.OPENLIT: _render_otel, C.OTEL_V126: _render_otel_v126,
+_RENDER = {C.OTEL: _render_otel, C.OPENLIT: _render_otel, C.OTEL_LEGACY: _render_otel_legacy,
            C.OPENLLMETRY: _render_openllmetry, C.OPENINFERENCE: _render_openinference,
            C.VLLM: _render_vllm}
 

@@ -320,7 +320,7 @@ class Traffic:
             if sc is not None and sc.max_tokens:
                 op.max_tokens = sc.max_tokens
             op.temperature = 0.2 if svc.name == "coding-agent" else 0.7
-            op.stream = dialect not in (C.OTEL_V126, C.VLLM) and rng.random() < svc.streaming_share
+            op.stream = dialect not in (C.OTEL_LEGACY, C.VLLM) and rng.random() < svc.streaming_share
             growth = min(MAX_CONTEXT_GROWTH, 1.0 + CONTEXT_GROWTH_PER_TURN * tr.turn)
             tr.turn += 1
             op.input_tokens = max(50, round(self._lognormal(svc.input_tokens_median * growth, 0.45)))
@@ -344,7 +344,7 @@ class Traffic:
             op.output_tokens = out_tokens
             op.reasoning_tokens = min(op.reasoning_tokens, out_tokens)
             self._cache(op, m, tr)
-            if dialect in (C.OTEL_V126, C.VLLM):   # these spans cannot carry cache or reasoning counts
+            if dialect in (C.OTEL_LEGACY, C.VLLM):   # these spans cannot carry cache or reasoning counts
                 op.cache_read_tokens = op.cache_write_tokens = op.reasoning_tokens = 0
             op.ttft_s = self._lognormal(m.ttft_median_s * (1 + op.input_tokens / 60000), TTFT_SIGMA) * latency
             gen = out_tokens / self._lognormal(m.tokens_per_s, 0.2) * latency
