@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import yaml
@@ -407,7 +408,7 @@ class Config:
     forward: ForwardConfig = field(default_factory=ForwardConfig)
 
 
-ENV = {
+ENV: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "LLMPULSE_HOST": ("server", "host", str),
     "LLMPULSE_OTLP_HTTP_PORT": ("server", "otlp_http_port", int),
     "LLMPULSE_OTLP_GRPC_PORT": ("server", "otlp_grpc_port", int),
@@ -418,8 +419,8 @@ ENV = {
 }
 
 
-def _env_overrides(environ: dict[str, str]) -> tuple[dict, list[str]]:
-    out: dict[str, dict] = {}
+def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    out: dict[str, dict[str, Any]] = {}
     errs = []
     for var, (section, key, conv) in ENV.items():
         if var in environ:
@@ -430,10 +431,10 @@ def _env_overrides(environ: dict[str, str]) -> tuple[dict, list[str]]:
     return out, errs
 
 
-def load_config(path: str | os.PathLike | None = None, overrides: dict | None = None,
+def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None,
                 environ: dict[str, str] | None = None) -> Config:
     """Defaults < file < environment < overrides (flags). Raises ConfigError."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     where = "config"
     if path:
         where = str(path)

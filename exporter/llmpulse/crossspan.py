@@ -26,6 +26,8 @@ holds one `CrossSpan` and calls it under its lock; this module records no metric
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from llmpulse.config import TrackingConfig
 from llmpulse.records import Call
 from llmpulse.series import LabelCaps
@@ -61,14 +63,14 @@ class CrossSpan:
                 "pending_aggregates": self.pending.count}
 
     # -- one call, one count -------------------------------------------------------
-    def maybe_duplicate(self, c: Call, wrappers) -> bool:
+    def maybe_duplicate(self, c: Call, wrappers: Collection[str]) -> bool:
         """A cheap test every call takes: False means `duplicate(c, wrappers)` is None."""
         sid, parent, rid = c.span_id, c.parent_span_id, c.response_id
         return (sid in wrappers or sid in self.call_parents.data or bool(parent and parent in self.span_owner.data)
                 or bool(rid and rid in self.responses.data)
                 or bool(self.promoted.data and c.trace_id in self.promoted.data))
 
-    def duplicate(self, c: Call, wrappers) -> str | None:
+    def duplicate(self, c: Call, wrappers: Collection[str]) -> str | None:
         """Why call c is not to be counted (it was reported already), or None.
 
         `wrappers`: parent span ids of the calls in c's request (within one request the inner span is kept).
@@ -119,7 +121,7 @@ class CrossSpan:
             entries.append([c.start_ns, c.scope, False])
         return False
 
-    def remember(self, c: Call, owner: Owner, response_owner: tuple) -> int:
+    def remember(self, c: Call, owner: Owner, response_owner: tuple[str, str, str, bool]) -> int:
         """Remember counted call c: its span (and the span around it), its response id, its trace's owner.
         Returns how many aggregates were waiting for a call of its trace (now covered by it)."""
         trace_id = c.trace_id

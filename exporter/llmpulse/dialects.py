@@ -324,14 +324,14 @@ class Normalizer:
         self.ngroups = len(groups)
         self._plans: dict[tuple, tuple] = {}                 # attribute names -> `_plan`
         self._last_resource: tuple = (None,)
-        names = {name for group in GROUPS for name in group}
-        names.update(OTHER_KEYS)
-        names.update(self.signals, self.prompt_version, billing.KEYS)
+        wanted = {name for group in GROUPS for name in group}
+        wanted.update(OTHER_KEYS)
+        wanted.update(self.signals, self.prompt_version, billing.KEYS)
         for attributes, _default in self.dims:
-            names.update(attributes)
+            wanted.update(attributes)
         if capture_content:
-            names.update(CONTENT_KEYS)
-        self.keys = Keys(names, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
+            wanted.update(CONTENT_KEYS)
+        self.keys = Keys(wanted, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
 
     def _pick(self, attrs: dict) -> list:
         """Each group's value as `_first` would read it (the first name with a value not None or "").

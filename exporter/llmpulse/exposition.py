@@ -133,7 +133,7 @@ def _snapshot(metrics) -> list:
         for f in metrics.families:
             if isinstance(f, Histogram):
                 size, n = f.size, f.n
-                items = []
+                items: list[tuple] = []
                 for k, parts in f.series.items():
                     if len(parts) == 1:
                         block, o, e, so = parts[0]

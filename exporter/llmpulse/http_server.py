@@ -246,10 +246,11 @@ class Protocol(HttpToolsProtocol):
 
     listener: Listener
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self.raw_transport = transport
-        self.transport = _LingeringTransport(transport, self)
+        # a proxy of the transport (its close lingers); uvicorn only calls Transport methods on it
+        self.transport = _LingeringTransport(transport, self)  # type: ignore[assignment]
         self.header_bytes = 0
         self.chunked = False
         self.url = b""
@@ -319,7 +320,9 @@ class Protocol(HttpToolsProtocol):
             what = "chunked encoding" if self.chunked else "HTTP request"
             self.reject(400, f"malformed {what}: {exc}", "bad_request")
 
-    def eof_received(self) -> bool | None:
+    # asyncio.Protocol.eof_received may return True (keep the half-closed transport open to answer);
+    # uvicorn annotates its own as returning None
+    def eof_received(self) -> bool | None:  # type: ignore[override]
         if self.phase == HEADERS:
             self.reject(400, "connection closed before the request headers were complete", "bad_request")
         elif self.phase == BODY:

@@ -143,9 +143,10 @@ def _entry(name: str, spec: dict, cov: Coverage) -> dict | None:
             if "cost" in key or "price" in key:
                 unmapped.append(key)
             continue
+        assert m is not None                        # target is None without a match
         threshold = int(m["k"]) * 1000 if m["k"] else 0
         tier = TIER_SUFFIXES.get(m["tier"] or "")
-        where = tiers.setdefault(tier, {}) if tier else base
+        where: dict[Any, Any] = tiers.setdefault(tier, {}) if tier else base
         if threshold:
             where = where.setdefault("above", {}).setdefault(threshold, {}) if tier else bands.setdefault(threshold, {})
         where[target] = value

@@ -87,7 +87,7 @@ class Metrics:
         self.lock = threading.Lock()
         self._local = threading.local()
         self._keys: dict[tuple, _Slot] = {}       # raw label values -> slot, for keys with no overflow
-        self._raw_strings: dict[str, str] = {}    # the strings of the keys of _keys, one object each
+        self._raw_strings: dict[object, object] = {}    # the strings of the keys of _keys, one object each
         self._slots: dict[tuple, _Slot] = {}      # (duration key, deployment key) -> slot
         self._retired: dict[tuple, list[_Slot]] = {}   # duration key -> slots whose deployment expired
         self.now = now
@@ -288,7 +288,7 @@ class Metrics:
         if hit is not None:
             return hit
         cap = self.caps.value
-        key = (cap("service_name", c.service), cap("gen_ai_operation_name", c.operation),
+        key: tuple[str, ...] = (cap("service_name", c.service), cap("gen_ai_operation_name", c.operation),
                cap("gen_ai_provider_name", c.provider), cap("gen_ai_request_model", c.request_model))
         if self.dim_names:
             key += tuple(cap(n, v) for n, v in zip(self.dim_names, c.dims))

@@ -166,7 +166,7 @@ def _parse_pb(message_cls: Any, body: bytes) -> Any:
 def _decode_traces_pb(body: bytes, max_items: int | None = None, keep: "Keys | None" = None) -> list[RawSpan]:
     req = _parse_pb(trace_service_pb2.ExportTraceServiceRequest, body)
     _check_items(req.resource_spans, "scope_spans", "spans", max_items, "resources, scopes and spans")
-    spans = []
+    spans: list[RawSpan] = []
     append = spans.append
     if keep is None:
         span_attrs = _pb_attrs
@@ -507,6 +507,7 @@ def decode_traces(body: bytes, content_type: str, max_items: int | None = None,
         return _decode_traces_json(body, max_items)
     if WIRE is not None:
         wire_keys = keep.wire if keep is not None else _WIRE_ALL
+        assert wire_keys is not None            # both are built whenever WIRE is
         return wire_keys.decode(body, -1 if max_items is None else max_items)
     return _decode_traces_pb(body, max_items, keep)
 

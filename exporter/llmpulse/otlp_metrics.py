@@ -55,9 +55,9 @@ def count_points(body: bytes, content_type: str) -> int:
     for rm in req.resource_metrics:
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                kind = metric.WhichOneof("data")
-                if kind in _PB_KINDS:
-                    n += len(getattr(metric, kind).data_points)
+                which = metric.WhichOneof("data")
+                if which in _PB_KINDS:
+                    n += len(getattr(metric, which).data_points)
     return n
 
 

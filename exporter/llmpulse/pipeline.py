@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmpulse import otlp, vocab
 from llmpulse.config import Config
@@ -48,7 +49,10 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, metrics: Metrics, prices=None, forwarder=None, capture_content: bool = False,
+    # prices: a PriceTable or PriceChain; forwarder: a llmpulse.forward.Forwarder (Any: the pipeline imports
+    # neither pricing nor forward, docs/architecture.md)
+    def __init__(self, cfg: Config, metrics: Metrics, prices: Any = None, forwarder: Any = None,
+                 capture_content: bool = False,
                  price_metrics: PriceMetrics | None = None):
         self.cfg = cfg
         self.metrics = metrics
@@ -145,7 +149,7 @@ class Pipeline:
     def logs(self, body: bytes, content_type: str) -> Outcome:
         records = otlp.decode_logs(body, content_type, self.cfg.server.max_spans_per_request)
         out = Outcome()
-        items = []
+        items: list[tuple[str, str, Eval | bool]] = []
         other = 0
         for i, rec in enumerate(records):
             if rec.event_name != "gen_ai.evaluation.result":
@@ -185,7 +189,7 @@ class Pipeline:
         if not isinstance(doc, list):
             raise otlp.DecodeError("body must be a score object, a list of them, or {\"scores\": [...]}")
         out = Outcome()
-        items = []
+        items: list[tuple[str, str, Eval | bool]] = []
         reasons: dict[str, int] = {}
         for i, item in enumerate(doc):
             path = prefix if single else f"{prefix}[{i}]"
@@ -216,7 +220,7 @@ def _finite(value: int | float) -> bool:
         return False
 
 
-def parse_score(item, path: str) -> tuple[str, str, Eval | bool]:
+def parse_score(item: Any, path: str) -> tuple[str, str, Eval | bool]:
     """One /v1/scores item -> (trace_id, span_id, Eval or feedback polarity).
 
     >>> parse_score({"trace_id": "a" * 32, "name": "feedback", "label": "thumbs_down"}, "s")

@@ -111,13 +111,15 @@ class PriceSources:
         return self.current()
 
     def current(self) -> PriceTable | PriceChain:
+        base = self.base
+        assert base is not None, "load() first"
         sources = [t for t in self.tables if t is not None]
         if not sources:
-            return self.base
+            return base
         if self.cfg.prefer == "sources":
             head = [self.files_only] if self.files_only is not None else []
-            return PriceChain([*head, *sources, self.base])
-        return PriceChain([self.base, *sources])
+            return PriceChain([*head, *sources, base])
+        return PriceChain([base, *sources])
 
     def _load(self, i: int, src: PriceSourceConfig, now: float, first: bool = False) -> bool:
         name = self.names[i]
@@ -155,7 +157,7 @@ class PriceSources:
         for i, src in enumerate(self.cfg.sources):
             if src.url and src.refresh_seconds and now >= self.next_due[i]:
                 before = self.tables[i]
-                if self._load(i, src, now) and (before is None or before.version != self.tables[i].version):
+                if self._load(i, src, now) and (before is None or before.version != getattr(self.tables[i], "version", None)):
                     changed = True
         if changed and self.on_change is not None:
             self.on_change(self.current())

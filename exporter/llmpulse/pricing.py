@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -516,7 +516,9 @@ class PriceTable:
         parsed = _parse_doc(doc, label, problems, require_checked=checked is None)
         if problems or parsed is None:
             raise PriceTableError(problems or [f"{label}: not a price table"])
-        return cls(parsed.entries, checked=parsed.checked or checked)
+        when = parsed.checked or checked
+        assert when is not None     # require_checked: _parse_doc reported a missing date as a problem
+        return cls(parsed.entries, checked=when)
 
     # ------------------------------------------------------------- lookups
     def lookup(self, provider: str, model: str) -> Price | None:
@@ -596,7 +598,13 @@ def _merge(earlier: list[tuple[int, PriceEntry]], layer: int,
 
 # ------------------------------------------------------------- validation
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml's when present: imported tables are large
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:                       # libyaml's when present: imported tables are large
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):
     """SafeLoader that leaves timestamps as strings, so a bad date is a
     validation problem with a path instead of a crash."""
 
@@ -708,6 +716,7 @@ def _parse_entry(raw: Any, path: str, label: str, scale: float, bad: Any) -> Pri
         ok = False
     if not ok:
         return None
+    assert isinstance(name, str) and isinstance(provider, str)      # checked above (ok)
     price = _build(base, above or [], [(name, _build(v, a)) for name, v, a in tiers or []])
     return PriceEntry(
         name=name.strip(), provider=provider.strip().lower(), price=price,
@@ -718,7 +727,7 @@ def _parse_entry(raw: Any, path: str, label: str, scale: float, bad: Any) -> Pri
 
 # ------------------------------------------------------- prices and sub-prices
 
-def _price_values(raw: dict, path: str, scale: float, bad: Any,
+def _price_values(raw: dict[str, Any], path: str, scale: float, bad: Any,
                   required: tuple[str, ...] = ()) -> dict[str, float] | None:
     """The price keys ``raw`` gives, as USD per million tokens (per call for PER_CALL); None on a problem."""
     ok = True
@@ -810,7 +819,7 @@ def _parse_above(raw: Any, path: str, scale: float, bad: Any,
 
 
 def _parse_tiers(raw: Any, path: str, scale: float, bad: Any, base: dict[str, Any],
-                 base_above: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, dict, list]] | None:
+                 base_above: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, dict[str, Any], list[Any]]] | None:
     """``tiers: {batch: 0.5, priority: {input: .., above: [...]}}``: service tiers other than the default.
 
     A number multiplies every token price (and every ``above`` price). A mapping states
@@ -821,7 +830,7 @@ def _parse_tiers(raw: Any, path: str, scale: float, bad: Any, base: dict[str, An
         bad(path, "must be a mapping of tier name to a multiplier or prices")
         return None
     ok = True
-    out: list[tuple[str, dict, list]] = []
+    out: list[tuple[str, dict[str, Any], list[Any]]] = []
     for name, spec in raw.items():
         where = f"{path}.{name}"
         if not isinstance(name, str) or not TIER_NAME.fullmatch(name) or name in (DEFAULT_TIER, "standard"):

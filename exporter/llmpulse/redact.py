@@ -158,7 +158,8 @@ def _sub_secrets(pattern: "re.Pattern[str]", text: str) -> str:
         if m is None:
             break
         if _names_secret(m):
-            end = m.end() if m.group("q") else _VALUE_TAIL.match(text, m.end()).end()
+            tail = _VALUE_TAIL.match(text, m.end())     # matches everywhere (it may match nothing)
+            end = m.end() if m.group("q") or tail is None else tail.end()
             out.append(text[pos:m.start()] + m.group("key") + m.group("q") + placeholder("secret") + m.group("q"))
             pos = end
         else:

@@ -48,8 +48,10 @@ def uvicorn_server(app, listener: http_server.Listener, **config) -> uvicorn.Ser
     return uvicorn.Server(uvicorn.Config(
         app, http=http_server.Protocol.bound(listener), loop="none", lifespan="off", interface="asgi3",
         access_log=False, log_config=None, log_level="warning", proxy_headers=False, server_header=False,
-        date_header=False, timeout_keep_alive=listener.limits.idle_timeout, timeout_graceful_shutdown=1,
-        backlog=128, **config))
+        date_header=False, timeout_graceful_shutdown=1, backlog=128,
+        # uvicorn annotates int; it hands the seconds to loop.call_later, which takes a float
+        timeout_keep_alive=listener.limits.idle_timeout,  # type: ignore[arg-type]
+        **config))
 
 
 def bare_server(app, host: str, port: int, limits: http_server.Limits | None = None) -> uvicorn.Server:
@@ -78,7 +80,7 @@ class _HttpServer:
             await asyncio.sleep(0.005)
 
     async def stop(self, grace: float) -> None:
-        self.server.config.timeout_graceful_shutdown = max(0.01, grace)
+        self.server.config.timeout_graceful_shutdown = max(0.01, grace)  # type: ignore[assignment]  # as above
         self.server.should_exit = True
         if self.task is not None:
             try:

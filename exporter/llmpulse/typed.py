@@ -20,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -31,15 +33,15 @@ class ConfigError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def build(cls: type, data: Any, path: str) -> Any:
+def build(cls: type[T], data: Any, path: str) -> T:
     problems: list[str] = []
     value = _convert(cls, data, path, problems)
     if problems:
         raise ConfigError(problems)
-    return value
+    return typing.cast(T, value)        # _convert built a `cls` (no problems were found)
 
 
-def merge(base: dict, override: dict) -> dict:
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge `override` into a copy of `base` (dicts merge, the rest replaces)."""
     out = dict(base)
     for key, value in override.items():
@@ -61,7 +63,7 @@ def _convert(tp: Any, data: Any, path: str, problems: list[str]) -> Any:
         if data is None:
             return None
         return _convert(args[0], data, path, problems)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if data is None:
             data = {}
         if not isinstance(data, dict):

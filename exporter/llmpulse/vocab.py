@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Old or library-specific provider spellings -> the current OTel
 # `gen_ai.provider.name` values (docs/dialects.md lists them).
@@ -321,9 +322,8 @@ _name_cache: dict[str, str | None] = {}
 
 
 def _name_class(raw: str) -> str | None:
-    hit = _name_cache.get(raw, False)
-    if hit is not False:
-        return hit
+    if raw in _name_cache:
+        return _name_cache[raw]
     s = raw.strip().lower()
     if s.isdigit():
         out = _status_class(int(s))
@@ -357,7 +357,7 @@ _MESSAGE_PHRASES = (
 )
 
 
-def error_class(status: object, exception_type: str, error_type: str, message: str = "") -> str:
+def error_class(status: Any, exception_type: str, error_type: str, message: str = "") -> str:
     """The normalised error_type of a failed span (one of records.ERROR_TYPES): from the HTTP status
     (an attribute, a numeric error.type, or one quoted in the exception message), else the exception
     type, else error.type, else _OTHER."""

@@ -124,7 +124,7 @@ def load(decode_error, too_many, raw_span, raw_event):
         reason = "LLMPULSE_PURE_PYTHON is set"
         return None
     try:
-        from llmpulse import _otlpwire
+        import llmpulse._otlpwire as _otlpwire
     except ImportError as exc:
         reason = f"not built ({exc})"
         return None

@@ -341,7 +341,7 @@ def _convert(tp: Any, value: Any, path: str, errors: list[str], partial: bool) -
     check = None
     if typing.get_origin(tp) is Annotated:
         tp, check = typing.get_args(tp)[0], typing.get_args(tp)[1]
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             errors.append(f"{path}: must be a mapping")
             return None

@@ -59,7 +59,8 @@ def serve(kind: str, host: str, port: int) -> None:
                              timeout_keep_alive=DEADLINE_S, proxy_headers=False, server_header=False,
                              date_header=False)
         server = uvicorn.Server(cfg)
-        server.install_signal_handlers = lambda: None   # noqa: E731 - uvicorn <0.29 name; harmless later
+        # uvicorn <0.29's name; harmless later (and unknown to newer uvicorn's types)
+        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # noqa: E731
         _stop_on_stdin_close(lambda: setattr(server, "should_exit", True))
         print("ready", flush=True)
         server.run()

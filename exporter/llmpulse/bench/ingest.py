@@ -98,7 +98,7 @@ class Client:
 
     def __init__(self, base_url: str):
         u = urlsplit(base_url)
-        self.host, self.port = u.hostname, u.port
+        self.host, self.port = u.hostname or "127.0.0.1", u.port
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
 
     def post(self, path: str, body: bytes, ctype: str) -> int:

@@ -75,5 +75,11 @@ class OtelRecorder:
 
     def points(self) -> int:
         data = self.reader.get_metrics_data()
-        return sum(len(m.data.data_points) for rm in data.resource_metrics for sm in rm.scope_metrics
-                   for m in sm.metrics)
+        if data is None:
+            return 0
+        n = 0
+        for rm in data.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    n += len(m.data.data_points)
+        return n

@@ -117,7 +117,7 @@ def synthetic(n: int, model: Callable[[int], str], first_id: int, service: str =
         sp.trace_id = (k + 1).to_bytes(16, "big")
         sp.span_id = (k + 1).to_bytes(8, "big")
         sp.name = f"chat {m}"
-        sp.kind = 3
+        sp.kind = Span.SPAN_KIND_CLIENT
         sp.start_time_unix_nano = now_ns - 900_000_000 - (k % 7) * 10_000_000
         sp.end_time_unix_nano = now_ns
         sp.attributes.extend([

@@ -35,6 +35,7 @@ class ServerProcess:
     def __init__(self, overrides: dict | None = None):
         self.proc = subprocess.Popen([sys.executable, "-m", "llmpulse.bench.server", json.dumps(overrides or {})],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdin is not None       # both PIPE
         line = self.proc.stdout.readline()
         if not line:
             self.proc.kill()
@@ -53,7 +54,8 @@ class ServerProcess:
 
     def stop(self) -> None:
         try:
-            self.proc.stdin.close()
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()

@@ -17,7 +17,7 @@ ValueError: rate() must use [$__rate_interval]: rate(x[5m])
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import attr
 from grafanalib import core
@@ -103,7 +103,7 @@ def target(
     fmt: str = "time_series",
 ) -> PromTarget:
     """A Prometheus target on `$datasource`; refIds are assigned by the panel helper."""
-    return PromTarget(
+    return PromTarget(  # type: ignore[call-arg]  # fields inherited from grafanalib (untyped): mypy's attrs plugin sees only ours
         expr=check_expr(expr),
         legendFormat=legend,
         exemplar=exemplar,
@@ -263,7 +263,7 @@ def heatmap(title: str, description: str, unit: str, bucket_expr: str) -> Heatma
     """A heatmap of `sum by (le) (rate(<histogram>_bucket[...]))` with exemplars on."""
     _require(title, description, unit)
     query = target(bucket_expr, "{{le}}", exemplar=True, fmt="heatmap")
-    return HeatmapPanel(
+    return HeatmapPanel(  # type: ignore[call-arg]  # fields inherited from grafanalib (untyped): mypy's attrs plugin sees only ours
         title=title,
         description=description,
         unit=unit,
@@ -302,7 +302,7 @@ class TracesPanel(core.Panel):
 def traces(title: str, description: str, traceql: str) -> TracesPanel:
     """Recent traces matching `traceql`, from the optional Tempo datasource."""
     _require(title, description, "none")
-    return TracesPanel(
+    return TracesPanel(  # type: ignore[call-arg]  # fields inherited from grafanalib (untyped): mypy's attrs plugin sees only ours
         title=title, description=description, dataSource=TEMPO, query=traceql, maxDataPoints=None
     )
 
@@ -329,10 +329,11 @@ class LogsPanel(core.Panel):
 def logs(title: str, description: str, logql: str) -> LogsPanel:
     """Recent log lines matching `logql`, from the optional Loki datasource."""
     _require(title, description, "none")
-    return LogsPanel(title=title, description=description, dataSource=LOKI, query=logql, maxDataPoints=None)
+    return LogsPanel(  # type: ignore[call-arg]  # fields inherited from grafanalib (untyped), as above
+        title=title, description=description, dataSource=LOKI, query=logql, maxDataPoints=None)
 
 
-PANEL_KINDS = {"timeseries": timeseries, "stat": stat, "table": table}
+PANEL_KINDS: dict[str, Callable[..., core.Panel]] = {"timeseries": timeseries, "stat": stat, "table": table}
 
 
 def panel(kind: str, title: str, description: str, unit: str, targets: Sequence[core.Target], **options: Any) -> core.Panel:

@@ -196,4 +196,5 @@ def _rejected(resp: requests.Response, response_cls: type[Message], json_key: st
     except DecodeError:
         return 0
     field_name = "rejected_spans" if json_key == "rejectedSpans" else "rejected_log_records"
-    return int(getattr(msg.partial_success, field_name))
+    # either response class has partial_success; `response_cls` is typed as protobuf's Message
+    return int(getattr(msg.partial_success, field_name))  # type: ignore[attr-defined]

@@ -234,6 +234,7 @@ class Traffic:
         sc = tr.sc
         runaway = sc is not None and sc.runaway_share > 0 and self.rng.random() < sc.runaway_share
         if runaway:
+            assert sc is not None
             n_calls = self.rng.randint(*sc.runaway_calls)
         else:
             n_calls = min(12, max(1, round(self._lognormal(4, 0.45))))
