@@ -17,12 +17,16 @@ def test_every_error_is_reported_with_its_path(tmp_path):
                  "  dimensions:\n    - name: user_id\n      attributes: [enduser.id]\nbogus: 1\n")
     with pytest.raises(ConfigError) as exc:
         load_config(f, environ={})
-    problems = exc.value.problems
-    assert f"{f}.server.metrics_prot: unknown key" in problems[0]
-    assert any(p.startswith(f"{f}.server.otlp_http_port: must be an integer") for p in problems)
-    assert any("label_caps.service_name: must be >= 1" in p for p in problems)
-    assert any("dimensions[0].name: 'user_id' is an identifier, never a label" in p for p in problems)
-    assert any(p.startswith(f"{f}.bogus: unknown key") for p in problems)
+    # one format for every typed file (llmpulse.typed): file: key path: what was wrong (what is allowed)
+    assert exc.value.problems == [
+        f"{f}: server.metrics_prot: unknown key (did you mean metrics_port? known: body_timeout_seconds, "
+        "grpc_enabled, grpc_keepalive_seconds, grpc_max_idle_seconds, grpc_max_streams_per_connection, "
+        "header_timeout_seconds, host, idle_timeout_seconds, ... (18 in all))",
+        f"{f}: server.otlp_http_port: must be an integer, got 'x'",
+        f"{f}: metrics.dimensions[0].name: 'user_id' is an identifier, never a label",
+        f"{f}: metrics.label_caps.service_name: must be >= 1",
+        f"{f}: bogus: unknown key (known: auth, forward, metrics, pricing, server, signals, tokens, tracking)",
+    ]
 
 
 def test_environment_then_overrides_win(tmp_path):

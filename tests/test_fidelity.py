@@ -615,3 +615,16 @@ def test_stopping_the_exporter_decides_pending_aggregates_and_observes_open_trac
     assert reg.get_sample_value("llm_tokens_total", tokens) == 30
     assert reg.get_sample_value("llmpulse_aggregate_usage_total", {"outcome": "promoted"}) == 1
     assert reg.get_sample_value("llm_trace_operations_count", {"service_name": "svc"}) == 1
+
+
+def test_an_error_type_of_unicode_digits_is_a_cause_not_a_crash():
+    """error.type "²" passes str.isdigit() but not int(): it once raised out of the pipeline, so
+    the request answered 500 and its valid spans were lost (found by tests/test_vocab.py)."""
+    rig = Rig()
+    trace = os.urandom(16)
+    failed = chat(10, 0, trace=trace, status=2, extra={"error.type": "²"})
+    ok = chat(20, 5, trace=os.urandom(16))
+    out = rig.send(failed, ok)
+    assert out.rejected == 0
+    assert rig.calls() == 2 and rig.tokens() == 30
+    assert rig.total("gen_ai_client_operation_duration_seconds_count", error_type="_OTHER") == 1

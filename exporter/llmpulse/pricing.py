@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from llmpulse.records import Billing
+from llmpulse.typed import got, unknown_key_message
 
 __all__ = ["Price", "PriceChain", "PriceEntry", "PriceTable", "PriceTableError", "Quote", "name_forms"]
 
@@ -639,12 +640,12 @@ def _parse_doc(doc: Any, label: str, problems: list[str],
         return None
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            bad(str(key), f"unknown key (allowed: {', '.join(TOP_LEVEL_KEYS)})")
+            bad(str(key), unknown_key_message(key, TOP_LEVEL_KEYS))
     checked = _parse_date(doc.get("checked"))
     if "checked" in doc and checked is None:
-        bad("checked", "must be a date YYYY-MM-DD")
+        bad("checked", f"must be a date YYYY-MM-DD, got {got(doc.get('checked'))}")
     elif require_checked and checked is None:
-        bad("checked", "is required (the date the prices were checked, YYYY-MM-DD)")
+        bad("checked", "missing (required: the date the prices were checked, YYYY-MM-DD)")
     currency = doc.get("currency", "USD")
     if currency != "USD":
         bad("currency", "must be USD")
@@ -676,16 +677,16 @@ def _parse_doc(doc: Any, label: str, problems: list[str],
 
 def _parse_entry(raw: Any, path: str, label: str, scale: float, bad: Any) -> PriceEntry | None:
     if not isinstance(raw, dict):
-        bad(path, "must be a mapping")
+        bad(path, f"must be a mapping, got {got(raw)}")
         return None
     ok = True
     for key in raw:
         if key not in MODEL_KEYS:
-            bad(f"{path}.{key}", f"unknown key (allowed: {', '.join(MODEL_KEYS)})")
+            bad(f"{path}.{key}", unknown_key_message(key, MODEL_KEYS))
             ok = False
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        bad(f"{path}.name", "is required (a non-empty string)")
+        bad(f"{path}.name", "missing (required: a non-empty string)")
         ok = False
     provider = raw.get("provider", ANY_PROVIDER)
     if not isinstance(provider, str) or not provider.strip():
@@ -712,7 +713,7 @@ def _parse_entry(raw: Any, path: str, label: str, scale: float, bad: Any) -> Pri
             ok = False
     source = raw.get("source", "")
     if not isinstance(source, str):
-        bad(f"{path}.source", "must be a string")
+        bad(f"{path}.source", f"must be a string, got {got(source)}")
         ok = False
     if not ok:
         return None
@@ -735,13 +736,13 @@ def _price_values(raw: dict[str, Any], path: str, scale: float, bad: Any,
     for key in PRICE_KEYS:
         if key not in raw or raw[key] is None:
             if key in required:
-                bad(f"{path}.{key}", "is required (a number >= 0)")
+                bad(f"{path}.{key}", "missing (required: a number >= 0)")
                 ok = False
             continue
         value = raw[key]
         if (isinstance(value, bool) or not isinstance(value, (int, float))
                 or not math.isfinite(value) or value < 0):
-            bad(f"{path}.{key}", "must be a number >= 0")
+            bad(f"{path}.{key}", f"must be a number >= 0, got {got(value)}")
             ok = False
             continue
         values[key] = float(value) if key in PER_CALL else float(value) * scale
@@ -800,11 +801,11 @@ def _parse_above(raw: Any, path: str, scale: float, bad: Any,
             continue
         for key in item:
             if key != "tokens" and key not in PRICE_KEYS:
-                bad(f"{where}.{key}", f"unknown key (allowed: tokens, {', '.join(PRICE_KEYS)})")
+                bad(f"{where}.{key}", unknown_key_message(key, ("tokens", *PRICE_KEYS)))
                 ok = False
         tokens = item.get("tokens")
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
-            bad(f"{where}.tokens", "is required (a whole number of prompt tokens >= 1)")
+            bad(f"{where}.tokens", "missing (required: a whole number of prompt tokens >= 1)")
             ok = False
             continue
         if out and tokens <= out[-1][0]:
@@ -839,7 +840,7 @@ def _parse_tiers(raw: Any, path: str, scale: float, bad: Any, base: dict[str, An
             continue
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
             if not math.isfinite(spec) or spec < 0:
-                bad(where, "a multiplier must be a number >= 0")
+                bad(where, f"a multiplier must be a number >= 0, got {got(spec)}")
                 ok = False
                 continue
             m = float(spec)
@@ -848,7 +849,7 @@ def _parse_tiers(raw: Any, path: str, scale: float, bad: Any, base: dict[str, An
         elif isinstance(spec, dict):
             for key in spec:
                 if key != "above" and key not in PRICE_KEYS:
-                    bad(f"{where}.{key}", f"unknown key (allowed: above, {', '.join(PRICE_KEYS)})")
+                    bad(f"{where}.{key}", unknown_key_message(key, ("above", *PRICE_KEYS)))
                     ok = False
             given = _price_values(spec, where, scale, bad)
             if given is None:
@@ -884,13 +885,13 @@ def _build(vals: dict[str, Any], above: list[tuple[int, dict[str, Any]]],
 
 def _string_list(value: Any, path: str, bad: Any) -> list[str] | None:
     if not isinstance(value, list):
-        bad(path, "must be a list of strings")
+        bad(path, f"must be a list of strings, got {got(value)}")
         return None
     out: list[str] = []
     ok = True
     for j, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
-            bad(f"{path}[{j}]", "must be a non-empty string")
+            bad(f"{path}[{j}]", f"must be a non-empty string, got {got(item)}")
             ok = False
         else:
             out.append(item)

@@ -1,44 +1,98 @@
-"""Map plain YAML data onto dataclasses, strictly.
+"""Map plain YAML data onto dataclasses, strictly: the one loader of llmpulse's typed files.
 
-Unknown keys and wrong types are errors; every error is reported with its
-path, all at once.
+The exporter config (`llmpulse.config`), the alert thresholds (`llmpulse.alerts.thresholds`) and the
+price files (`llmpulse.pricing`, for its keys and types) report problems the same way, all at once,
+one per line:
+
+    <file>: <key path>: <what was wrong>[, got <value>] [(did you mean <key>? known: ...)]
+
+Unknown keys, wrong types, missing required keys and values a `Check` refuses are errors; a
+dataclass field's YAML key is its name, or `field(metadata={"key": ...})`; a dataclass may add
+its own rules in a `validate()` method returning `"key: message"` strings.
 
 >>> from dataclasses import dataclass
 >>> @dataclass
 ... class Port:
-...     port: int = 80
->>> build(Port, {"port": 8080}, "cfg")
+...     port: Annotated[int, Check("a port number 1..65535", lambda v: 0 < v < 65536)] = 80
+>>> build(Port, {"port": 8080}, "cfg.yaml")
 Port(port=8080)
->>> build(Port, {"prot": 1}, "cfg")
+>>> build(Port, {"prot": 1, "port": 0}, "cfg.yaml")
 Traceback (most recent call last):
 ...
-llmpulse.typed.ConfigError: cfg.prot: unknown key (known: port)
+llmpulse.typed.ConfigError: cfg.yaml: prot: unknown key (did you mean port? known: port)
+cfg.yaml: port: must be a port number 1..65535, got 0
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, TypeVar
 
 T = TypeVar("T")
 
+__all__ = ["Annotated", "Check", "ConfigError", "at", "build", "check", "merge", "got", "unknown_key", "unknown_key_message"]
+
+SHOW_KNOWN = 8          # known keys listed in an unknown-key message, at most
+
 
 class ConfigError(ValueError):
-    """One or more configuration problems, each prefixed with its path."""
+    """One or more problems, each `<file>: <key path>: <message>`."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
 
 
-def build(cls: type[T], data: Any, path: str) -> T:
+@dataclass(frozen=True)
+class Check:
+    """A kind of value: its name in messages (what is allowed) and a predicate on the converted value."""
+
+    kind: str
+    ok: Callable[[Any], bool] = lambda v: True
+
+
+def build(cls: type[T], data: Any, source: str) -> T:
+    """`data` as a `cls`, or ConfigError listing every problem, each prefixed with `source`."""
     problems: list[str] = []
-    value = _convert(cls, data, path, problems)
+    value = _convert(cls, data, "", problems, partial=False)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([f"{source}: {p}" for p in problems])
     return typing.cast(T, value)        # _convert built a `cls` (no problems were found)
+
+
+def check(cls: type, data: Any, source: str, partial: bool = True) -> list[str]:
+    """The problems of `data` as a `cls`, without building it; `partial`: required keys may be absent
+    (a layer that overrides some keys of another)."""
+    problems: list[str] = []
+    _convert(cls, data, "", problems, partial=partial)
+    return [f"{source}: {p}" for p in problems]
+
+
+def at(path: str, key: str) -> str:
+    """A key's path below `path`: `at("server", "port") == "server.port"`, `at("", "port") == "port"`."""
+    return f"{path}.{key}" if path else key
+
+
+def unknown_key(path: str, key: str, known: typing.Iterable[str]) -> str:
+    """The message for an unknown key: a suggestion when one is close, and what is allowed.
+
+    >>> unknown_key("models[5]", "outptu", ["name", "input", "output"])
+    'models[5].outptu: unknown key (did you mean output? known: input, name, output)'
+    """
+    return f"{at(path, str(key))}: {unknown_key_message(key, known)}"
+
+
+def unknown_key_message(key: str, known: typing.Iterable[str]) -> str:
+    """`unknown_key` without the path, for loaders that add it themselves (`llmpulse.pricing`)."""
+    names = sorted(known)
+    close = difflib.get_close_matches(str(key), names, n=1)
+    listed = ", ".join(names[:SHOW_KNOWN]) + (f", ... ({len(names)} in all)" if len(names) > SHOW_KNOWN else "")
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown key ({hint}known: {listed})"
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -52,75 +106,108 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
+def _key(f: dataclasses.Field[Any]) -> str:
+    return str(f.metadata.get("key", f.name))
 
 
-def _convert(tp: Any, data: Any, path: str, problems: list[str]) -> Any:
+def got(value: Any) -> str:
+    """A value as a message shows it (`got(-1) == "-1"`), shortened."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _convert(tp: Any, data: Any, path: str, problems: list[str], partial: bool) -> Any:
+    """`data` converted to `tp`, or _BAD (its problems appended)."""
+    checker: Check | None = None
+    if typing.get_origin(tp) is Annotated:
+        tp, checker = typing.get_args(tp)[0], typing.get_args(tp)[1]
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if data is None:
             return None
-        return _convert(args[0], data, path, problems)
+        return _convert(args[0], data, path, problems, partial)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            problems.append(f"{path}: must be a mapping, got {type(data).__name__}")
-            return tp()
-        hints = typing.get_type_hints(tp)
-        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
-        kwargs = {}
-        for key, value in data.items():
-            if key not in fields:
-                problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(fields))})")
-                continue
-            kwargs[key] = _convert(hints[key], value, f"{path}.{key}", problems)
-        try:
-            obj = tp(**kwargs)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"{path}: {exc}")
-            return tp()
-        check = getattr(obj, "validate", None)
-        if check is not None:
-            problems.extend(f"{path}.{msg}" for msg in check())
-        return obj
+        return _dataclass(tp, data, path, problems, partial)
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(data, list):
-            problems.append(f"{path}: must be a list, got {type(data).__name__}")
-            return []
-        return [_convert(item, v, f"{path}[{i}]", problems) for i, v in enumerate(data)]
+            problems.append(f"{path}: must be a list, got {got(data)}")
+            return _BAD
+        items = [_convert(item, v, f"{path}[{i}]", problems, False) for i, v in enumerate(data)]
+        return _BAD if any(v is _BAD for v in items) else items
     if origin is dict:
         _, item = typing.get_args(tp)
         if not isinstance(data, dict):
-            problems.append(f"{path}: must be a mapping, got {type(data).__name__}")
-            return {}
-        return {str(k): _convert(item, v, f"{path}.{k}", problems) for k, v in data.items()}
-    if tp is float:
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            problems.append(f"{path}: must be a number, got {data!r}")
-            return 0.0
-        return float(data)
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            problems.append(f"{path}: must be an integer, got {data!r}")
-            return 0
-        return data
-    if tp is bool:
-        if not isinstance(data, bool):
-            problems.append(f"{path}: must be true or false, got {data!r}")
-            return False
-        return data
-    if tp is str:
-        if isinstance(data, (int, float)) and not isinstance(data, bool):
-            return str(data)
-        if not isinstance(data, str):
-            problems.append(f"{path}: must be a string, got {data!r}")
-            return ""
-        return data
+            problems.append(f"{path}: must be a mapping, got {got(data)}")
+            return _BAD
+        out = {str(k): _convert(item, v, at(path, str(k)), problems, False) for k, v in data.items()}
+        return _BAD if any(v is _BAD for v in out.values()) else out
+    value = _scalar(tp, data, path, problems, checker)
+    if value is not _BAD and checker is not None and not checker.ok(value):
+        problems.append(f"{path}: must be {checker.kind}, got {got(data)}")
+        return _BAD
+    return value
+
+
+_BAD = object()         # what a value that cannot be converted becomes (its problem is reported)
+_KINDS = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+_OK: dict[Any, Callable[[Any], bool]] = {
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    bool: lambda v: isinstance(v, bool),
+    # a number where a string is expected is taken as written (`host: 10`, a duration `0`)
+    str: lambda v: isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+}
+
+
+def _scalar(tp: Any, data: Any, path: str, problems: list[str], checker: Check | None) -> Any:
     if tp is Any:
         return data
-    problems.append(f"{path}: unsupported type {_type_name(tp)}")
+    ok = _OK.get(tp)
+    if ok is None:
+        problems.append(f"{path}: unsupported type {getattr(tp, '__name__', tp)}")
+        return _BAD
+    if not ok(data):
+        problems.append(f"{path}: must be {checker.kind if checker else _KINDS[tp]}, got {got(data)}")
+        return _BAD
+    # a number is kept as written (an int stays an int: rendered rules and dashboards show `5`, not `5.0`)
+    if tp is str:
+        return str(data)
     return data
+
+
+def _dataclass(tp: type, data: Any, path: str, problems: list[str], partial: bool) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{path or '(top level)'}: must be a mapping, got {got(data)}")
+        return _BAD
+    hints = typing.get_type_hints(tp, include_extras=True)
+    fields = {_key(f): f for f in dataclasses.fields(tp) if f.init}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            problems.append(unknown_key(path, str(key), fields))
+            continue
+        f = fields[key]
+        kwargs[f.name] = _convert(hints[f.name], value, at(path, str(key)), problems, partial)
+    if partial:
+        return None
+    missing = [key for key, f in fields.items() if key not in data and _required(f)]
+    problems.extend(f"{at(path, key)}: missing (required)" for key in missing)
+    if missing or any(v is _BAD for v in kwargs.values()):     # cannot be built (nor validated)
+        return _BAD
+    try:
+        obj = tp(**kwargs)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"{path or '(top level)'}: {exc}")
+        return _BAD
+    validate = getattr(obj, "validate", None)
+    if validate is not None:
+        problems.extend(at(path, msg) for msg in validate())
+    return obj

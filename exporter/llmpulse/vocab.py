@@ -325,7 +325,7 @@ def _name_class(raw: str) -> str | None:
     if raw in _name_cache:
         return _name_cache[raw]
     s = raw.strip().lower()
-    if s.isdigit():
+    if s.isascii() and s.isdigit():         # not "²": str.isdigit takes superscripts, int() does not
         out = _status_class(int(s))
     else:
         key = _SEPARATORS.sub("", s.rsplit(".", 1)[-1])
@@ -374,7 +374,7 @@ def error_class(status: Any, exception_type: str, error_type: str, message: str 
             cls = _status_class(int(m.group(1)))
             if cls:
                 return cls
-    if error_type and error_type.isdigit():        # error.type "429", "500": a status
+    if error_type and error_type.isascii() and error_type.isdigit():   # error.type "429", "500": a status
         cls = _status_class(int(error_type))
         if cls:
             return cls

@@ -103,4 +103,4 @@ def test_bad_thresholds_file_is_a_usage_error(tmp_path: Path, capsys):
     bad.write_text("LLMErrorRatioHighCriticalTreshold: 0.1\n")
     assert main(["alerts", "build", "--thresholds", str(bad), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "bad.yaml: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold?)" in err
+    assert "bad.yaml: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold? known: " in err

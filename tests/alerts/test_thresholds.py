@@ -72,17 +72,22 @@ slo:
     - {severity: page, long: 1h, short: 5m, budgetPercent: 2}
 """)
     f = str(tmp_path / "t.yaml")
+    known = ("CallSelector, GrafanaURL, LLMConversationCostOutlierBaselineWindow, LLMConversationCostOutlierFactor, "
+             "LLMConversationCostOutlierFor, LLMConversationCostOutlierMinHistory, LLMConversationCostOutlierQuantile, "
+             "LLMConversationCostOutlierWindow, ... (104 in all)")
+    # one format for every typed file (llmpulse.typed): file: key path: what was wrong (what is allowed)
     assert sorted(errors) == sorted([
-        f"{f}: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold?)",
-        f"{f}: LLMErrorRatioHighCriticalThreshold: must be a number in [0, 1]",
-        f"{f}: slo.availability.objective: must be a number in (0, 1)",
-        f"{f}: slo.windows[0].severity: must be one of critical, warning, info",
-        f"{f}: slo.windows[0].for: missing",
-        f"{f}: LLMDailyBudgetExceededThresholdUSD.default: must be a number >= 0",
-        f"{f}: LLMDailyBudgetExceededThresholdUSD.per_service.bot: must be a number >= 0",
-        f"{f}: LLMTruncationHighWindow: must be a duration like 30s, 5m, 1h, 7d, 1w",
-        f"{f}: LLMRunawayAgentMaxOperationsPerTrace: must be a number > 0",
-        f"{f}: LLMSafetyEvaluationFailedNameRegex: must be a valid regular expression",
+        f"{f}: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold? "
+        f"known: {known})",
+        f"{f}: LLMErrorRatioHighCriticalThreshold: must be a number in [0, 1], got 5",
+        f"{f}: slo.availability.objective: must be a number in (0, 1), got 1.5",
+        f"{f}: slo.windows[0].severity: must be one of critical, warning, info, got 'page'",
+        f"{f}: slo.windows[0].for: missing (required)",
+        f"{f}: LLMDailyBudgetExceededThresholdUSD.default: must be a number >= 0, got -1",
+        f"{f}: LLMDailyBudgetExceededThresholdUSD.per_service.bot: must be a number >= 0, got 'cheap'",
+        f"{f}: LLMTruncationHighWindow: must be a duration like 30s, 5m, 1h, 7d, 1w, got 'fifteen minutes'",
+        f"{f}: LLMRunawayAgentMaxOperationsPerTrace: must be a number > 0, got '25'",
+        f"{f}: LLMSafetyEvaluationFailedNameRegex: must be a valid regular expression, got '(unclosed'",
     ])
 
 
@@ -110,7 +115,7 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path):
 
 def test_bool_is_not_a_number(tmp_path: Path):
     assert errors_of(tmp_path, "LLMTruncationHighThreshold: true\n") == [
-        f"{tmp_path / 't.yaml'}: LLMTruncationHighThreshold: must be a number in [0, 1]"]
+        f"{tmp_path / 't.yaml'}: LLMTruncationHighThreshold: must be a number in [0, 1], got True"]
 
 
 def test_check_command(tmp_path: Path, capsys):

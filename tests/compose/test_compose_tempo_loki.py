@@ -151,7 +151,7 @@ def test_stack_forwarding_config_is_valid(llmpulse_cfg, tempo) -> None:
 
 
 def test_forward_config_typo_is_an_error() -> None:
-    with pytest.raises(ConfigError, match=r"forward.loki.content.enable: unknown key"):
+    with pytest.raises(ConfigError, match=r"forward: loki.content.enable: unknown key \(did you mean enabled\?"):
         build(ForwardConfig, {"loki": {"content": {"enable": True}}}, "forward")
     with pytest.raises(ConfigError, match=r"compression"):
         build(ForwardConfig, {"otlp": {"compression": "brotli"}}, "forward")

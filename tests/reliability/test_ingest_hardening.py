@@ -105,9 +105,9 @@ def test_a_missing_token_file_is_a_configuration_error_naming_the_key(tmp_path):
     missing = tmp_path / "no-such-token"
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"auth": {"token_file": str(missing)}}, environ={})
-    assert err.value.problems == [f"config.auth.token_file: cannot read {missing}: No such file or directory"]
+    assert err.value.problems == [f"config: auth.token_file: cannot read {missing}: No such file or directory"]
     (tmp_path / "empty").write_text("\n")
-    with pytest.raises(ConfigError, match=r"config\.auth\.token_file: .* is empty"):
+    with pytest.raises(ConfigError, match=r"config: auth\.token_file: .* is empty"):
         load_config(overrides={"auth": {"token_file": str(tmp_path / "empty")}}, environ={})
     # the compose stack ships an empty secret on purpose: auth off, said so in its config
     cfg = load_config(overrides={"auth": {"token_file": str(tmp_path / "empty"), "allow_empty_token_file": True}},
@@ -180,7 +180,7 @@ def test_sizes_lengths_and_deadlines_that_make_no_sense_are_refused_with_their_p
     section, name = key.split(".")
     with pytest.raises(ConfigError) as err:
         load_config(overrides={section: {name: value}}, environ={})
-    assert any(p.startswith(f"config.{key}: must be") for p in err.value.problems), err.value.problems
+    assert any(p.startswith(f"config: {key}: must be") for p in err.value.problems), err.value.problems
 
 
 # ----------------------------------------------------------------- issue 12, item 8: OTLP metrics

@@ -10,21 +10,24 @@ path, and every error is reported at once:
     >>> try:
     ...     load_thresholds(overrides={"LLMErrorRatioHighCriticalTreshold": 1})
     ... except ThresholdsError as exc:
-    ...     print(exc)
-    <overrides>: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold?)
+    ...     print(exc)  # doctest: +ELLIPSIS
+    <overrides>: LLMErrorRatioHighCriticalTreshold: unknown key (did you mean LLMErrorRatioHighCriticalThreshold? known: ...)
+
+The loading is `llmpulse.typed`'s, as for the exporter config and the price files: one error format.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
+
+from llmpulse import typed
+from llmpulse.typed import Check
 
 from llmpulse.paths import ALERTS_DIR
 
@@ -39,20 +42,12 @@ _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 6
 ENGINE_TTFT_BOUNDS = (0.1, 1.0, 10.0, 20.0, 40.0, 80.0)
 
 
-class ThresholdsError(ValueError):
+class ThresholdsError(typed.ConfigError):
     """Every problem found in a thresholds file, one `file: path: message` per line."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("\n".join(errors))
-
-
-@dataclass(frozen=True)
-class Check:
-    """A value kind: a name for messages and a predicate on the converted value."""
-
-    kind: str
-    ok: typing.Callable[[Any], bool] = lambda v: True
+    @property
+    def errors(self) -> list[str]:
+        return self.problems
 
 
 RATIO = Check("a number in [0, 1]", lambda v: 0 <= v <= 1)
@@ -291,18 +286,19 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | 
         if not isinstance(data, dict):
             errors.append(f"{name}: must be a mapping of knob names to values")
             continue
-        layer_errors: list[str] = []
-        _convert(Thresholds, data, "", layer_errors, partial=True)
-        errors.extend(f"{name}: {e}" for e in layer_errors)
+        layer_errors = typed.check(Thresholds, data, name, partial=True)
+        errors.extend(layer_errors)
         if not layer_errors:
             merged = _merge(merged, data)
     if errors:
         raise ThresholdsError(errors)
-    final_errors: list[str] = []
-    result = _convert(Thresholds, merged, "", final_errors, partial=False)
-    final_errors.extend(_consistency(result) if not final_errors else [])
+    source = str(path) if path is not None else "<overrides>" if overrides is not None else DEFAULT_PATH.name
+    try:
+        result = typed.build(Thresholds, merged, source)
+    except typed.ConfigError as exc:
+        raise ThresholdsError(exc.problems) from None
+    final_errors = _consistency(result)
     if final_errors:
-        source = str(path) if path is not None else "<overrides>" if overrides is not None else DEFAULT_PATH.name
         raise ThresholdsError([f"{source}: {e}" for e in final_errors])
     return result
 
@@ -328,68 +324,6 @@ def _merge(base: Any, top: Any) -> Any:
     return top
 
 
-def _key(f: dataclasses.Field) -> str:
-    return f.metadata.get("key", f.name)
-
-
-def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _convert(tp: Any, value: Any, path: str, errors: list[str], partial: bool) -> Any:
-    """Check `value` against type `tp`; append `path: message` errors."""
-    check = None
-    if typing.get_origin(tp) is Annotated:
-        tp, check = typing.get_args(tp)[0], typing.get_args(tp)[1]
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            errors.append(f"{path}: must be a mapping")
-            return None
-        fields = {_key(f): f for f in dataclasses.fields(tp)}
-        hints = typing.get_type_hints(tp, include_extras=True)
-        out = {}
-        for key in value:
-            if key not in fields:
-                close = difflib.get_close_matches(str(key), fields, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                errors.append(f"{_at(path, str(key))}: unknown key{hint}")
-        for key, f in fields.items():
-            if key in value:
-                out[f.name] = _convert(hints[f.name], value[key], _at(path, key), errors, partial)
-            elif not partial:
-                errors.append(f"{_at(path, key)}: missing")
-        return None if partial else (tp(**out) if len(out) == len(fields) else None)
-    origin = typing.get_origin(tp)
-    if origin is list:
-        if not isinstance(value, list):
-            errors.append(f"{path}: must be a list")
-            return None
-        (item,) = typing.get_args(tp)
-        return [_convert(item, v, f"{path}[{i}]", errors, partial=False) for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            errors.append(f"{path}: must be a mapping")
-            return None
-        _, item = typing.get_args(tp)
-        return {str(k): _convert(item, v, _at(path, str(k)), errors, partial=False) for k, v in value.items()}
-    kind = check.kind if check else tp.__name__
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            errors.append(f"{path}: must be {kind}")
-            return None
-    elif tp is str:
-        if not isinstance(value, str):
-            if tp is str and check is DURATION and isinstance(value, int) and value == 0:
-                value = "0"
-            else:
-                errors.append(f"{path}: must be {kind}")
-                return None
-    if check is not None and not check.ok(value):
-        errors.append(f"{path}: must be {kind}")
-        return None
-    return value
-
-
 def _consistency(th: Thresholds) -> list[str]:
     """Cross-field rules: warning tiers below critical ones, windows ordered."""
     errors = []
@@ -407,6 +341,8 @@ def _consistency(th: Thresholds) -> list[str]:
     if th.LLMEngineTimeToFirstTokenThresholdSeconds not in ENGINE_TTFT_BOUNDS:
         errors.append("LLMEngineTimeToFirstTokenThresholdSeconds: must be a bucket bound of both vLLM's and "
                       f"SGLang's time-to-first-token histograms: one of {', '.join(f'{b:g}' for b in ENGINE_TTFT_BOUNDS)}")
+    if not th.slo.windows:
+        errors.append("slo.windows: name at least one burn-rate tier (the SLO alerts and dashboards use them)")
     for i, w in enumerate(th.slo.windows):
         if duration_seconds(w.short) >= duration_seconds(w.long):
             errors.append(f"slo.windows[{i}]: short ({w.short}) must be shorter than long ({w.long})")
@@ -429,7 +365,7 @@ def _consistency(th: Thresholds) -> list[str]:
 
 def _dump(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
-        return {_key(f): _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.metadata.get("key", f.name): _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, list):
         return [_dump(v) for v in obj]
     if isinstance(obj, dict):

@@ -56,8 +56,9 @@ def budget_ratio(spend_per_day: str, selector: str, thresholds: Thresholds) -> s
     `spend_per_day` is a template with `{sel}` for the label selector and must keep
     `service_name`. Overrides become `or` branches, evaluated before the default.
 
-    >>> from llmpulse.dashboards.thresholds import Thresholds
-    >>> t = Thresholds(daily_budget_per_service_usd={"chat": 50.0})
+    >>> from dataclasses import replace
+    >>> from llmpulse.dashboards.thresholds import load_thresholds
+    >>> t = replace(load_thresholds(None), daily_budget_per_service_usd={"chat": 50.0})
     >>> budget_ratio("sum by (service_name) (x{{{sel}}})", 'job="a"', t)
     '(sum by (service_name) (x{job="a", service_name="chat"})) / 50 or (sum by (service_name) (x{job="a"})) / 100'
     """
