@@ -338,16 +338,18 @@ def test_validation_lists_every_problem_with_its_path(tmp_path: Path) -> None:
     p = str(path)
     # one format for every typed file (llmpulse.typed): file: key path: what was wrong (what is allowed)
     expected = [
+        # the shape (llmpulse.typed: keys, types, required keys) ...
         f"{p}: colour: unknown key (known: checked, currency, models, source, unit, version)",
-        f"{p}: checked: must be a date YYYY-MM-DD, got '2026-13-45'",
-        f"{p}: currency: must be USD",
         f"{p}: models[1].input: must be a number >= 0, got -1",
         f"{p}: models[2].input: must be a number >= 0, got 'cheap'",
-        f"{p}: models[3].name: missing (required: a non-empty string)",
-        f"{p}: models[4].patterns[0]: not a valid regular expression: missing ), unterminated subpattern at position 5",
+        f"{p}: models[3].name: missing (required)",
         f"{p}: models[5].outptu: unknown key (did you mean output? known: above, aliases, audio_cache_read, "
         "audio_input, audio_output, cache_read, cache_write, cache_write_1h, ... (22 in all))",
-        f"{p}: models[5].output: missing (required: a number >= 0)",
+        f"{p}: models[5].output: missing (required)",
+        # ... then what a shape cannot say
+        f"{p}: checked: must be a date YYYY-MM-DD, got '2026-13-45'",
+        f"{p}: currency: must be USD",
+        f"{p}: models[4].patterns[0]: not a valid regular expression: missing ), unterminated subpattern at position 5",
         f"{p}: models[6].name: duplicate of models[0] (ok-model, provider any)",
     ]
     assert problems == expected

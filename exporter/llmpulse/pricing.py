@@ -26,15 +26,16 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 
 from llmpulse.records import Billing
-from llmpulse.typed import got, unknown_key_message
+from llmpulse import typed
+from llmpulse.typed import Check, got
 
 __all__ = ["Price", "PriceChain", "PriceEntry", "PriceTable", "PriceTableError", "Quote", "name_forms"]
 
@@ -599,6 +600,77 @@ def _merge(earlier: list[tuple[int, PriceEntry]], layer: int,
 
 # ------------------------------------------------------------- validation
 
+# The shape of a price file, loaded by llmpulse.typed (the loader of every typed file: unknown keys with a
+# suggestion, types, required keys, one message format); the walker below (_parse_doc) then builds the
+# prices and checks what a shape cannot say (tier names, band order, duplicates, regular expressions).
+_Price = Annotated[float, Check("a number >= 0", lambda v: math.isfinite(v) and v >= 0)]
+_NonEmpty = Annotated[str, Check("a non-empty string", lambda v: bool(v.strip()))]
+_Tokens = Annotated[int, Check("a whole number of prompt tokens >= 1", lambda v: v >= 1)]
+
+
+@dataclass(kw_only=True)
+class _PricesDoc:
+    """Prices per token type (scaled by the file's `unit`), per call for per_request and web_search."""
+
+    input: _Price | None = None
+    output: _Price | None = None
+    cache_read: _Price | None = None
+    cache_write: _Price | None = None
+    reasoning: _Price | None = None
+    per_request: _Price | None = None
+    cache_write_1h: _Price | None = None
+    audio_input: _Price | None = None
+    audio_output: _Price | None = None
+    image_input: _Price | None = None
+    image_output: _Price | None = None
+    video_input: _Price | None = None
+    audio_cache_read: _Price | None = None
+    image_cache_read: _Price | None = None
+    web_search: _Price | None = None
+
+
+@dataclass(kw_only=True)
+class _BandDoc(_PricesDoc):
+    """`above: [{tokens: N, ...}]`: prices of prompts of more than N tokens."""
+
+    tokens: _Tokens
+
+
+@dataclass(kw_only=True)
+class _TierDoc(_PricesDoc):
+    """A service tier stated as prices (the alternative is a multiplier)."""
+
+    above: list[_BandDoc] | None = None
+
+
+@dataclass(kw_only=True)
+class _ModelDoc(_PricesDoc):
+    name: _NonEmpty
+    input: _Price = field()         # required here (field(): not the None inherited from _PricesDoc)
+    output: _Price = field()
+    provider: Annotated[str, Check("a non-empty string (e.g. openai, anthropic, any)",
+                                   lambda v: bool(v.strip()))] = ANY_PROVIDER
+    above: list[_BandDoc] | None = None
+    tiers: dict[str, _Price | _TierDoc] | None = None
+    aliases: list[_NonEmpty] = field(default_factory=list)
+    patterns: list[_NonEmpty] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass(kw_only=True)
+class _FileDoc:
+    models: list[_ModelDoc]
+    checked: str | None = None
+    currency: str = "USD"
+    unit: str = "per_million_tokens"
+    source: str = ""
+    version: Any = None
+
+
+assert tuple(f.name for f in fields(_PricesDoc)) == PRICE_KEYS
+assert {f.name for f in fields(_ModelDoc)} == set(MODEL_KEYS) and {f.name for f in fields(_FileDoc)} == set(TOP_LEVEL_KEYS)
+
+
 if TYPE_CHECKING:
     _SafeLoader = yaml.SafeLoader
 else:                       # libyaml's when present: imported tables are large
@@ -631,16 +703,17 @@ def _parse_text(text: str, label: str, problems: list[str],
 def _parse_doc(doc: Any, label: str, problems: list[str],
                require_checked: bool) -> _ParsedFile | None:
     start = len(problems)
-
-    def bad(path: str, message: str) -> None:
-        problems.append(f"{label}: {path}: {message}")
-
     if not isinstance(doc, dict):
         problems.append(f"{label}: must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}")
         return None
-    for key in doc:
-        if key not in TOP_LEVEL_KEYS:
-            bad(str(key), unknown_key_message(key, TOP_LEVEL_KEYS))
+    shape = typed.check(_FileDoc, doc, label, partial=False)
+    problems.extend(shape)
+    # what the walker finds at a path the shape already reported is the same problem, said twice
+    reported = {p.split(": ", 2)[1] for p in shape}
+
+    def bad(path: str, message: str) -> None:
+        if path not in reported:
+            problems.append(f"{label}: {path}: {message}")
     checked = _parse_date(doc.get("checked"))
     if "checked" in doc and checked is None:
         bad("checked", f"must be a date YYYY-MM-DD, got {got(doc.get('checked'))}")
@@ -680,10 +753,6 @@ def _parse_entry(raw: Any, path: str, label: str, scale: float, bad: Any) -> Pri
         bad(path, f"must be a mapping, got {got(raw)}")
         return None
     ok = True
-    for key in raw:
-        if key not in MODEL_KEYS:
-            bad(f"{path}.{key}", unknown_key_message(key, MODEL_KEYS))
-            ok = False
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         bad(f"{path}.name", "missing (required: a non-empty string)")
@@ -799,10 +868,6 @@ def _parse_above(raw: Any, path: str, scale: float, bad: Any,
             bad(where, "must be a mapping {tokens: N, <prices>}")
             ok = False
             continue
-        for key in item:
-            if key != "tokens" and key not in PRICE_KEYS:
-                bad(f"{where}.{key}", unknown_key_message(key, ("tokens", *PRICE_KEYS)))
-                ok = False
         tokens = item.get("tokens")
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
             bad(f"{where}.tokens", "missing (required: a whole number of prompt tokens >= 1)")
@@ -847,10 +912,6 @@ def _parse_tiers(raw: Any, path: str, scale: float, bad: Any, base: dict[str, An
             vals = _derive(base, {}, m, m)
             bands = [(t, _derive(band, {}, m, m)) for t, band in base_above]
         elif isinstance(spec, dict):
-            for key in spec:
-                if key != "above" and key not in PRICE_KEYS:
-                    bad(f"{where}.{key}", unknown_key_message(key, ("above", *PRICE_KEYS)))
-                    ok = False
             given = _price_values(spec, where, scale, bad)
             if given is None:
                 ok = False

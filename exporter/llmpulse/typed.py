@@ -1,8 +1,8 @@
 """Map plain YAML data onto dataclasses, strictly: the one loader of llmpulse's typed files.
 
 The exporter config (`llmpulse.config`), the alert thresholds (`llmpulse.alerts.thresholds`) and the
-price files (`llmpulse.pricing`, for its keys and types) report problems the same way, all at once,
-one per line:
+shape of price files (`llmpulse.pricing`: keys, types, required keys; the prices are built from the
+checked document after) are loaded here and report problems the same way, all at once, one per line:
 
     <file>: <key path>: <what was wrong>[, got <value>] [(did you mean <key>? known: ...)]
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -130,6 +131,12 @@ def _convert(tp: Any, data: Any, path: str, problems: list[str], partial: bool) 
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if data is None:
             return None
+        if len(args) > 1:           # `float | Tier`: the alternative the data's shape fits
+            fits = [a for a in args if _shape_fits(a, data)]
+            if not fits:
+                problems.append(f"{path}: must be {' or '.join(_kind(a) for a in args)}, got {got(data)}")
+                return _BAD
+            args = fits
         return _convert(args[0], data, path, problems, partial)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass(tp, data, path, problems, partial)
@@ -165,6 +172,29 @@ _OK: dict[Any, Callable[[Any], bool]] = {
 }
 
 
+def _bare(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
+
+
+def _kind(tp: Any) -> str:
+    if typing.get_origin(tp) is Annotated:
+        return str(typing.get_args(tp)[1].kind)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return "a mapping"
+    origin = typing.get_origin(tp)
+    return "a list" if origin is list else "a mapping" if origin is dict else _KINDS.get(tp, str(tp))
+
+
+def _shape_fits(tp: Any, data: Any) -> bool:
+    tp = _bare(tp)
+    if (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or typing.get_origin(tp) is dict:
+        return isinstance(data, dict)
+    if typing.get_origin(tp) is list:
+        return isinstance(data, list)
+    ok = _OK.get(tp)
+    return ok is not None and ok(data)
+
+
 def _scalar(tp: Any, data: Any, path: str, problems: list[str], checker: Check | None) -> Any:
     if tp is Any:
         return data
@@ -181,14 +211,20 @@ def _scalar(tp: Any, data: Any, path: str, problems: list[str], checker: Check |
     return data
 
 
+@functools.lru_cache(maxsize=None)
+def _schema(tp: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A dataclass's type hints and its init fields by YAML key (read once per class)."""
+    return (typing.get_type_hints(tp, include_extras=True),
+            {_key(f): f for f in dataclasses.fields(tp) if f.init})
+
+
 def _dataclass(tp: type, data: Any, path: str, problems: list[str], partial: bool) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         problems.append(f"{path or '(top level)'}: must be a mapping, got {got(data)}")
         return _BAD
-    hints = typing.get_type_hints(tp, include_extras=True)
-    fields = {_key(f): f for f in dataclasses.fields(tp) if f.init}
+    hints, fields = _schema(tp)
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
