@@ -155,6 +155,16 @@ def test_a_source_that_cannot_be_read_is_left_out_and_counted(tmp_path, caplog):
     assert "community" in caplog.text
 
 
+
+def test_a_source_with_an_invalid_entry_is_logged_with_its_first_problem(tmp_path, caplog):
+    bad = tmp_path / "team.yaml"
+    bad.write_text("models: [{name: m, input: -1, output: 1}]\n")
+    cfg = load_config(environ={}, overrides={"pricing": {"sources": [
+        {"path": str(bad), "name": "team", "format": "llmpulse"}]}})
+    assert isinstance(PriceSources(cfg.pricing).build(), PriceTable)
+    # the log names the problem (not a header such as "invalid price table:")
+    assert f"price source team ({bad}) could not be read: team: models[0].input: must be a number >= 0, got -1" in caplog.text
+
 @pytest.mark.slow
 def test_the_import_command_writes_a_table_with_provenance(tmp_path, raw, imported, capsys):
     out = tmp_path / "litellm-prices.yaml"

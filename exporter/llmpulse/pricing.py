@@ -67,16 +67,14 @@ TIER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 APPROXIMATIONS = ("service_tier", "modality", "cache_ttl", "tool_fee")
 
 
-class PriceTableError(ValueError):
+class PriceTableError(typed.ConfigError):
     """A price file is missing, unreadable or invalid.
 
-    ``problems`` lists every problem found, each prefixed by its path:
-    ``my-prices.yaml: models[3].input: must be a number >= 0``.
+    ``problems`` lists every problem found, each prefixed by its path, in the format of every typed
+    file (`llmpulse.typed`): ``my-prices.yaml: models[3].input: must be a number >= 0, got -2``.
     """
 
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__("invalid price table:\n  " + "\n  ".join(self.problems))
+    what = "price table"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ checked document after) are loaded here and report problems the same way, all at
 
     <file>: <key path>: <what was wrong>[, got <value>] [(did you mean <key>? known: ...)]
 
+and every command prints them the same way, `llmpulse: invalid <what>:` and then one indented
+problem a line (`ConfigError.report`; `what` is configuration, thresholds or price table).
+
 Unknown keys, wrong types, missing required keys and values a `Check` refuses are errors; a
 dataclass field's YAML key is its name, or `field(metadata={"key": ...})`; a dataclass may add
 its own rules in a `validate()` method returning `"key: message"` strings.
@@ -41,11 +44,22 @@ SHOW_KNOWN = 8          # known keys listed in an unknown-key message, at most
 
 
 class ConfigError(ValueError):
-    """One or more problems, each `<file>: <key path>: <message>`."""
+    """One or more problems, each `<file>: <key path>: <message>`; `what` names the kind of file.
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+    >>> print(ConfigError(["cfg.yaml: port: must be an integer, got 'x'"]).report())
+    invalid configuration:
+      cfg.yaml: port: must be an integer, got 'x'
+    """
+
+    what = "configuration"      # subclasses: "thresholds", "price table"
+
+    def __init__(self, problems: typing.Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+    def report(self) -> str:
+        """What every command prints (after `llmpulse: `): `invalid <what>:`, then one indented problem a line."""
+        return f"invalid {self.what}:\n  " + "\n  ".join(self.problems)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ ENGINE_TTFT_BOUNDS = (0.1, 1.0, 10.0, 20.0, 40.0, 80.0)
 class ThresholdsError(typed.ConfigError):
     """Every problem found in a thresholds file, one `file: path: message` per line."""
 
+    what = "thresholds"
+
     @property
     def errors(self) -> list[str]:
         return self.problems

@@ -27,7 +27,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         result = build(args.thresholds, args.out, check=args.check)
     except ThresholdsError as exc:
-        raise _usage_error("invalid thresholds:\n" + str(exc)) from None
+        raise _usage_error(exc.report()) from None
     if args.check:
         for path in result.stale:
             print(f"stale: {path} (run `llmpulse alerts build`)", file=sys.stderr)
@@ -46,7 +46,7 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         load_thresholds(args.thresholds)
     except ThresholdsError as exc:
-        print(str(exc), file=sys.stderr)
+        print(f"llmpulse: {exc.report()}", file=sys.stderr)
         return 1
     print(f"{args.thresholds or 'alerts/thresholds.yaml'}: OK")
     return 0

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from llmpulse.alerts.thresholds import ThresholdsError
 from llmpulse.dashboards.thresholds import DEFAULT_THRESHOLDS_PATH, Thresholds, load_thresholds
 
 
@@ -27,8 +28,8 @@ def _thresholds(path: str | None) -> Thresholds:
         raise _usage_error(f"thresholds file not found: {path}")
     try:
         return load_thresholds(path)
-    except (ValueError, OSError) as exc:
-        raise _usage_error(str(exc)) from exc
+    except ThresholdsError as exc:
+        raise _usage_error(exc.report()) from None
 
 
 def run_build(args: argparse.Namespace) -> int:

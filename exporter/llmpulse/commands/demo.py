@@ -223,15 +223,14 @@ def _start_embedded(args: argparse.Namespace) -> Any:
     try:
         cfg = load_config(args.config, {"server": server} if server else None)
     except ConfigError as exc:
-        problems = getattr(exc, "problems", None) or [str(exc)]
-        raise UsageError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+        raise UsageError(exc.report()) from None
     try:
         return Exporter(cfg).start()
     except OSError as exc:
         raise UsageError(f"cannot listen: {exc} (pass --otlp-http-port / --otlp-grpc-port / "
                          "--metrics-port, 0 picks a free port)") from None
     except PriceTableError as exc:
-        raise UsageError(f"invalid price table:\n  {exc}") from None
+        raise UsageError(exc.report()) from None
 
 
 def _on_sigterm(handler: Any) -> Any:

@@ -69,7 +69,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         table = PriceTable.load(args.files)
     except PriceTableError as exc:
-        print(exc, file=sys.stderr)
+        print(f"llmpulse: {exc.report()}", file=sys.stderr)
         return 1
     print(f"{len(table)} models, version {table.version}, checked {table.checked.isoformat()}")
     return 0

@@ -31,7 +31,7 @@ def config_from_args(args: argparse.Namespace):
     try:
         return load_config(args.config, {"server": server} if server else None)
     except ConfigError as exc:
-        raise UsageError("invalid configuration:\n  " + "\n  ".join(exc.problems)) from None
+        raise UsageError(exc.report()) from None
 
 
 def start_exporter(args: argparse.Namespace):
@@ -43,7 +43,7 @@ def start_exporter(args: argparse.Namespace):
     try:
         return Exporter(cfg).start()
     except PriceTableError as exc:
-        raise UsageError(f"invalid price table:\n  {exc}") from None
+        raise UsageError(exc.report()) from None
     except OSError as exc:
         raise UsageError(f"cannot listen: {exc}") from None
 
