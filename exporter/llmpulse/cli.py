@@ -35,7 +35,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmpulse", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="llmpulse", description=__doc__ and __doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda args: print(f"llmpulse {__version__}") or 0)

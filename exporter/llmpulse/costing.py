@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from llmpulse.pricing import APPROXIMATIONS, Price
+from llmpulse.pricing import APPROXIMATIONS, Price, PriceChain, PriceTable
 from llmpulse.records import Call
 from llmpulse.series import OVERFLOW, Counter, Gauge, LabelCaps
 
@@ -74,12 +74,12 @@ class PriceMetrics:
         # the labels of llm_tier_tokens_total: capped like every other family's (metrics.label_caps)
         self.caps = LabelCaps({**(caps or {}), "service_tier": MAX_TIERS}, default=100, max_length=max_label_length)
         self.metrics = None
-        self.prices: Callable[[], object] | None = None
+        self.prices: Callable[[], PriceTable | PriceChain] | None = None
         self.families = (self.price, self.tier_tokens, self.approximations, self.refreshes, self.source_models,
                          self.source_success)
         registry.register(self)
 
-    def attach(self, metrics, prices: Callable[[], object]) -> None:
+    def attach(self, metrics, prices: Callable[[], PriceTable | PriceChain]) -> None:
         """Show the prices (``prices()``: a PriceTable or PriceChain) of the models in ``metrics``."""
         self.metrics, self.prices = metrics, prices
 

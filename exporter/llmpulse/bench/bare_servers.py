@@ -131,7 +131,7 @@ def serve(kind: str, host: str, port: int) -> None:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *a):
+            def log_message(self, format: str, *args: object) -> None:
                 pass
         srv = ThreadingHTTPServer((host, port), H)
         srv.daemon_threads = True

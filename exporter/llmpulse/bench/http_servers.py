@@ -335,7 +335,7 @@ def compare(kinds: list[str], rounds: int, seconds: float, senders: int, log=pri
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__ and __doc__.split("\n")[0])
     p.add_argument("--servers", default=",".join(KINDS + ("llmpulse",)),
                    help="comma separated: " + ", ".join(KINDS + (LLMPULSE_BARE, "llmpulse")))
     p.add_argument("--rounds", type=int, default=3)

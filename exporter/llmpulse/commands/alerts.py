@@ -67,7 +67,7 @@ def run_alertmanager(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     alerts = subparsers.add_parser("alerts", help="build and check the alerting rules",
-                                   description=__doc__.splitlines()[0])
+                                   description=__doc__ and __doc__.splitlines()[0])
     sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     b = sub.add_parser("build", help="render alerts/generated/*.yaml from the mixin and thresholds")
     b.add_argument("--thresholds", metavar="FILE", help="YAML file overriding knobs of alerts/thresholds.yaml")

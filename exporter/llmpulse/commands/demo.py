@@ -27,7 +27,7 @@ PROGRESS_EVERY_S = 5.0           # seconds between progress lines
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="run the exporter with built-in realistic LLM traffic",
-                       description=__doc__.splitlines()[0])
+                       description=__doc__ and __doc__.splitlines()[0])
     p.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="CALLS_PER_SECOND",
                    help=f"LLM calls per second (default {DEFAULT_RATE:g})")
     p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")

@@ -247,7 +247,7 @@ def _serve(engines: FakeEngines, name: str, addr: str, port: int) -> ThreadingHT
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer((addr, port), Handler)
