@@ -8,6 +8,7 @@ import inspect
 
 import pytest
 
+from llmpulse.alerts import thresholds as alert_thresholds
 from llmpulse.alerts.thresholds import ThresholdsError, load_thresholds as load_alert_thresholds
 from llmpulse.dashboards import thresholds
 
@@ -16,6 +17,20 @@ def test_the_dashboard_thresholds_have_no_defaults_of_their_own():
     with_default = [f.name for f in dataclasses.fields(thresholds.Thresholds)
                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
     assert with_default == []
+
+
+def test_the_alert_thresholds_have_no_defaults_but_the_file():
+    """Every knob of the alerts' loader, nested ones too, is required: its value is written in thresholds.yaml only."""
+    classes = [c for c in vars(alert_thresholds).values() if dataclasses.is_dataclass(c) and isinstance(c, type)
+               and c.__module__ == alert_thresholds.__name__]
+    assert alert_thresholds.Thresholds in classes and alert_thresholds.BurnWindow in classes
+    with_default = [f"{c.__name__}.{f.name}" for c in classes for f in dataclasses.fields(c)
+                    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    assert with_default == []
+
+
+def test_both_read_the_same_file():
+    assert thresholds.DEFAULT_THRESHOLDS_PATH is alert_thresholds.DEFAULT_PATH
 
 
 def test_the_module_writes_no_threshold_number():

@@ -21,9 +21,8 @@ from pathlib import Path
 
 from llmpulse.alerts import thresholds as alerts_thresholds
 from llmpulse.alerts.thresholds import duration_seconds
-from llmpulse.paths import ALERTS_DIR
 
-DEFAULT_THRESHOLDS_PATH = ALERTS_DIR / "thresholds.yaml"
+DEFAULT_THRESHOLDS_PATH = alerts_thresholds.DEFAULT_PATH
 
 # Fraction of the daily budget at which the budget panels turn amber. A dashboard
 # knob only: the LLMDailyBudgetExceeded alert fires at 100 %.
