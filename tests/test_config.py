@@ -29,6 +29,23 @@ def test_every_error_is_reported_with_its_path(tmp_path):
     ]
 
 
+def test_file_and_environment_problems_are_reported_together(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("forward:\n  otlp: {endpoint: 'ftp://tempo', queue_max_requests: 0, max_retries: -1}\n"
+                 "  loki: {url: 'http://loki:3100', labels: {service_name: x}, batch_max_lines: 0}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(f, environ={"LLMPULSE_METRICS_PORT": "x"})
+    # each problem once, under its own key path, in the format of every typed file
+    assert exc.value.problems == [
+        f"{f}: forward.otlp.endpoint: must be an http:// or https:// URL, got 'ftp://tempo'",
+        f"{f}: forward.otlp.queue_max_requests: must be >= 1, got 0",
+        f"{f}: forward.otlp.max_retries: must be >= 0, got -1",
+        f"{f}: forward.loki.labels.service_name: set by llmpulse, cannot be a static label",
+        f"{f}: forward.loki.batch_max_lines: must be >= 1, got 0",
+        "$LLMPULSE_METRICS_PORT: server.metrics_port: must be an integer, got 'x'",
+    ]
+
+
 def test_environment_then_overrides_win(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("server: {metrics_port: 1111, otlp_http_port: 2222}\n")

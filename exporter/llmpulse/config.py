@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmpulse.call_log import DYNAMIC_LABELS, LABEL_NAME
-from llmpulse.typed import ConfigError, build, merge
+from llmpulse.typed import ConfigError, build, got, merge, refuse
 
 __all__ = ["Config", "ConfigError", "ForwardConfig", "LokiContentConfig", "LokiForwardConfig", "OtlpForwardConfig",
            "load_config"]
@@ -306,14 +306,16 @@ class OtlpForwardConfig:
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 30.0  # also caps a Retry-After
 
-    def __post_init__(self) -> None:
-        _check_http_url("forward.otlp.endpoint", self.endpoint)
-        _check_retry("forward.otlp", self.queue_max_requests, self.timeout_seconds,
-                     self.max_retries, self.backoff_initial_seconds, self.backoff_max_seconds)
+    def validate(self) -> list[str]:
+        errs = _http_url("endpoint", self.endpoint) + _retry(self, "queue_max_requests")
         if self.compression not in ("gzip", "none"):
-            raise ValueError(f"forward.otlp.compression: must be gzip or none, got {self.compression!r}")
+            errs.append(f"compression: must be gzip or none, got {got(self.compression)}")
         if self.max_batch_bytes < 1:
-            raise ValueError("forward.otlp.max_batch_bytes: must be >= 1")
+            errs.append(f"max_batch_bytes: must be >= 1, got {self.max_batch_bytes}")
+        return errs
+
+    def __post_init__(self) -> None:
+        refuse(self)        # built in code too (llmpulse.forward's tests): refused there as in a file
 
 
 @dataclass
@@ -333,16 +335,21 @@ class LokiContentConfig:
     always_on_guardrail: bool = True   # keep text of calls that tripped a guardrail or were refused
     extra_redact_patterns: list[str] = field(default_factory=list)  # regexes -> [REDACTED:custom]
 
-    def __post_init__(self) -> None:
+    def validate(self) -> list[str]:
+        errs = []
         if not 0.0 <= self.sample_rate <= 1.0:
-            raise ValueError("forward.loki.content.sample_rate: must be between 0 and 1")
+            errs.append(f"sample_rate: must be a number in [0, 1], got {self.sample_rate}")
         if not 1 <= self.max_chars <= 1_000_000:
-            raise ValueError("forward.loki.content.max_chars: must be between 1 and 1000000")
+            errs.append(f"max_chars: must be an integer in [1, 1000000], got {self.max_chars}")
         for i, pattern in enumerate(self.extra_redact_patterns):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"forward.loki.content.extra_redact_patterns[{i}]: {exc}") from None
+                errs.append(f"extra_redact_patterns[{i}]: not a valid regular expression: {exc}")
+        return errs
+
+    def __post_init__(self) -> None:
+        refuse(self)
 
 
 @dataclass
@@ -362,18 +369,22 @@ class LokiForwardConfig:
     backoff_max_seconds: float = 30.0
     content: LokiContentConfig = field(default_factory=LokiContentConfig)
 
-    def __post_init__(self) -> None:
-        _check_http_url("forward.loki.url", self.url)
-        _check_retry("forward.loki", self.queue_max_lines, self.timeout_seconds,
-                     self.max_retries, self.backoff_initial_seconds, self.backoff_max_seconds)
+    def validate(self) -> list[str]:
+        errs = _http_url("url", self.url) + _retry(self, "queue_max_lines")
         for name in self.labels:
             if not LABEL_NAME.match(name):
-                raise ValueError(f"forward.loki.labels.{name}: not a valid label name")
-            if name in DYNAMIC_LABELS:
-                raise ValueError(f"forward.loki.labels.{name}: set by llmpulse, cannot be static")
-        if self.batch_max_lines < 1 or self.batch_interval_seconds <= 0 or self.max_label_values < 1:
-            raise ValueError("forward.loki: batch_max_lines, batch_interval_seconds and "
-                             "max_label_values must be positive")
+                errs.append(f"labels.{name}: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+            elif name in DYNAMIC_LABELS:
+                errs.append(f"labels.{name}: set by llmpulse, cannot be a static label")
+        for key in ("batch_max_lines", "max_label_values"):
+            if getattr(self, key) < 1:
+                errs.append(f"{key}: must be >= 1, got {getattr(self, key)}")
+        if self.batch_interval_seconds <= 0:
+            errs.append(f"batch_interval_seconds: must be > 0, got {self.batch_interval_seconds}")
+        return errs
+
+    def __post_init__(self) -> None:
+        refuse(self)
 
 
 @dataclass
@@ -382,18 +393,27 @@ class ForwardConfig:
     loki: LokiForwardConfig = field(default_factory=LokiForwardConfig)
 
 
-def _check_http_url(where: str, url: str) -> None:
+def _http_url(key: str, url: str) -> list[str]:
     if url and urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"{where}: must be an http:// or https:// URL, got {url!r}")
+        return [f"{key}: must be an http:// or https:// URL, got {got(url)}"]
+    return []
 
 
-def _check_retry(where: str, queue_max: int, timeout: float, retries: int,
-                 initial: float, maximum: float) -> None:
-    if queue_max < 1:
-        raise ValueError(f"{where}: queue size must be >= 1")
-    if timeout <= 0 or retries < 0 or initial < 0 or maximum < initial:
-        raise ValueError(f"{where}: timeout_seconds > 0, max_retries >= 0 and "
-                         "0 <= backoff_initial_seconds <= backoff_max_seconds are required")
+def _retry(cfg: OtlpForwardConfig | LokiForwardConfig, queue_key: str) -> list[str]:
+    """The queue and retry knobs both forwarders share."""
+    errs = []
+    if getattr(cfg, queue_key) < 1:
+        errs.append(f"{queue_key}: must be >= 1, got {getattr(cfg, queue_key)}")
+    if cfg.timeout_seconds <= 0:
+        errs.append(f"timeout_seconds: must be > 0, got {cfg.timeout_seconds}")
+    if cfg.max_retries < 0:
+        errs.append(f"max_retries: must be >= 0, got {cfg.max_retries}")
+    if cfg.backoff_initial_seconds < 0:
+        errs.append(f"backoff_initial_seconds: must be >= 0, got {cfg.backoff_initial_seconds}")
+    elif cfg.backoff_max_seconds < cfg.backoff_initial_seconds:
+        errs.append(f"backoff_max_seconds: must be >= backoff_initial_seconds ({cfg.backoff_initial_seconds}), "
+                    f"got {cfg.backoff_max_seconds}")
+    return errs
 
 
 @dataclass
@@ -420,14 +440,15 @@ ENV: dict[str, tuple[str, str, Callable[[str], Any]]] = {
 
 
 def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The variables' values by section and key, and their problems (`$VAR: key path: message`)."""
     out: dict[str, dict[str, Any]] = {}
     errs = []
     for var, (section, key, conv) in ENV.items():
         if var in environ:
             try:
                 out.setdefault(section, {})[key] = conv(environ[var])
-            except ValueError:
-                errs.append(f"${var}: cannot read {environ[var]!r}")
+            except ValueError:          # only int() can fail
+                errs.append(f"${var}: {section}.{key}: must be an integer, got {got(environ[var])}")
     return out, errs
 
 
@@ -447,8 +468,12 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str,
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError([f"{where}: must be a mapping at the top level"])
         data = loaded or {}
-    env, errs = _env_overrides(dict(os.environ if environ is None else environ))
-    if errs:
-        raise ConfigError(errs)
+    env, env_errs = _env_overrides(dict(os.environ if environ is None else environ))
     data = merge(merge(data, env), overrides or {})
-    return build(Config, data, where)
+    try:
+        cfg = build(Config, data, where)
+    except ConfigError as exc:          # every problem at once: the file's, then the environment's
+        raise ConfigError([*exc.problems, *env_errs]) from None
+    if env_errs:
+        raise ConfigError(env_errs)
+    return cfg

@@ -11,7 +11,8 @@ problem a line (`ConfigError.report`; `what` is configuration, thresholds or pri
 
 Unknown keys, wrong types, missing required keys and values a `Check` refuses are errors; a
 dataclass field's YAML key is its name, or `field(metadata={"key": ...})`; a dataclass may add
-its own rules in a `validate()` method returning `"key: message"` strings.
+its own rules in a `validate()` method returning `"key: message"` strings (a class that must also
+refuse bad values when code builds it calls `refuse(self)` in `__post_init__`).
 
 >>> from dataclasses import dataclass
 >>> @dataclass
@@ -38,7 +39,8 @@ from typing import Annotated, Any, Callable, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Annotated", "Check", "ConfigError", "at", "build", "check", "merge", "got", "unknown_key", "unknown_key_message"]
+__all__ = ["Annotated", "Check", "ConfigError", "Invalid", "at", "build", "check", "merge", "got", "refuse", "unknown_key",
+           "unknown_key_message"]
 
 SHOW_KNOWN = 8          # known keys listed in an unknown-key message, at most
 
@@ -60,6 +62,39 @@ class ConfigError(ValueError):
     def report(self) -> str:
         """What every command prints (after `llmpulse: `): `invalid <what>:`, then one indented problem a line."""
         return f"invalid {self.what}:\n  " + "\n  ".join(self.problems)
+
+
+class Invalid(ValueError):
+    """Raised by `refuse`: a dataclass's own problems, each `key: message` relative to the dataclass."""
+
+    def __init__(self, problems: typing.Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def refuse(obj: Any) -> None:
+    """Raise Invalid with `obj.validate()`'s problems, if any: for `__post_init__`, so that code building
+    the dataclass directly is refused too; `build` reports each problem under its key path.
+
+    >>> @dataclass
+    ... class Queue:
+    ...     size: int = 10
+    ...     def validate(self) -> list[str]:
+    ...         return [] if self.size >= 1 else [f"size: must be >= 1, got {self.size}"]
+    ...     def __post_init__(self) -> None:
+    ...         refuse(self)
+    >>> Queue(0)
+    Traceback (most recent call last):
+    ...
+    llmpulse.typed.Invalid: size: must be >= 1, got 0
+    >>> build(Queue, {"size": 0}, "cfg.yaml")
+    Traceback (most recent call last):
+    ...
+    llmpulse.typed.ConfigError: cfg.yaml: size: must be >= 1, got 0
+    """
+    problems = obj.validate()
+    if problems:
+        raise Invalid(problems)
 
 
 @dataclass(frozen=True)
@@ -254,6 +289,9 @@ def _dataclass(tp: type, data: Any, path: str, problems: list[str], partial: boo
         return _BAD
     try:
         obj = tp(**kwargs)
+    except Invalid as exc:                                      # refuse(): its validate()'s problems
+        problems.extend(at(path, msg) for msg in exc.problems)
+        return _BAD
     except (TypeError, ValueError) as exc:
         problems.append(f"{path or '(top level)'}: {exc}")
         return _BAD
