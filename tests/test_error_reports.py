@@ -27,7 +27,7 @@ llmpulse: invalid configuration:
 grpc_keepalive_seconds, grpc_max_idle_seconds, grpc_max_streams_per_connection, header_timeout_seconds, host, \
 idle_timeout_seconds, ... (18 in all))
   bad.yaml: server.otlp_http_port: must be an integer, got 'x'
-  bad.yaml: metrics.label_caps.service_name: must be >= 1
+  bad.yaml: metrics.label_caps.service_name: must be >= 1, got 0
 """
 
 THRESHOLDS = """\

@@ -87,19 +87,19 @@ class ServerConfig:
         errs = []
         for name in ("otlp_http_port", "otlp_grpc_port", "metrics_port"):
             if not 0 <= getattr(self, name) <= 65535:
-                errs.append(f"{name}: must be a port number 0..65535")
+                errs.append(f"{name}: must be a port number 0..65535, got {getattr(self, name)}")
         for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds",
                      "max_spans_per_request", "grpc_max_streams_per_connection"):
             if getattr(self, name) < 1:
-                errs.append(f"{name}: must be >= 1")
+                errs.append(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.max_header_bytes < 1024:
-            errs.append("max_header_bytes: must be >= 1024")
+            errs.append(f"max_header_bytes: must be >= 1024, got {self.max_header_bytes}")
         for name in ("header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
                      "grpc_keepalive_seconds", "grpc_max_idle_seconds"):
             if not getattr(self, name) > 0:
-                errs.append(f"{name}: must be > 0")
+                errs.append(f"{name}: must be > 0, got {getattr(self, name)}")
         if not self.shutdown_drain_seconds >= 0:
-            errs.append("shutdown_drain_seconds: must be >= 0")
+            errs.append(f"shutdown_drain_seconds: must be >= 0, got {self.shutdown_drain_seconds}")
         return errs
 
 
@@ -140,13 +140,13 @@ class DimensionConfig:
         errs = []
         import re
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.name or ""):
-            errs.append("name: must be a Prometheus label name ([a-z_][a-z0-9_]*)")
+            errs.append(f"name: must be a Prometheus label name ([a-z_][a-z0-9_]*), got {got(self.name)}")
         if self.name in FORBIDDEN_DIMENSIONS:
             errs.append(f"name: {self.name!r} is an identifier, never a label")
         if not self.attributes:
             errs.append("attributes: name at least one attribute")
         if self.cap < 1:
-            errs.append("cap: must be >= 1")
+            errs.append(f"cap: must be >= 1, got {self.cap}")
         return errs
 
 
@@ -183,14 +183,14 @@ class MetricsConfig:
                      "trace_cost_buckets", "score_buckets", "operations_buckets"):
             b = getattr(self, name)
             if not b or any(x >= y for x, y in zip(b, b[1:])):
-                errs.append(f"{name}: must be a non-empty, strictly increasing list")
+                errs.append(f"{name}: must be a non-empty, strictly increasing list, got {got(b)}")
         for label, cap in self.label_caps.items():
             if cap < 1:
-                errs.append(f"label_caps.{label}: must be >= 1")
+                errs.append(f"label_caps.{label}: must be >= 1, got {cap}")
         if self.max_label_length < 1:
-            errs.append("max_label_length: must be >= 1")
+            errs.append(f"max_label_length: must be >= 1, got {self.max_label_length}")
         if not self.deployment_info_ttl_seconds > 0:
-            errs.append("deployment_info_ttl_seconds: must be > 0")
+            errs.append(f"deployment_info_ttl_seconds: must be > 0, got {self.deployment_info_ttl_seconds}")
         names = [d.name for d in self.dimensions]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             errs.append(f"dimensions: {dup!r} named twice")
@@ -242,13 +242,13 @@ class PriceSourceConfig:
         if bool(self.path) == bool(self.url):
             errs.append("path: give exactly one of path or url")
         if self.format not in ("litellm", "llmpulse"):
-            errs.append("format: must be litellm or llmpulse")
+            errs.append(f"format: must be litellm or llmpulse, got {got(self.format)}")
         if self.refresh_seconds < 0 or (self.refresh_seconds and self.refresh_seconds < 60):
-            errs.append("refresh_seconds: must be 0 (never) or >= 60")
+            errs.append(f"refresh_seconds: must be 0 (never) or >= 60, got {self.refresh_seconds}")
         if self.path and (self.refresh_seconds or self.cache_file):
             errs.append("refresh_seconds and cache_file are for url sources")
         if self.timeout_seconds <= 0:
-            errs.append("timeout_seconds: must be > 0")
+            errs.append(f"timeout_seconds: must be > 0, got {self.timeout_seconds}")
         return errs
 
 
@@ -263,7 +263,7 @@ class PricingConfig:
     prefer: str = "builtin"      # builtin: the built-in table (and files) win where both price a model; or sources
 
     def validate(self) -> list[str]:
-        errs = [] if self.prefer in ("builtin", "sources") else ["prefer: must be builtin or sources"]
+        errs = [] if self.prefer in ("builtin", "sources") else [f"prefer: must be builtin or sources, got {got(self.prefer)}"]
         names = [s.name or f"source{i}" for i, s in enumerate(self.sources)]
         errs += [f"sources: name {n!r} used twice" for n in sorted({n for n in names if names.count(n) > 1})]
         return errs
@@ -282,7 +282,7 @@ class TrackingConfig:
     max_pending_aggregates: int = 10_000    # agent spans waiting at once; beyond, the oldest is decided early
 
     def validate(self) -> list[str]:
-        return [f"{n}: must be > 0" for n in ("trace_idle_seconds", "max_traces", "conversation_idle_seconds",
+        return [f"{n}: must be > 0, got {getattr(self, n)}" for n in ("trace_idle_seconds", "max_traces", "conversation_idle_seconds",
                                                "max_conversations", "remember_spans", "dedupe_spans",
                                                "remember_responses", "aggregate_wait_seconds",
                                                "max_pending_aggregates")
