@@ -50,7 +50,6 @@ UNIT_TO_PER_MILLION: dict[str, float] = {
     "per_thousand_tokens": 1_000.0,
     "per_token": 1_000_000.0,
 }
-TOP_LEVEL_KEYS = ("checked", "currency", "unit", "models", "source", "version")
 # Prices per token type (scaled by `unit:`); a sub-price (`above`, `tiers`) that leaves one out
 # scales its parent's by the sub-price's input ratio (INPUT_SIDE) or output ratio (OUTPUT_SIDE).
 INPUT_SIDE = ("cache_read", "cache_write", "cache_write_1h", "audio_input", "image_input", "video_input",
@@ -60,7 +59,6 @@ PER_CALL = ("per_request", "web_search")        # USD per call / per search: nev
 PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning", "per_request",
               "cache_write_1h", "audio_input", "audio_output", "image_input", "image_output", "video_input",
               "audio_cache_read", "image_cache_read", "web_search")
-MODEL_KEYS = ("name", "provider", *PRICE_KEYS, "above", "tiers", "aliases", "patterns", "source")
 DEFAULT_TIER = "default"
 TIER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Why a call was priced with a fallback (llmpulse_price_approximations_total{reason}).
@@ -666,7 +664,7 @@ class _FileDoc:
 
 
 assert tuple(f.name for f in fields(_PricesDoc)) == PRICE_KEYS
-assert {f.name for f in fields(_ModelDoc)} == set(MODEL_KEYS) and {f.name for f in fields(_FileDoc)} == set(TOP_LEVEL_KEYS)
+TOP_LEVEL_KEYS = tuple(f.name for f in fields(_FileDoc))
 
 
 if TYPE_CHECKING:
