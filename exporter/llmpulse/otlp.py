@@ -521,6 +521,8 @@ def decode_logs(body: bytes, content_type: str, max_items: int | None = None) ->
 def _partial_response(content_type: str, rejected: int, message: str, response_cls: Any,
                       rejected_field: str, rejected_json: str) -> bytes:
     """An Export*ServiceResponse, with partial_success only when something was rejected or said."""
+    if not rejected and not message:            # the common answer: an empty response
+        return b"{}" if media_type(content_type) == JSON else b""
     if media_type(content_type) == JSON:
         if not rejected and not message:
             return b"{}"
