@@ -351,7 +351,7 @@ class Normalizer:
         if plan is None:
             plan = self._plan(names)
         found = [None] * self.ngroups
-        for g, candidates in plan:
+        for g, candidates in plan[0]:
             for name in candidates:
                 v = attrs[name]
                 if v is not None and v != "":
@@ -360,26 +360,29 @@ class Normalizer:
         return found
 
     def _plan(self, names: tuple) -> tuple:
-        """((group, its names among these in rank order), ...) for a span with these attribute names."""
+        """(((group, its names among these in rank order), ...), dialect, dialect when the resource is
+        OpenLIT's) for a span with these attribute names (`detect_dialect` reads only which names a span has)."""
         per: dict[int, list] = {}
         groups = self.groups
         for name in names:
             for g, rank in groups.get(name, ()):
                 per.setdefault(g, []).append((rank, name))
-        plan = tuple((g, tuple(name for _, name in sorted(found))) for g, found in per.items())
+        present = dict.fromkeys(names)
+        plan = (tuple((g, tuple(name for _, name in sorted(found))) for g, found in per.items()),
+                detect_dialect(present, {}), detect_dialect(present, {"telemetry.sdk.name": "openlit"}))
         if len(self._plans) >= PLAN_CACHE_SIZE:        # bounded: attribute names come from the sender
             self._plans.clear()
         self._plans[names] = plan
         return plan
 
     def _resource(self, res: dict) -> tuple:
-        """(resource, service.name, service.version, prompt version, dimension values) read from a resource;
-        the last one is remembered, as the spans of a request share their resource's dict."""
+        """(resource, service.name, service.version, prompt version, dimension values, whether OpenLIT sent it)
+        read from a resource; the last one is remembered, as the spans of a request share their resource's dict."""
         hit = self._last_resource
         if hit[0] is res:
             return hit
         hit = (res, res.get("service.name"), res.get("service.version"), _first(res, self.prompt_version),
-               tuple(_first(res, names) for names, _default in self.dims))
+               tuple(_first(res, names) for names, _default in self.dims), res.get("telemetry.sdk.name") == "openlit")
         self._last_resource = hit
         return hit
 
@@ -430,10 +433,19 @@ class Normalizer:
         if s.end_ns > now_ns + MAX_FUTURE_NS:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
 
-        res = s.resource
-        _, res_service, res_version, res_prompt_version, res_dims = self._resource(res)
-        dialect = detect_dialect(attrs, res)
-        found = self._pick(attrs)
+        _, res_service, res_version, res_prompt_version, res_dims, res_openlit = self._resource(s.resource)
+        names = tuple(attrs)          # `_pick`, inlined
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plan(names)
+        found = [None] * self.ngroups
+        for g, candidates in plan[0]:
+            for name in candidates:
+                v = attrs[name]
+                if v is not None and v != "":
+                    found[g] = v
+                    break
+        dialect = plan[2] if res_openlit else plan[1]     # `detect_dialect`, by the names the span has
         if "llm.invocation_parameters" in attrs:
             params = _invocation_params(attrs)
         elif "embedding.invocation_parameters" in attrs:
