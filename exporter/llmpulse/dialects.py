@@ -382,7 +382,8 @@ class Normalizer:
         if hit[0] is res:
             return hit
         hit = (res, res.get("service.name"), res.get("service.version"), _first(res, self.prompt_version),
-               tuple(_first(res, names) for names, _default in self.dims), res.get("telemetry.sdk.name") == "openlit")
+               tuple([_first(res, names) for names, _default in self.dims]) if self.dims else (),
+               res.get("telemetry.sdk.name") == "openlit")
         self._last_resource = hit
         return hit
 
