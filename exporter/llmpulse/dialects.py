@@ -185,9 +185,30 @@ def _strip_route(model: str, provider: str) -> str:
     return model
 
 
+_finish_memo: dict[str, tuple[str, ...]] = {}
+FINISH_MEMO_SIZE = 1024        # distinct finish-reason values remembered (they come from senders: bounded)
+
+
 def _finish_reasons(v: Any) -> tuple[str, ...]:
+    """Normalised finish reasons of an attribute value; a string seen before costs one lookup.
+
+    >>> _finish_reasons('["stop", "length"]'), _finish_reasons(["STOP"]), _finish_reasons(3)
+    (('stop', 'length'), ('stop',), ())
+    """
     if v is None:
         return ()
+    if v.__class__ is not str or len(v) > 256:      # remembered values stay small (a list reads as fast)
+        return _read_finish_reasons(v)
+    hit = _finish_memo.get(v)
+    if hit is None:
+        hit = _read_finish_reasons(v)
+        if len(_finish_memo) >= FINISH_MEMO_SIZE:
+            _finish_memo.clear()
+        _finish_memo[v] = hit
+    return hit
+
+
+def _read_finish_reasons(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         s = v.strip()
         if s.startswith("["):
@@ -486,9 +507,13 @@ class Normalizer:
         # tokens
         inp = _count(found[G_INPUT], "input tokens")
         out = _count(found[G_OUTPUT], "output tokens")
-        cr = _count(found[G_CACHE_READ], "cache read tokens") or 0
-        cw = _count(found[G_CACHE_WRITE], "cache write tokens") or 0
-        rz = _count(found[G_REASONING], "reasoning tokens") or 0
+        # most spans carry none of these: no call for them
+        cr = found[G_CACHE_READ]
+        cr = 0 if cr is None else _count(cr, "cache read tokens") or 0
+        cw = found[G_CACHE_WRITE]
+        cw = 0 if cw is None else _count(cw, "cache write tokens") or 0
+        rz = found[G_REASONING]
+        rz = 0 if rz is None else _count(rz, "reasoning tokens") or 0
         if inp is None and op == "embeddings" and "llm.token_count.total" in attrs:
             inp = _count(attrs["llm.token_count.total"], "total tokens")    # OpenInference embeddings
         if cr or cw:
@@ -551,7 +576,7 @@ class Normalizer:
             str(res_service or attrs.get("service.name") or "unknown"),
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
-            inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
+            inp, out, cr, cw, rz, streaming, ttft, None if found[G_TPOT] is None else _seconds(found[G_TPOT]),
             _finish_reasons(found[G_FINISH]) or (_finish_from_events(s) if s.events else ()), span_cost, None, str(found[G_CONVERSATION] or ""),
             str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
             and op in LLM_OPERATIONS else "", dialect,
