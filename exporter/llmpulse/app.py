@@ -65,6 +65,36 @@ def settle_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+class Gate:
+    """Admission: at most `n` requests decoded at once; `acquire` never waits (False: refuse the request).
+
+    threading.BoundedSemaphore's non-blocking use at a tenth of its cost: a list of tokens, whose
+    pop and append are each one atomic step.
+
+    >>> g = Gate(1)
+    >>> g.acquire(), g.acquire(), g.release(), g.acquire()
+    (True, False, None, True)
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self._tokens = [None] * n
+
+    def acquire(self, blocking: bool = False) -> bool:
+        if blocking:
+            raise ValueError("Gate.acquire never waits")
+        try:
+            self._tokens.pop()
+        except IndexError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if len(self._tokens) >= self.n:
+            raise ValueError("Gate released more often than acquired")
+        self._tokens.append(None)
+
+
 class Exporter:
     """The exporter: OTLP/HTTP and OTLP/gRPC in, /metrics out, forwarding in the background.
 
@@ -90,7 +120,7 @@ class Exporter:
         self.pipeline = Pipeline(cfg, self.metrics, self.prices, self.forwarder, capture_content=capture,
                                  price_metrics=self.price_metrics)
         self.price_metrics.attach(self.metrics, lambda: self.pipeline.prices)
-        self.gate = threading.BoundedSemaphore(cfg.server.max_concurrent_requests)
+        self.gate = Gate(cfg.server.max_concurrent_requests)
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._stopped = False

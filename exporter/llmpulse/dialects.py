@@ -185,9 +185,30 @@ def _strip_route(model: str, provider: str) -> str:
     return model
 
 
+_finish_memo: dict[str, tuple[str, ...]] = {}
+FINISH_MEMO_SIZE = 1024        # distinct finish-reason values remembered (they come from senders: bounded)
+
+
 def _finish_reasons(v: Any) -> tuple[str, ...]:
+    """Normalised finish reasons of an attribute value; a string seen before costs one lookup.
+
+    >>> _finish_reasons('["stop", "length"]'), _finish_reasons(["STOP"]), _finish_reasons(3)
+    (('stop', 'length'), ('stop',), ())
+    """
     if v is None:
         return ()
+    if v.__class__ is not str or len(v) > 256:      # remembered values stay small (a list reads as fast)
+        return _read_finish_reasons(v)
+    hit = _finish_memo.get(v)
+    if hit is None:
+        hit = _read_finish_reasons(v)
+        if len(_finish_memo) >= FINISH_MEMO_SIZE:
+            _finish_memo.clear()
+        _finish_memo[v] = hit
+    return hit
+
+
+def _read_finish_reasons(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         s = v.strip()
         if s.startswith("["):
@@ -351,7 +372,7 @@ class Normalizer:
         if plan is None:
             plan = self._plan(names)
         found = [None] * self.ngroups
-        for g, candidates in plan:
+        for g, candidates in plan[0]:
             for name in candidates:
                 v = attrs[name]
                 if v is not None and v != "":
@@ -360,26 +381,30 @@ class Normalizer:
         return found
 
     def _plan(self, names: tuple) -> tuple:
-        """((group, its names among these in rank order), ...) for a span with these attribute names."""
+        """(((group, its names among these in rank order), ...), dialect, dialect when the resource is
+        OpenLIT's) for a span with these attribute names (`detect_dialect` reads only which names a span has)."""
         per: dict[int, list] = {}
         groups = self.groups
         for name in names:
             for g, rank in groups.get(name, ()):
                 per.setdefault(g, []).append((rank, name))
-        plan = tuple((g, tuple(name for _, name in sorted(found))) for g, found in per.items())
+        present = dict.fromkeys(names)
+        plan = (tuple((g, tuple(name for _, name in sorted(found))) for g, found in per.items()),
+                detect_dialect(present, {}), detect_dialect(present, {"telemetry.sdk.name": "openlit"}))
         if len(self._plans) >= PLAN_CACHE_SIZE:        # bounded: attribute names come from the sender
             self._plans.clear()
         self._plans[names] = plan
         return plan
 
     def _resource(self, res: dict) -> tuple:
-        """(resource, service.name, service.version, prompt version, dimension values) read from a resource;
-        the last one is remembered, as the spans of a request share their resource's dict."""
+        """(resource, service.name, service.version, prompt version, dimension values, whether OpenLIT sent it)
+        read from a resource; the last one is remembered, as the spans of a request share their resource's dict."""
         hit = self._last_resource
         if hit[0] is res:
             return hit
         hit = (res, res.get("service.name"), res.get("service.version"), _first(res, self.prompt_version),
-               tuple(_first(res, names) for names, _default in self.dims))
+               tuple([_first(res, names) for names, _default in self.dims]) if self.dims else (),
+               res.get("telemetry.sdk.name") == "openlit")
         self._last_resource = hit
         return hit
 
@@ -430,10 +455,19 @@ class Normalizer:
         if s.end_ns > now_ns + MAX_FUTURE_NS:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
 
-        res = s.resource
-        _, res_service, res_version, res_prompt_version, res_dims = self._resource(res)
-        dialect = detect_dialect(attrs, res)
-        found = self._pick(attrs)
+        _, res_service, res_version, res_prompt_version, res_dims, res_openlit = self._resource(s.resource)
+        names = tuple(attrs)          # `_pick`, inlined
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plan(names)
+        found = [None] * self.ngroups
+        for g, candidates in plan[0]:
+            for name in candidates:
+                v = attrs[name]
+                if v is not None and v != "":
+                    found[g] = v
+                    break
+        dialect = plan[2] if res_openlit else plan[1]     # `detect_dialect`, by the names the span has
         if "llm.invocation_parameters" in attrs:
             params = _invocation_params(attrs)
         elif "embedding.invocation_parameters" in attrs:
@@ -473,9 +507,13 @@ class Normalizer:
         # tokens
         inp = _count(found[G_INPUT], "input tokens")
         out = _count(found[G_OUTPUT], "output tokens")
-        cr = _count(found[G_CACHE_READ], "cache read tokens") or 0
-        cw = _count(found[G_CACHE_WRITE], "cache write tokens") or 0
-        rz = _count(found[G_REASONING], "reasoning tokens") or 0
+        # most spans carry none of these: no call for them
+        cr = found[G_CACHE_READ]
+        cr = 0 if cr is None else _count(cr, "cache read tokens") or 0
+        cw = found[G_CACHE_WRITE]
+        cw = 0 if cw is None else _count(cw, "cache write tokens") or 0
+        rz = found[G_REASONING]
+        rz = 0 if rz is None else _count(rz, "reasoning tokens") or 0
         if inp is None and op == "embeddings" and "llm.token_count.total" in attrs:
             inp = _count(attrs["llm.token_count.total"], "total tokens")    # OpenInference embeddings
         if cr or cw:
@@ -538,7 +576,7 @@ class Normalizer:
             str(res_service or attrs.get("service.name") or "unknown"),
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
-            inp, out, cr, cw, rz, streaming, ttft, _seconds(found[G_TPOT]),
+            inp, out, cr, cw, rz, streaming, ttft, None if found[G_TPOT] is None else _seconds(found[G_TPOT]),
             _finish_reasons(found[G_FINISH]) or (_finish_from_events(s) if s.events else ()), span_cost, None, str(found[G_CONVERSATION] or ""),
             str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
             and op in LLM_OPERATIONS else "", dialect,

@@ -54,8 +54,7 @@ def _handler(app, signal: str, workers):
 
     def count(status: grpc.StatusCode, started: float) -> None:
         # before the answer goes out: a client that has its answer sees it counted
-        app.metrics.count(app.metrics.requests, ("grpc", signal, status.name))
-        app.metrics.observe(app.metrics.ingest, ("grpc",), time.perf_counter() - started)
+        app.metrics.request_done(("grpc", signal, status.name), ("grpc",), time.perf_counter() - started)
 
     async def export(requests, context: grpc.aio.ServicerContext) -> bytes:
         started = time.perf_counter()

@@ -225,11 +225,14 @@ class _LingeringTransport:
     still arriving reads and drops the rest for a moment first, so the client reads its answer
     instead of a reset (RFC 9112 section 9.6)."""
 
-    __slots__ = ("_t", "_p")
+    __slots__ = ("_t", "_p", "write", "is_closing")
 
     def __init__(self, transport, proto: "Protocol"):
         self._t = transport
         self._p = proto
+        # what every request calls, bound once (not through __getattr__ per call)
+        self.write = transport.write
+        self.is_closing = transport.is_closing
 
     def close(self) -> None:
         self._p.linger()
@@ -337,8 +340,10 @@ class Protocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_header(len(name) + len(value) + 4)
-        if name.lower() == b"transfer-encoding":
+        self.header_bytes += len(name) + len(value) + 4
+        if self.header_bytes > self.listener.limits.max_header_bytes:
+            self._count_header(0)           # raises
+        if len(name) == 17 and name.lower() == b"transfer-encoding":
             self.chunked = True
         super().on_header(name, value)
 
@@ -348,7 +353,7 @@ class Protocol(HttpToolsProtocol):
             raise _Reject(431, f"request headers exceed {self.listener.limits.max_header_bytes} bytes")
 
     def on_headers_complete(self) -> None:
-        codings = [v for n, v in self.headers if n == b"transfer-encoding"]
+        codings = [v for n, v in self.headers if n == b"transfer-encoding"] if self.chunked else ()
         if codings and (len(codings) > 1 or codings[0].strip().lower() != b"chunked"):
             raise _Reject(400, "unsupported transfer coding "
                                f"{b', '.join(codings).decode('latin-1')!r}: only chunked is accepted")
@@ -426,9 +431,18 @@ def _peer(proto: HttpToolsProtocol) -> str:
 
 # ----------------------------------------------------------------- the applications
 
+_HTTP = ("http",)
+# the requests counter's key of the usual answers, built once
+_REQUEST_KEYS: dict[tuple[str | None, int], tuple[str, str, str]] = {
+    (signal, status): ("http", signal, str(status)) for signal in SIGNALS.values() for status in (200, 400)}
+_CTYPES = {t: t.encode() for t in (otlp.PROTOBUF, otlp.JSON, "text/plain")}
+_EMPTY_LENGTH = (b"content-length", b"0")
+
+
 async def _respond(send, status: int, body: bytes, ctype: str, headers: dict | None = None,
                    close: bool = False) -> None:
-    h = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
+    h = [(b"content-type", _CTYPES.get(ctype) or ctype.encode()),
+         (b"content-length", str(len(body)).encode()) if body else _EMPTY_LENGTH]
     for k, v in (headers or {}).items():
         h.append((k.lower().encode(), str(v).encode()))
     if close:
@@ -536,8 +550,10 @@ class OtlpApp:
             status = 500
             payload, out_type = error_body(signal, mtype, 500, "internal error")
         # counted before the answer goes out: a client that has its answer sees it counted
-        exp.metrics.count(exp.metrics.requests, ("http", signal or "other", str(status)))
-        exp.metrics.observe(exp.metrics.ingest, ("http",), time.perf_counter() - started)
+        key = _REQUEST_KEYS.get((signal, status))
+        if key is None:
+            key = ("http", signal or "other", str(status))
+        exp.metrics.request_done(key, _HTTP, time.perf_counter() - started)
         await _respond(send, status, payload, out_type, headers, close)
 
     def ingest(self, signal: str, body: bytes, mtype: str) -> tuple[int, bytes, str]:

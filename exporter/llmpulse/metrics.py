@@ -497,3 +497,10 @@ class Metrics:
     def observe(self, hist: Histogram, key: tuple, value: float) -> None:
         with self.lock:
             hist.observe(key, value)
+
+    def request_done(self, key: tuple, transport: tuple, seconds: float) -> None:
+        """One ingest request answered: `requests` {key} + 1 and its time in `ingest` {transport}, under
+        one lock acquisition (the HTTP and gRPC servers call this once a request)."""
+        with self.lock:
+            self.requests.inc(key)
+            self.ingest.observe(transport, seconds)

@@ -503,7 +503,7 @@ def decode_traces(body: bytes, content_type: str, max_items: int | None = None,
     keep: protobuf span attributes outside it are skipped unread (resource and event
     attributes, and JSON bodies, are always decoded whole).
     Protobuf goes through the C decoder (llmpulse._otlpwire) when it is built, else upb."""
-    if media_type(content_type) == JSON:
+    if content_type != PROTOBUF and media_type(content_type) == JSON:
         return _decode_traces_json(body, max_items)
     if WIRE is not None:
         wire_keys = keep.wire if keep is not None else _WIRE_ALL
@@ -521,6 +521,8 @@ def decode_logs(body: bytes, content_type: str, max_items: int | None = None) ->
 def _partial_response(content_type: str, rejected: int, message: str, response_cls: Any,
                       rejected_field: str, rejected_json: str) -> bytes:
     """An Export*ServiceResponse, with partial_success only when something was rejected or said."""
+    if not rejected and not message:            # the common answer: an empty response
+        return b"" if content_type == PROTOBUF or media_type(content_type) != JSON else b"{}"
     if media_type(content_type) == JSON:
         if not rejected and not message:
             return b"{}"

@@ -79,8 +79,8 @@ class Pipeline:
 
     def spans(self, spans: list[otlp.RawSpan]) -> Outcome:
         out = Outcome()
-        rejected: dict[str, int] = {}
-        skipped: dict[str, int] = {}
+        rejected: dict[str, int] | None = None
+        non_genai = 0
         calls = []
         now_ns = time.time_ns()
         normalize = self.normalizer.normalize
@@ -88,37 +88,46 @@ class Pipeline:
             try:
                 c = normalize(s, now_ns)
             except SpanRejected as exc:
+                if rejected is None:
+                    rejected = {}
                 rejected[exc.reason] = rejected.get(exc.reason, 0) + 1
                 out.reject(str(exc))
                 continue
             if c is None:
-                skipped["non_genai"] = skipped.get("non_genai", 0) + 1
+                non_genai += 1
                 continue
             calls.append(c)
+        skipped: dict[str, int] = {"non_genai": non_genai} if non_genai else {}
         if calls:
+            seen = self.dedupe.seen
             with self.dedupe_lock:
-                seen = self.dedupe.seen
                 fresh = [c for c in calls if not seen(c.trace_id, c.span_id)]
             if len(fresh) != len(calls):
                 skipped["duplicate"] = len(calls) - len(fresh)
-            calls = fresh
+                calls = fresh
+            price = self.price
             for c in calls:
-                self.price(c)
+                price(c)
         m = self.metrics
         suppressed = m.record(calls)
         if suppressed:            # calls reported twice: counted once, not forwarded twice
             skipped.update(suppressed)
             calls = [c for c in calls if not c.suppressed]
-        clamped = sum(1 for c in calls if c.ttft_clamped)
-        with m.lock:
-            for reason, n in rejected.items():
-                m.spans_rejected.inc((reason,), n)
-            for reason, n in skipped.items():
-                m.spans_skipped.inc((reason,), n)
-            if clamped:
-                m.clamped.inc(("ttft",), clamped)
+        clamped = 0
+        for c in calls:
+            if c.ttft_clamped:
+                clamped += 1
+        if rejected or skipped or clamped:
+            with m.lock:
+                if rejected:
+                    for reason, n in rejected.items():
+                        m.spans_rejected.inc((reason,), n)
+                for reason, n in skipped.items():
+                    m.spans_skipped.inc((reason,), n)
+                if clamped:
+                    m.clamped.inc(("ttft",), clamped)
+            out.skipped = sum(skipped.values())
         out.accepted = len(calls)
-        out.skipped = sum(skipped.values())
         out.calls = calls
         return out
 

@@ -119,7 +119,21 @@ def provider_from_model(model: str) -> str:
 _NOT_SAFE = re.compile(r"[^a-z0-9_.\-]+")
 
 
+MEMO_SIZE = 1024        # distinct raw values `provider_name` remembers (they come from senders: bounded)
+_provider_memo: dict[str, str] = {}
+
+
 def provider_name(raw: str) -> str:
+    hit = _provider_memo.get(raw)
+    if hit is None:
+        hit = _provider_name(raw)
+        if len(_provider_memo) >= MEMO_SIZE:
+            _provider_memo.clear()
+        _provider_memo[raw] = hit
+    return hit
+
+
+def _provider_name(raw: str) -> str:
     key = raw.strip().lower().replace(" ", "_").replace("-", "_")
     hit = PROVIDER_ALIASES.get(key)
     if hit:
