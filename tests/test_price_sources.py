@@ -180,6 +180,16 @@ def test_the_import_command_writes_a_table_with_provenance(tmp_path, raw, import
     assert main(["prices", "import", "litellm", str(tmp_path / "missing.json")]) == 2
 
 
+def test_the_import_command_refuses_json_that_is_not_a_table_of_models(tmp_path, capsys):
+    # a JSON array (or a number, a string) is valid JSON but no price table: a usage error, no traceback
+    for body in ("[]", "42", '"prices"'):
+        src = tmp_path / "prices.json"
+        src.write_text(body)
+        assert main(["prices", "import", "litellm", str(src)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot read {src}: not a LiteLLM price table: the top level must be an object of models" in err
+
+
 def test_the_import_reads_the_litellm_wheel(tmp_path, raw):
     import zipfile
 

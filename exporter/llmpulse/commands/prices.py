@@ -48,8 +48,11 @@ def _import(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--checked: {args.checked!r} is not a date YYYY-MM-DD") from None
     source = args.source if "://" in args.source else Path(args.source).name
-    out, coverage = litellm_prices.convert(doc, source=source, version=args.table_version or version,
-                                           checked=checked)
+    try:
+        out, coverage = litellm_prices.convert(doc, source=source, version=args.table_version or version,
+                                               checked=checked)
+    except ValueError as exc:         # valid JSON that is no table of models (a list, a number)
+        raise UsageError(f"cannot read {args.source}: {exc}") from None
     header = ("# Imported from LiteLLM's model_prices_and_context_window.json by `llmpulse prices import litellm`.\n"
               "# Prices are per token, as LiteLLM writes them. docs/pricing.md describes the format.\n"
               + "".join(f"# {line}\n" for line in coverage.summary().splitlines()))
