@@ -58,3 +58,35 @@ def test_the_wheel_holds_the_price_table_and_every_module(wheel):
     assert "llmpulse/prices.yaml" in inside
     modules = {str(p.relative_to(REPO / "exporter")) for p in (REPO / "exporter" / "llmpulse").rglob("*.py")}
     assert sorted(modules - inside) == []
+
+
+def test_an_installed_alerts_build_without_out_refuses_instead_of_ignoring_the_checkout(wheel, tmp_path):
+    # `pip install .` (not -e), then the README's "edit alerts/thresholds.yaml, run `llmpulse alerts build`"
+    # from the clone: the installed package reads and writes its own copies, so the edit was silently
+    # ignored ("already up to date"). Without --out an installed llmpulse must say so, as `deploy build` does.
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
+                    wheel.filename], check=True, capture_output=True)
+    clone = tmp_path / "clone"
+    (clone / "alerts").mkdir(parents=True)
+    edited = (REPO / "alerts" / "thresholds.yaml").read_text().replace(
+        "LLMErrorRatioHighCriticalThreshold: 0.05", "LLMErrorRatioHighCriticalThreshold: 0.07")
+    (clone / "alerts" / "thresholds.yaml").write_text(edited)
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    where = subprocess.run([sys.executable, "-c", "import llmpulse; print(llmpulse.__file__)"], cwd=clone,
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site))
+    installed = site / "llmpulse" / "_data" / "alerts"
+    before = {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()}
+    for argv in (["alerts", "build"], ["alerts", "build", "--check"]):
+        run = subprocess.run([sys.executable, "-m", "llmpulse", *argv], cwd=clone, env=env,
+                             capture_output=True, text=True)
+        assert run.returncode == 2, (argv, run.stdout, run.stderr)
+        assert "not run from a source checkout of llmpulse: pass --out DIR" in run.stderr
+    assert {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()} == before
+    # with --out and --thresholds the installed package renders the user's knobs
+    run = subprocess.run([sys.executable, "-m", "llmpulse", "alerts", "build", "--thresholds",
+                          "alerts/thresholds.yaml", "--out", "alerts/generated"], cwd=clone, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "> 0.07" in (clone / "alerts" / "generated" / "llmpulse-alerts.yaml").read_text()

@@ -23,7 +23,13 @@ def _usage_error(message: str) -> Exception:
 
 def run_build(args: argparse.Namespace) -> int:
     from llmpulse.alerts.build import build
+    from llmpulse.paths import ALERTS_DIR
 
+    # In a checkout alerts/ is the package's; an installed package would read and rewrite its own
+    # copies and silently ignore the alerts/thresholds.yaml the user just edited in a clone.
+    if not args.out and not (ALERTS_DIR.parent / "pyproject.toml").is_file():
+        raise _usage_error("not run from a source checkout of llmpulse: pass --out DIR "
+                           "(and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
     try:
         result = build(args.thresholds, args.out, check=args.check)
     except ThresholdsError as exc:
@@ -71,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     b = sub.add_parser("build", help="render alerts/generated/*.yaml from the mixin and thresholds")
     b.add_argument("--thresholds", metavar="FILE", help="YAML file overriding knobs of alerts/thresholds.yaml")
-    b.add_argument("--out", metavar="DIR", help="output directory (default: alerts/generated)")
+    b.add_argument("--out", metavar="DIR", help="output directory (default: alerts/generated of a source checkout; "
+                   "required when llmpulse is installed)")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 if any generated file is stale")
     b.set_defaults(func=run_build)
     c = sub.add_parser("check", help="validate a thresholds file; every error names its path")
