@@ -207,3 +207,14 @@ def test_scores_endpoint_late_attribution_and_feedback(exporter):
                                                    "feedback": "positive"}) == 1
     r = requests.post(exporter.otlp_http_url + "/v1/scores", headers=JS, data=b'{"trace_id": 1}')
     assert r.status_code == 400 and "trace_id" in r.text
+
+
+def test_json_shape_errors_name_the_field_by_its_path(exporter):
+    # the path starts at the top-level key: "resourceSpans: ...", not ".resourceSpans: ..."
+    for doc, message in (({"resourceSpans": "x"}, "resourceSpans: expected a list"),
+                         ({"resourceLogs": 7}, "resourceLogs: expected a list"),
+                         ({"resourceSpans": [{"scopeSpans": 5}]}, "resourceSpans[0].scopeSpans: expected a list")):
+        signal = "logs" if "resourceLogs" in doc else "traces"
+        r = requests.post(f"{exporter.otlp_http_url}/v1/{signal}", data=json.dumps(doc), headers=JS)
+        assert r.status_code == 400
+        assert r.json()["message"] == message

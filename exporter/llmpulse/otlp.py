@@ -361,7 +361,7 @@ def _load_json(body: bytes) -> Any:
 def _list(d: dict, camel: str, snake: str, path: str) -> list:
     v = _get(d, camel, snake) or []
     if not isinstance(v, list):
-        raise DecodeError(f"{path}.{camel}: expected a list")
+        raise DecodeError(f"{path}.{camel}: expected a list" if path else f"{camel}: expected a list")
     return v
 
 
