@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_the_parser_builds_without_docstrings():
@@ -13,3 +16,29 @@ def test_the_parser_builds_without_docstrings():
             "p.parse_args(['alerts', 'check']); p.parse_args(['demo', '--rate', '1']); print('ok')")
     out = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True, timeout=120)
     assert (out.returncode, out.stdout, out.stderr[-300:]) == (0, "ok\n", "")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(found[0].choices) if found else {}
+
+
+def test_the_readme_lists_every_command_and_its_options():
+    """README's "Commands" block is where a new user looks first: every command and action the
+    script accepts is there, and every option it shows exists."""
+    from llmpulse.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    lines = [line.strip() for line in block.splitlines() if line.strip().startswith("llmpulse ")]
+    missing, unknown = [], []
+    for name, cmd in _subparsers(build_parser()).items():
+        for action, leaf in (_subparsers(cmd) or {"": cmd}).items():
+            words = f"llmpulse {name} {action}".strip()
+            shown = [line for line in lines if line == words or line.startswith(words + " ")]
+            if not shown:
+                missing.append(words)
+            options = {o for a in leaf._actions for o in a.option_strings}
+            unknown += [f"{words} {o}" for line in shown for o in re.findall(r"--[a-z-]+", line.split("#")[0])
+                        if o not in options]
+    assert (missing, unknown) == ([], [])
