@@ -42,3 +42,28 @@ def test_the_readme_lists_every_command_and_its_options():
             unknown += [f"{words} {o}" for line in shown for o in re.findall(r"--[a-z-]+", line.split("#")[0])
                         if o not in options]
     assert (missing, unknown) == ([], [])
+
+
+def test_a_port_in_use_is_reported_with_the_listener_and_its_address(capsys):
+    """`llmpulse serve` with a port already taken said only `cannot listen: [Errno 98] Address already in use`
+    (a gRPC port: a traceback)."""
+    import socket
+
+    from llmpulse.cli import main
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        for flag, name in (("--metrics-port", "metrics"), ("--otlp-http-port", "OTLP/HTTP"),
+                           ("--otlp-grpc-port", "OTLP/gRPC")):
+            ports = {"--metrics-port": "0", "--otlp-http-port": "0", "--otlp-grpc-port": "0", flag: str(port)}
+            for command in ("serve", "demo"):
+                argv = [command, "--host", "127.0.0.1", *[x for kv in ports.items() for x in kv]]
+                assert main(argv + (["--duration", "1"] if command == "demo" else [])) == 2
+                err = capsys.readouterr().err
+                assert f"cannot listen: {name} on 127.0.0.1:{port}: " in err, err
+                assert ("Address already in use" if name != "OTLP/gRPC" else "the port is in use") in err
+    finally:
+        taken.close()

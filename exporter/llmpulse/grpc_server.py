@@ -116,8 +116,12 @@ async def start(app, host: str, port: int, workers) -> tuple[grpc.aio.Server, in
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {
             "Export": grpc.stream_unary_rpc_method_handler(_handler(app, signal, workers)),
         }),))
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:              # grpcio >= 1.5x raises where older releases returned 0
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind OTLP/gRPC on {host}:{port}")
+        raise OSError(f"OTLP/gRPC on {host}:{port}: cannot bind (the port is in use, or the host is "
+                      "not an address of this machine)")
     await server.start()
     return server, bound

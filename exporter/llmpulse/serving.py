@@ -27,19 +27,23 @@ for _name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-def listen(host: str, port: int, backlog: int = 128) -> socket.socket:
-    """A bound, listening TCP socket (port 0 picks a free one); OSError when it cannot be had."""
-    family, kind, proto, _, addr = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                                      flags=socket.AI_PASSIVE)[0]
-    sock = socket.socket(family, kind, proto)
+def listen(host: str, port: int, backlog: int = 128, what: str = "listener") -> socket.socket:
+    """A bound, listening TCP socket (port 0 picks a free one); OSError naming `what`, the host and
+    the port when it cannot be had (`metrics on 0.0.0.0:9464: Address already in use`)."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                          flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise OSError(f"{what} on {host}:{port}: {exc.strerror or exc}") from exc
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(addr)
         sock.listen(backlog)
         sock.setblocking(False)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise OSError(f"{what} on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
 
 
@@ -117,9 +121,9 @@ class Serving:
         limits = http_server.Limits(max_connections=cfg.max_connections,
                                     header_timeout=cfg.header_timeout_seconds, body_timeout=cfg.body_timeout_seconds,
                                     idle_timeout=cfg.idle_timeout_seconds, max_header_bytes=cfg.max_header_bytes)
-        otlp_sock = listen(cfg.host, cfg.otlp_http_port)
+        otlp_sock = listen(cfg.host, cfg.otlp_http_port, what="OTLP/HTTP")
         try:
-            metrics_sock = listen(cfg.host, cfg.metrics_port)
+            metrics_sock = listen(cfg.host, cfg.metrics_port, what="metrics")
         except OSError:
             otlp_sock.close()
             raise
@@ -134,8 +138,12 @@ class Serving:
         for srv in self.http.values():
             self._call(srv.start())
         if cfg.grpc_enabled:
-            self.grpc, self.otlp_grpc_port = self._call(grpc_server.start(exp, cfg.host, cfg.otlp_grpc_port,
-                                                                          self.workers))
+            try:
+                self.grpc, self.otlp_grpc_port = self._call(grpc_server.start(exp, cfg.host, cfg.otlp_grpc_port,
+                                                                              self.workers))
+            except BaseException:
+                self.close()          # the HTTP listeners already run: release their ports and threads
+                raise
 
     def connections(self, listener: str) -> int:
         srv = self.http.get(listener)
