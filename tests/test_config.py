@@ -97,3 +97,40 @@ def test_loading_the_config_imports_neither_forwarding_nor_requests():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_dimension_may_not_take_the_name_of_a_label_llmpulse_sets():
+    """A dimension named `service_name` was accepted and every dimensioned family was exposed with
+    `service_name` twice, which Prometheus refuses for the whole scrape."""
+    from prometheus_client import CollectorRegistry
+
+    from llmpulse.metrics import Metrics
+
+    cfg = load_config(overrides={"metrics": {"dimensions": [{"name": "feature", "attributes": ["app.feature"]}]}},
+                      environ={})
+    metrics = Metrics(cfg, CollectorRegistry())
+    # every label of every family the dimension joins
+    labels = {label for family in vars(metrics).values() if "feature" in getattr(family, "labelnames", ())
+              for label in family.labelnames} - {"feature"}
+    assert "service_name" in labels and "gen_ai_request_model" in labels
+    for name in sorted(labels):
+        with pytest.raises(ConfigError) as exc:
+            load_config(overrides={"metrics": {"dimensions": [{"name": name, "attributes": ["x"]}]}}, environ={})
+        assert exc.value.problems == [f"config: metrics.dimensions[0].name: {name!r} is a label llmpulse sets itself"]
+    with pytest.raises(ConfigError, match=r"dimensions\[0\]\.name: must be a Prometheus label name"):
+        load_config(overrides={"metrics": {"dimensions": [{"name": "__tenant", "attributes": ["x"]}]}}, environ={})
+
+
+def test_a_misspelled_label_in_label_caps_is_an_error():
+    """`label_caps: {gen_ai_request_modle: 50}` was accepted and capped nothing."""
+    with pytest.raises(ConfigError) as exc:
+        load_config(overrides={"metrics": {"label_caps": {"gen_ai_request_modle": 50, "gen_ai_tool_name": 10}}},
+                    environ={})
+    (problem,) = exc.value.problems
+    assert problem.startswith("config: metrics.label_caps.gen_ai_request_modle: unknown key "
+                              "(did you mean gen_ai_request_model? known: ")
+    dims = {"dimensions": [{"name": "tenant", "attributes": ["app.tenant"], "cap": 5}]}
+    with pytest.raises(ConfigError, match=r"label_caps\.tenant: a dimension's cap is metrics\.dimensions\[0\]\.cap"):
+        load_config(overrides={"metrics": {"label_caps": {"tenant": 50}, **dims}}, environ={})
+    cfg = load_config(overrides={"metrics": {"label_caps": {"gen_ai_request_model": 50}}}, environ={})
+    assert cfg.metrics.caps()["gen_ai_request_model"] == 50

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmpulse.call_log import DYNAMIC_LABELS, LABEL_NAME
-from llmpulse.typed import ConfigError, build, got, merge, refuse
+from llmpulse.typed import ConfigError, build, got, merge, refuse, unknown_key_message
 
 __all__ = ["Config", "ConfigError", "ForwardConfig", "LokiContentConfig", "LokiForwardConfig", "OtlpForwardConfig",
            "load_config"]
@@ -139,16 +139,23 @@ class DimensionConfig:
     def validate(self) -> list[str]:
         errs = []
         import re
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.name or ""):
-            errs.append(f"name: must be a Prometheus label name ([a-z_][a-z0-9_]*), got {got(self.name)}")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.name or "") or self.name.startswith("__"):
+            errs.append(f"name: must be a Prometheus label name ([a-z_][a-z0-9_]*, no leading __), "
+                        f"got {got(self.name)}")
         if self.name in FORBIDDEN_DIMENSIONS:
             errs.append(f"name: {self.name!r} is an identifier, never a label")
+        elif self.name in BUILTIN_LABELS:
+            # the families a dimension joins would carry the label twice: Prometheus refuses the scrape
+            errs.append(f"name: {self.name!r} is a label llmpulse sets itself")
         if not self.attributes:
             errs.append("attributes: name at least one attribute")
         if self.cap < 1:
             errs.append(f"cap: must be >= 1, got {self.cap}")
         return errs
 
+
+# Labels llmpulse's own families carry (the capped ones and the fixed vocabularies): no dimension's name.
+BUILTIN_LABELS = frozenset(DEFAULT_LABEL_CAPS) | {"gen_ai_token_type", "gen_ai_response_finish_reason"}
 
 FORBIDDEN_DIMENSIONS = frozenset({"trace_id", "span_id", "user_id", "session_id", "conversation_id",
                                   "user", "prompt", "completion", "le", "job", "instance"})
@@ -184,8 +191,13 @@ class MetricsConfig:
             b = getattr(self, name)
             if not b or any(x >= y for x, y in zip(b, b[1:])):
                 errs.append(f"{name}: must be a non-empty, strictly increasing list, got {got(b)}")
+        dims = {d.name: i for i, d in enumerate(self.dimensions)}
         for label, cap in self.label_caps.items():
-            if cap < 1:
+            if label in dims:
+                errs.append(f"label_caps.{label}: a dimension's cap is metrics.dimensions[{dims[label]}].cap")
+            elif label not in DEFAULT_LABEL_CAPS:
+                errs.append(f"label_caps.{label}: {unknown_key_message(label, DEFAULT_LABEL_CAPS)}")
+            elif cap < 1:
                 errs.append(f"label_caps.{label}: must be >= 1, got {cap}")
         if self.max_label_length < 1:
             errs.append(f"max_label_length: must be >= 1, got {self.max_label_length}")
