@@ -110,6 +110,25 @@ def test_embedded_exporter_starts_serves_and_stops(capsys):
     assert " 0 failed" not in out and "done" in out
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["config", "environment"])
+def test_the_embedded_exporter_with_a_token_gets_traffic_with_that_token(how, tmp_path, monkeypatch, capsys):
+    """`llmpulse demo --config` with auth.token set (or LLMPULSE_AUTH_TOKEN exported for `serve`): the
+    generator sent no token, and every span, log and score was refused with 401."""
+    pytest.importorskip("llmpulse.app")
+    argv = ["demo", "--duration", "1.2", "--host", "127.0.0.1", "--otlp-http-port", "0", "--otlp-grpc-port", "0",
+            "--metrics-port", "0"]
+    if how == "config":
+        (tmp_path / "llmpulse.yaml").write_text("auth:\n  token: s3cret\n")
+        argv += ["--config", str(tmp_path / "llmpulse.yaml")]
+    else:
+        monkeypatch.setenv("LLMPULSE_AUTH_TOKEN", "s3cret")
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "done" in out and "failed" not in out and "401" not in out, out
+    assert not re.search(r"spans 0 sent", out), out
+
+
 def test_token_file_sends_the_bearer_token(receiver, tmp_path):
     token = tmp_path / "token"
     token.write_text("s3cret-token\n")

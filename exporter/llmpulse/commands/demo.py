@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
                    help="OTLP body encoding (default protobuf)")
     p.add_argument("--gzip", action="store_true", help="gzip request bodies")
     p.add_argument("--token-file", metavar="FILE",
-                   help="with --target: send the bearer token in FILE (an empty file sends none)")
+                   help="with --target: send the bearer token in FILE (an empty file sends none); "
+                        "the embedded exporter's own token is sent without it")
     p.add_argument("--config", metavar="FILE", help="config file for the embedded exporter")
     p.add_argument("--host", help="address the embedded exporter listens on (default from config)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="embedded exporter /metrics port")
@@ -87,7 +88,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     engines = _start_engines(args, out)
     stop = threading.Event()
     restore = _on_sigterm(stop.set)
-    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop, token=_token(args))
+    # the embedded exporter may require a token (auth in --config, LLMPULSE_AUTH_TOKEN[_FILE]): send its own
+    token = exporter.cfg.auth.resolved_token() if exporter is not None else _token(args)
+    sender = Sender(url, encoding=args.encoding, gzip=args.gzip, stop=stop, token=token)
     traffic = Traffic(seed=args.seed, scenario=args.scenario, onset_s=args.scenario_after)
     totals = Totals()
     started = time.monotonic()
@@ -176,7 +179,8 @@ def _validate(args: argparse.Namespace) -> None:
     embedded_only = [f for f in ("config", "host", "metrics_port", "otlp_http_port", "otlp_grpc_port")
                      if getattr(args, f) is not None]
     if args.token_file and not args.target:
-        raise UsageError("--token-file: only with --target (the embedded exporter has no token)")
+        raise UsageError("--token-file: only with --target (the embedded exporter's token, if its config "
+                         "sets one, is sent without it)")
     if args.target and embedded_only:
         names = ", ".join("--" + f.replace("_", "-") for f in embedded_only)
         raise UsageError(f"{names}: only for the embedded exporter, not with --target")
