@@ -79,11 +79,12 @@ def firing_alerts(*, by_service: bool = True) -> dict[str, Any]:
 
 FIRING_ALERTS_ANNOTATION = firing_alerts()
 
+DEPLOYMENT_KEYS = "service_name, service_version, prompt_version, gen_ai_request_model"
 DEPLOYMENT_ANNOTATION = prometheus_annotation(
     "Deployments",
-    "count by (service_name, service_version, prompt_version, gen_ai_request_model) ("
-    f"llm_deployment_info{{{variables.SELECTOR_SERVICE}}} "
-    f"unless llm_deployment_info{{{variables.SELECTOR_SERVICE}}} offset 5m)",
+    # grouped before `unless`: a replica (a new instance label) reporting a known version is no deployment
+    f"group by ({DEPLOYMENT_KEYS}) (llm_deployment_info{{{variables.SELECTOR_SERVICE}}}) "
+    f"unless group by ({DEPLOYMENT_KEYS}) (llm_deployment_info{{{variables.SELECTOR_SERVICE}}} offset 5m)",
     title="{{service_name}} {{service_version}}",
     text="prompt {{prompt_version}}, model {{gen_ai_request_model}}",
     tags="service_name",

@@ -257,13 +257,15 @@ def deployment_panels() -> list[core.Panel]:
         ),
         timeseries(
             "Live versions",
-            "One line per live (service, service version, prompt version) combination: a new line "
-            "starting is a deployment; compare with quality and latency above.",
+            "One line per live (service, service version, prompt version) combination, its value the "
+            "number of models it calls: a new line starting is a deployment; compare with quality and "
+            "latency above.",
             "short",
             [
-                target(
-                    "count by (service_name, service_version, prompt_version) "
-                    f"(llm_deployment_info{{{SELECTOR}}})",
+                target(   # models, not series: every replica reports its own llm_deployment_info
+                    "count by (service_name, service_version, prompt_version) (group by (service_name, "
+                    f"service_version, prompt_version, gen_ai_provider_name, gen_ai_request_model) "
+                    f"(llm_deployment_info{{{SELECTOR}}}))",
                     "{{service_name}} {{service_version}} prompt {{prompt_version}}",
                 )
             ],

@@ -83,7 +83,9 @@ def now_tiles(t: Thresholds) -> list[core.Panel]:
 
 def score_panels() -> list[core.Panel]:
     deployment = (
-        f"llm_deployment_info{{{SEL}}} * on (job, service_name, gen_ai_request_model) group_left () "
+        # one row per (service, model, prompt version), however many replicas and operations report it
+        f"group by (job, service_name, gen_ai_request_model, prompt_version) (llm_deployment_info{{{SEL}}}) "
+        f"* on (job, service_name, gen_ai_request_model) group_left () "
         f"avg by (job, service_name, gen_ai_request_model) ({SCORE}{{{SEL}}} >= 0)"
     )
     return [
