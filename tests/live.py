@@ -85,20 +85,39 @@ class Prometheus:
                  alertmanager: str | None = None, scrape_interval: str = "1s", evaluation_interval: str = "1s"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = ["global:", f"  scrape_interval: {scrape_interval}", f"  evaluation_interval: {evaluation_interval}",
-               "scrape_configs:"]
-        for job, target in targets.items():
-            listed = ", ".join(f"'{t}'" for t in ([target] if isinstance(target, str) else target))
-            cfg += [f"  - job_name: {job}", "    static_configs:", f"      - targets: [{listed}]"]
-        if rule_files:
-            cfg += ["rule_files:"] + [f"  - {f}" for f in rule_files]
-        if alertmanager:
-            cfg += ["alerting:", "  alertmanagers:", "    - static_configs:", f"        - targets: ['{alertmanager}']"]
-        (tmp / "prometheus.yml").write_text("\n".join(cfg) + "\n")
-        self.proc = Proc(["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
+        self.config = tmp / "prometheus.yml"
+        self._targets, self._rule_files, self._alertmanager = targets, list(rule_files), alertmanager
+        self._intervals = (scrape_interval, evaluation_interval)
+        self._write_config({})
+        self.proc = Proc(["prometheus", f"--config.file={self.config}",
                           f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{self.port}",
-                          "--enable-feature=exemplar-storage"], tmp / "prometheus.log")
+                          "--enable-feature=exemplar-storage", "--web.enable-lifecycle"], tmp / "prometheus.log")
         wait_until(lambda: requests.get(self.url + "/-/ready", timeout=1).ok, 30, "prometheus", self.proc)
+
+    def _write_config(self, phases: dict[str, int]) -> None:
+        """prometheus.yml; a target in `phases` is scraped as /metrics?phase=N (its own static_config with a
+        `__param_phase` label), which moves its scrape phase (Prometheus offsets a target's scrapes by a hash
+        of its labels and URL) and nothing else: `__` labels are dropped before the series get theirs."""
+        scrape, evaluation = self._intervals
+        cfg = ["global:", f"  scrape_interval: {scrape}", f"  evaluation_interval: {evaluation}",
+               "scrape_configs:"]
+        for job, target in self._targets.items():
+            cfg += [f"  - job_name: {job}", "    static_configs:"]
+            for t in ([target] if isinstance(target, str) else target):
+                cfg += [f"      - targets: ['{t}']"]
+                if t in phases:
+                    cfg += [f"        labels: {{__param_phase: '{phases[t]}'}}"]
+        if self._rule_files:
+            cfg += ["rule_files:"] + [f"  - {f}" for f in self._rule_files]
+        if self._alertmanager:
+            cfg += ["alerting:", "  alertmanagers:", "    - static_configs:",
+                    f"        - targets: ['{self._alertmanager}']"]
+        self.config.write_text("\n".join(cfg) + "\n")
+
+    def reload(self, phases: dict[str, int]) -> None:
+        """Rewrite the configuration with these scrape phases (`_write_config`) and reload it."""
+        self._write_config(phases)
+        requests.post(self.url + "/-/reload", timeout=10).raise_for_status()
 
     def api(self, path: str, **params):
         r = requests.get(self.url + "/api/v1/" + path, params=params, timeout=10)

@@ -40,6 +40,7 @@ from ring import HashRing
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 SCRAPE = 4.0
+PHASE_ARC = 1.2     # seconds: every target's scrape phase within this window (align_phases)
 CONFIG = "tracking: {trace_idle_seconds: 0.3, conversation_idle_seconds: 0.6, aggregate_wait_seconds: 0.5}\n"
 RULES = REPO / "alerts" / "generated" / "llmpulse-rules.yaml"
 ALERTS = REPO / "alerts" / "generated" / "llmpulse-alerts.yaml"
@@ -123,12 +124,80 @@ def fleet(tmp_path_factory):
         scrapes = Scrapes(prometheus)
         for r in replicas + [single]:
             scrapes.wait_for_scrape_after(r.target, 0, timeout=30)
+        align_phases(prometheus, [r.target for r in replicas + [single]])
         yield replicas, single, prometheus, scrapes, tmp
     finally:
         if prometheus is not None:
             prometheus.stop()
         for r in replicas + [single]:
             r.stop()
+
+
+def widest_window(phases: dict[str, float], width: float) -> set[str]:
+    """The most targets whose scrape phases (seconds into the SCRAPE cycle) fit in one window of `width`.
+
+    >>> sorted(widest_window({"a": 0.2, "b": 3.9, "c": 2.0}, 1.2))
+    ['a', 'b']
+    """
+    best: set[str] = set()
+    for p in phases.values():
+        inside = {t for t, q in phases.items() if (q - p) % SCRAPE <= width}
+        if len(inside) > len(best):
+            best = inside
+    return best
+
+
+def align_phases(prometheus, targets: list[str], attempts: int = 25) -> None:
+    """Move the targets' scrape phases into one PHASE_ARC window (Prometheus spreads targets over the
+    interval by a hash of their labels and URL, so each run's ports give other phases).
+
+    Why: the comparison pauses every target right after its third sample and queries more than 1.1
+    intervals after the latest of them; a paused target's next scrape fails one interval after it
+    starts, writing staleness markers over that target's series, so the queries must be done within
+    0.9 intervals of the earliest target's last sample minus the latest one's. With phases spread over
+    2 s of the 4 s interval (as likely as not with four targets) that left no time for the queries,
+    and single's series vanished from some answers and not fleet's. A target outside the fullest
+    window is given a new `?phase=N` in its scrape URL (live.Prometheus.reload) until all fit."""
+    moved: dict[str, int] = {}
+    since = time.time()
+    for attempt in range(1, attempts + 1):
+        phases = scrape_phases(prometheus, targets, moved, since)
+        inside = widest_window(phases, PHASE_ARC)
+        if len(inside) == len(targets):
+            # a replaced scrape loop may still write end-of-run markers for two intervals: let them land now
+            time.sleep(2.5 * SCRAPE)
+            return
+        for t in targets:
+            if t not in inside:
+                moved[t] = attempt
+        since = time.time()
+        prometheus.reload(moved)
+    raise AssertionError(f"scrape phases did not fit in {PHASE_ARC} s after {attempts} reloads: {phases}")
+
+
+def scrape_phases(prometheus, targets: list[str], moved: dict[str, int], since: float,
+                  timeout: float = 30.0) -> dict[str, float]:
+    """Each target's scrape phase, read from a scrape that started after `since` by the URL it
+    has now (Prometheus applies new targets up to 5 s after a reload)."""
+    from datetime import datetime
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        phases = {}
+        for t in prometheus.api("targets", state="active")["activeTargets"]:
+            instance = t["labels"].get("instance")
+            if instance not in targets or not t["lastScrape"].startswith("20"):
+                continue
+            wanted = f"phase={moved[instance]}" if instance in moved else None
+            if (wanted in t["scrapeUrl"]) if wanted else "phase=" not in t["scrapeUrl"]:
+                stamp = re.sub(r"(\.\d{6})\d+", r"\1", t["lastScrape"].replace("Z", "+00:00"))
+                at = datetime.fromisoformat(stamp).timestamp()
+                if at > since:
+                    phases[instance] = at % SCRAPE
+        if len(phases) == len(targets):
+            return phases
+        time.sleep(0.2)
+    raise TimeoutError(f"no scrape of every target after {since} (have {phases})")
 
 
 def by_job(result: list[dict]) -> dict[str, dict[tuple, float]]:
@@ -195,12 +264,34 @@ def stagger(scrapes: Scrapes, targets: list[str]) -> dict[str, float]:
     return {t: base + ((nxt[t] - base) % SCRAPE) for t in targets}
 
 
+def comparison_tasks(tmp) -> list[tuple[str, str, str, str | None, str]]:
+    """(kind, label, expression for fleet, for single (None: one expression for both jobs), rule source)
+    for every recording rule, alert (as shipped and with thresholds near zero) and dashboard query."""
+    rules, alerts = rule_docs()
+    zero = zero_threshold_alerts(tmp)
+    tasks: list[tuple[str, str, str, str | None, str]] = []
+    for r in rules:
+        tasks.append(("recording rule", r["record"], f'{{__name__="{r["record"]}", job=~"fleet|single"}}', None,
+                      r["expr"]))
+        tasks.append(("rule expression", r["record"], r["expr"], None, ""))
+    for a in alerts:
+        tasks.append(("alert expression", a["alert"], a["expr"], None, ""))
+    for a in zero:
+        tasks.append(("alert expression (thresholds 0)", a["alert"], a["expr"], None, ""))
+    for uid, title, expr in all_queries():
+        as_job = {j: live_expr(expr.replace('"$job"', f'"{j}"').replace("$job", j)) for j in ("fleet", "single")}
+        tasks.append(("dashboard query", f"{uid} / {title}", as_job["fleet"], as_job["single"], ""))
+    return tasks
+
+
 def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fleet):
     replicas, single, prometheus, scrapes, tmp = fleet
     everyone = replicas + [single]
     ring = HashRing(r.endpoint for r in replicas)
     by_endpoint = {r.endpoint: r for r in replicas}
     started = time.monotonic()
+    # built now: once the targets are paused, the queries have little time (align_phases)
+    tasks = comparison_tasks(tmp)
 
     load_a = demo_load(Traffic(seed=15), batches=8, calls=30, now_ns=time.time_ns())
     load_b = replay(load_a, ring, seed=16)
@@ -230,36 +321,10 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
     assert at - min(after_a[t][1] for t in after_a) < 60 - 1.1 * SCRAPE - SCRAPE, "machine too busy: evaluation late"
 
     try:
-        # Self-check of the construction: every LLM series has three samples f, 2f, 2f on every target.
-        series = prometheus.query('{__name__=~"(gen_ai|llm)_.+", job=~"fleet|single"}[40s]', at=at)
-        assert series
-        for s in series:
-            name = s["metric"]["__name__"]
-            values = [float(v) for _, v in s["values"]]
-            assert len(values) == 3, (s["metric"], values)
-            if name.endswith(("_total", "_count", "_sum", "_bucket")):
-                f = values[0]
-                assert math.isclose(values[1], 2 * f, rel_tol=1e-9) and values[2] == values[1], (s["metric"], values)
-
-        rules, alerts = rule_docs()
-        zero = zero_threshold_alerts(tmp)
         checked: dict[str, int] = defaultdict(int)
         empty: dict[str, int] = defaultdict(int)
         different: list[str] = []
         by_design: dict[str, list[str]] = defaultdict(list)
-
-        tasks: list[tuple[str, str, str, str | None, str]] = []
-        for r in rules:
-            tasks.append(("recording rule", r["record"], f'{{__name__="{r["record"]}", job=~"fleet|single"}}', None,
-                          r["expr"]))
-            tasks.append(("rule expression", r["record"], r["expr"], None, ""))
-        for a in alerts:
-            tasks.append(("alert expression", a["alert"], a["expr"], None, ""))
-        for a in zero:
-            tasks.append(("alert expression (thresholds 0)", a["alert"], a["expr"], None, ""))
-        for uid, title, expr in all_queries():
-            as_job = {j: live_expr(expr.replace('"$job"', f'"{j}"').replace("$job", j)) for j in ("fleet", "single")}
-            tasks.append(("dashboard query", f"{uid} / {title}", as_job["fleet"], as_job["single"], ""))
 
         def answers(task):
             _, _, expr_fleet, expr_single, _ = task
@@ -270,9 +335,25 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
                     by_job(prometheus.query(expr_single, at=at))["single"])
 
         queried = time.monotonic()
-        with ThreadPoolExecutor(4) as pool:
+        with ThreadPoolExecutor(8) as pool:
+            every_series = pool.submit(prometheus.query, '{__name__=~"(gen_ai|llm)_.+", job=~"fleet|single"}[40s]', at)
             results = list(pool.map(answers, tasks))
+            series = every_series.result()
         queried = time.monotonic() - queried
+        # a paused target's next scrape fails one interval after it starts and marks its series stale
+        late = time.time() - (min(last.values()) + 2 * SCRAPE)
+        assert late < 0, (f"machine too busy: queries ended {late:.1f} s after the earliest paused target's failed "
+                          f"scrape could mark its series stale (align_phases; the queries took {queried:.1f} s)")
+        # Self-check of the construction: every LLM series has three samples f, 2f, 2f on every target.
+        assert series
+        for s in series:
+            name = s["metric"]["__name__"]
+            values = [float(v) for _, v in s["values"]]
+            assert len(values) == 3, (s["metric"], values)
+            if name.endswith(("_total", "_count", "_sum", "_bucket")):
+                f = values[0]
+                assert math.isclose(values[1], 2 * f, rel_tol=1e-9) and values[2] == values[1], (s["metric"], values)
+
         for (kind, label, expr_fleet, _, source), (a, b) in zip(tasks, results):
             if not a and not b:
                 empty[kind] += 1
