@@ -134,3 +134,15 @@ def test_a_misspelled_label_in_label_caps_is_an_error():
         load_config(overrides={"metrics": {"label_caps": {"tenant": 50}, **dims}}, environ={})
     cfg = load_config(overrides={"metrics": {"label_caps": {"gen_ai_request_model": 50}}}, environ={})
     assert cfg.metrics.caps()["gen_ai_request_model"] == 50
+
+
+def test_a_number_where_text_is_expected_is_taken_as_written(tmp_path):
+    # YAML 1.1 reads 0123 as 83 and 1.10 as 1.1: a token or a default label value written that way was
+    # silently another string (the token "83" let nobody in)
+    f = tmp_path / "llmpulse.yaml"
+    f.write_text("auth: {token: 0123}\nserver: {max_body_bytes: 0x100000}\n"
+                 "metrics:\n  dimensions:\n    - {name: feature, attributes: [app.feature], default: 1.10}\n")
+    cfg = load_config(f, environ={})
+    assert cfg.auth.token == "0123"
+    assert cfg.metrics.dimensions[0].default == "1.10"
+    assert cfg.server.max_body_bytes == 0x100000 and type(cfg.server.max_body_bytes) is int

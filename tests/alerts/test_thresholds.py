@@ -146,3 +146,11 @@ def test_call_selector_must_be_one_operation_matcher():
     for bad in ('job="x"', 'gen_ai_operation_name=~"chat", job="x"', "chat"):
         with pytest.raises(ThresholdsError, match="CallSelector: must be one matcher on gen_ai_operation_name"):
             load_thresholds(overrides={"CallSelector": bad})
+
+
+def test_a_service_named_like_a_number_keeps_its_name(tmp_path):
+    # a per-service budget for service "0123" (YAML 1.1 reads the key as 83) applied to service "83"
+    f = tmp_path / "thresholds.yaml"
+    f.write_text(DEFAULT_PATH.read_text().replace("  per_service: {}", "  per_service: {0123: 250}", 1))
+    t = load_thresholds(f)
+    assert t.LLMDailyBudgetExceededThresholdUSD.per_service == {"0123": 250}
