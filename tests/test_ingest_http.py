@@ -218,3 +218,16 @@ def test_json_shape_errors_name_the_field_by_its_path(exporter):
         r = requests.post(f"{exporter.otlp_http_url}/v1/{signal}", data=json.dumps(doc), headers=JS)
         assert r.status_code == 400
         assert r.json()["message"] == message
+
+
+def test_a_get_on_an_ingest_path_is_405_with_allow_post(exporter):
+    # a curl or browser check of the endpoint answered 404 "not found", as if the path did not exist
+    for path in ("/v1/traces", "/v1/logs", "/v1/metrics", "/v1/scores"):
+        r = requests.get(exporter.otlp_http_url + path)
+        assert r.status_code == 405, path
+        assert r.headers["Allow"] == "POST"
+        assert "use POST" in r.text
+    assert requests.get(exporter.otlp_http_url + "/v1/nothing").status_code == 404
+    assert requests.get(exporter.otlp_http_url + "/healthz").status_code == 200
+    assert sample(exporter, "llmpulse_requests_total",
+                  {"transport": "http", "signal": "traces", "code": "405"}) == 1
