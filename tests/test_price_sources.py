@@ -352,3 +352,13 @@ def test_the_snapshot_is_the_file_its_readme_names():
     readme = (SNAPSHOT.parent / "README.md").read_text()
     digest = hashlib.sha256(gzip.decompress(SNAPSHOT.read_bytes())).hexdigest()
     assert f"| model_prices_and_context_window_backup.json (uncompressed) | {digest} |" in readme
+
+
+def test_prices_check_says_what_each_file_holds_and_what_the_table_becomes(tmp_path, capsys):
+    # it printed only the combined table's count and version, as if that were the file's
+    f = tmp_path / "mine.yaml"
+    f.write_text("checked: 2026-12-01\nmodels:\n  - {name: my-model, provider: acme, input: 1, output: 2}\n")
+    assert main(["prices", "check", str(f)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == f"{f}: 1 model"
+    assert re.fullmatch(r"with the built-in table: \d+ models, version \S+, checked \S+", second)

@@ -71,8 +71,13 @@ def _check(args: argparse.Namespace) -> int:
 
     try:
         table = PriceTable.load(args.files)
+        # each file on its own too (over nothing), so its line says what it holds, not the built-in table
+        own = [(f, PriceTable.load([f], builtin=False, checked=table.checked)) for f in args.files]
     except PriceTableError as exc:
         print(f"llmpulse: {exc.report()}", file=sys.stderr)
         return 1
-    print(f"{len(table)} models, version {table.version}, checked {table.checked.isoformat()}")
+    for f, t in own:
+        print(f"{f}: {len(t)} model{'' if len(t) == 1 else 's'}")
+    print(f"with the built-in table: {len(table)} models, version {table.version}, "
+          f"checked {table.checked.isoformat()}")
     return 0
