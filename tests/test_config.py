@@ -195,6 +195,14 @@ def test_a_relative_config_path_gives_paths_as_prometheus_joins_them(tmp_path, m
     assert load_config("llmpulse.yaml", environ={}).pricing.files[0] == "prices.yaml"   # reports name it as written
 
 
+def test_a_file_named_like_a_number_is_relative_too(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "0123").write_text("tok")
+    (tmp_path / "conf" / "llmpulse.yaml").write_text("auth: {token_file: 0123}\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(tmp_path / "conf" / "llmpulse.yaml", environ={}).auth.resolved_token() == "tok"
+
+
 def test_environment_and_flag_paths_stay_relative_to_the_cwd(tmp_path, monkeypatch):
     conf, elsewhere = _config_with_siblings(tmp_path)
     monkeypatch.chdir(elsewhere)
@@ -242,3 +250,15 @@ def test_every_key_naming_a_file_is_a_file_path():
     found = dict(walk(Config, ""))
     assert set(found) >= {"auth.token_file", "pricing.files", "pricing.sources.path", "pricing.sources.cache_file"}
     assert [k for k, typed in found.items() if not typed] == []
+
+
+def test_a_number_where_text_is_expected_is_taken_as_written(tmp_path):
+    # YAML 1.1 reads 0123 as 83 and 1.10 as 1.1: a token or a default label value written that way was
+    # silently another string (the token "83" let nobody in)
+    f = tmp_path / "llmpulse.yaml"
+    f.write_text("auth: {token: 0123}\nserver: {max_body_bytes: 0x100000}\n"
+                 "metrics:\n  dimensions:\n    - {name: feature, attributes: [app.feature], default: 1.10}\n")
+    cfg = load_config(f, environ={})
+    assert cfg.auth.token == "0123"
+    assert cfg.metrics.dimensions[0].default == "1.10"
+    assert cfg.server.max_body_bytes == 0x100000 and type(cfg.server.max_body_bytes) is int

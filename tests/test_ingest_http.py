@@ -218,3 +218,32 @@ def test_json_shape_errors_name_the_field_by_its_path(exporter):
         r = requests.post(f"{exporter.otlp_http_url}/v1/{signal}", data=json.dumps(doc), headers=JS)
         assert r.status_code == 400
         assert r.json()["message"] == message
+
+
+def test_a_get_on_an_ingest_path_is_405_with_allow_post(exporter):
+    # a curl or browser check of the endpoint answered 404 "not found", as if the path did not exist
+    for path in ("/v1/traces", "/v1/logs", "/v1/metrics", "/v1/scores"):
+        r = requests.get(exporter.otlp_http_url + path)
+        assert r.status_code == 405, path
+        assert r.headers["Allow"] == "POST"
+        assert "use POST" in r.text
+    assert requests.get(exporter.otlp_http_url + "/v1/nothing").status_code == 404
+    assert requests.get(exporter.otlp_http_url + "/healthz").status_code == 200
+    assert sample(exporter, "llmpulse_requests_total",
+                  {"transport": "http", "signal": "traces", "code": "405"}) == 1
+
+
+def test_json_enums_by_name_are_read_as_the_collector_reads_them(exporter):
+    # "kind": "SPAN_KIND_CLIENT" made the whole request 400 and lost its valid spans; the Collector and
+    # protobuf's JSON reader take enum names beside numbers, unknown names stay an error
+    doc = json.loads(to_json(traces_request([span(GENAI)])))
+    sp = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    sp["kind"], sp["status"] = "SPAN_KIND_CLIENT", {"code": "STATUS_CODE_ERROR", "message": "boom"}
+    r = requests.post(exporter.otlp_http_url + "/v1/traces", data=json.dumps(doc), headers=JS)
+    assert r.status_code == 200, r.text
+    assert sample(exporter, "gen_ai_client_operation_duration_seconds_count",
+                  {**L, "gen_ai_response_model": "gpt-4o", "error_type": "_OTHER"}) == 1
+    sp["kind"] = "SPAN_KIND_SIDEWAYS"
+    r = requests.post(exporter.otlp_http_url + "/v1/traces", data=json.dumps(doc), headers=JS)
+    assert r.status_code == 400
+    assert "kind: expected an integer or one of SPAN_KIND_UNSPECIFIED" in r.text

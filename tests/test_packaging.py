@@ -78,7 +78,8 @@ def test_an_installed_alerts_build_without_out_refuses_instead_of_ignoring_the_c
     assert where.startswith(str(site))
     installed = site / "llmpulse" / "_data" / "alerts"
     before = {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()}
-    for argv in (["alerts", "build"], ["alerts", "build", "--check"]):
+    for argv in (["alerts", "build"], ["alerts", "build", "--check"], ["dashboards", "build"],
+                 ["dashboards", "build", "--check"]):
         run = subprocess.run([sys.executable, "-m", "llmpulse", *argv], cwd=clone, env=env,
                              capture_output=True, text=True)
         assert run.returncode == 2, (argv, run.stdout, run.stderr)
@@ -90,3 +91,8 @@ def test_an_installed_alerts_build_without_out_refuses_instead_of_ignoring_the_c
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "> 0.07" in (clone / "alerts" / "generated" / "llmpulse-alerts.yaml").read_text()
+    run = subprocess.run([sys.executable, "-m", "llmpulse", "dashboards", "build", "--thresholds",
+                          "alerts/thresholds.yaml", "--out", "dashboards"], cwd=clone, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "0.07" in (clone / "dashboards" / "llmpulse-overview.json").read_text()

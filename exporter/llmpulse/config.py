@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmpulse.call_log import DYNAMIC_LABELS, LABEL_NAME
-from llmpulse.typed import ConfigError, FilePath, build, got, merge, refuse, relative_to, unknown_key_message
+from llmpulse.typed import ConfigError, FilePath, build, got, load_yaml, merge, refuse, relative_to, unknown_key_message
 
 __all__ = ["Config", "ConfigError", "ForwardConfig", "LokiContentConfig", "LokiForwardConfig", "OtlpForwardConfig",
            "load_config"]
@@ -472,7 +472,7 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str,
     if path:
         where = str(path)
         try:
-            loaded = yaml.safe_load(Path(path).read_text())
+            loaded = load_yaml(Path(path).read_text())
         except OSError as exc:
             raise ConfigError([f"{where}: cannot read: {exc.strerror}"]) from None
         except yaml.YAMLError as exc:

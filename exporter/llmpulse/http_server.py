@@ -484,6 +484,10 @@ class OtlpApp:
         if method != "POST":
             if method in ("GET", "HEAD") and path in ("/healthz", "/readyz"):
                 return await _respond(send, 200, b"ok\n", "text/plain")
+            if path in SIGNALS:         # the path exists; the method does not (RFC 9110 15.5.6)
+                self.refused(405, SIGNALS[path])
+                return await _respond(send, 405, f"{method} {path}: use POST ({PATHS_HINT})\n".encode(),
+                                      "text/plain", {"Allow": "POST"})
             return await _respond(send, 404, f"not found: {PATHS_HINT}\n".encode(), "text/plain")
         exp = self.exp
         signal = SIGNALS.get(path)

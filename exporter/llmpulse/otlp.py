@@ -1,7 +1,8 @@
 """OTLP decoding (protobuf and JSON) into plain `RawSpan`s, and OTLP responses.
 
-The JSON form follows the OTLP/HTTP rules: hex trace/span ids, integer enums,
-int64 as decimal strings (numbers accepted too), unknown fields ignored.
+The JSON form follows the OTLP/HTTP rules: hex trace/span ids, integer enums (their names
+accepted too, as the Collector does), int64 as decimal strings (numbers accepted too), unknown
+fields ignored.
 
 >>> body = b'{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'\\
 ...        b'"value":{"stringValue":"shop"}}]},"scopeSpans":[{"spans":[{"traceId":'\\
@@ -24,6 +25,7 @@ from typing import Any
 from google.protobuf.message import DecodeError as _PbDecodeError
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from llmpulse import wire
 
@@ -215,6 +217,25 @@ def _get(d: dict, camel: str, snake: str, default: Any = None) -> Any:
 
 
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1   # int64 attributes .. fixed64 timestamps
+
+
+# enum names accepted beside numbers, as the OpenTelemetry Collector's OTLP/JSON reader and protobuf's do
+SPAN_KINDS: dict[str, int] = dict(trace_pb2.Span.SpanKind.items())
+STATUS_CODES: dict[str, int] = dict(trace_pb2.Status.StatusCode.items())
+
+
+def _json_enum(v: Any, names: dict[str, int], path: str) -> int:
+    """An OTLP enum in JSON: its number, or its name (`"SPAN_KIND_CLIENT"`).
+
+    >>> _json_enum("SPAN_KIND_CLIENT", SPAN_KINDS, "kind"), _json_enum(3, SPAN_KINDS, "kind")
+    (3, 3)
+    """
+    if isinstance(v, str) and v in names:
+        return names[v]
+    try:
+        return _json_int(v, path)
+    except DecodeError:
+        raise DecodeError(f"{path}: expected an integer or one of {', '.join(names)}, got {str(v)[:64]!r}") from None
 
 
 def _json_int(v: Any, path: str) -> int:
@@ -436,10 +457,10 @@ def _decode_traces_json(body: bytes, max_items: int | None = None) -> list[RawSp
                 _json_id(_get(sp, "spanId", "span_id"), 8),
                 _json_id(_get(sp, "parentSpanId", "parent_span_id"), 8),
                 str(sp.get("name", "")),
-                _json_int(sp.get("kind"), f"{r}.kind"),
+                _json_enum(sp.get("kind"), SPAN_KINDS, f"{r}.kind"),
                 _json_int(_get(sp, "startTimeUnixNano", "start_time_unix_nano"), f"{r}.startTimeUnixNano"),
                 _json_int(_get(sp, "endTimeUnixNano", "end_time_unix_nano"), f"{r}.endTimeUnixNano"),
-                _json_int(status.get("code"), f"{r}.status.code"),
+                _json_enum(status.get("code"), STATUS_CODES, f"{r}.status.code"),
                 str(status.get("message", "")),
                 _json_attrs(sp.get("attributes"), f"{r}.attributes"),
                 events, resource, scope))

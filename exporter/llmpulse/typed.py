@@ -36,14 +36,57 @@ import os
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, TypeVar
+from typing import IO, Annotated, Any, Callable, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 
-__all__ = ["Annotated", "Check", "ConfigError", "FILE", "FilePath", "Invalid", "at", "build", "check", "merge", "got",
-           "refuse", "relative_to", "unknown_key", "unknown_key_message"]
+__all__ = ["Annotated", "Check", "ConfigError", "FILE", "FilePath", "Invalid", "at", "build", "check", "load_yaml", "merge",
+           "got", "refuse", "relative_to", "unknown_key", "unknown_key_message"]
 
 SHOW_KNOWN = 8          # known keys listed in an unknown-key message, at most
+
+
+class _WrittenInt(int):
+    """A YAML integer that remembers how it was written (`0123` is 83 to YAML 1.1, "0123" as text)."""
+    written: str
+
+
+class _WrittenFloat(float):
+    written: str
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose numbers remember their text, so a number where a string is expected is taken as
+    written (`token: 0123` is "0123", `version: 1.10` is "1.10"), not as YAML read it (83, 1.1)."""
+
+
+def _written(base: Callable[[Any, Any], Any], cls: type) -> Callable[[Any, Any], Any]:
+    def construct(loader: Any, node: Any) -> Any:
+        value = cls(base(loader, node))
+        value.written = node.value
+        return value
+    return construct
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _written(yaml.SafeLoader.construct_yaml_int, _WrittenInt))
+_Loader.add_constructor("tag:yaml.org,2002:float", _written(yaml.SafeLoader.construct_yaml_float, _WrittenFloat))
+
+
+def load_yaml(stream: str | bytes | IO[str]) -> Any:
+    """yaml.safe_load, but a number keeps its text for a string field (`build` converts it back).
+
+    >>> doc = load_yaml("token: 0123\\nport: 0x10")
+    >>> doc["token"] == 83, doc["token"].written, doc["port"] == 16
+    (True, '0123', True)
+    """
+    return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _text(value: Any) -> str:
+    """A scalar as a string field takes it: a number as it was written in YAML."""
+    return str(getattr(value, "written", value))
 
 
 class ConfigError(ValueError):
@@ -127,6 +170,8 @@ def relative_to(tp: Any, data: Any, folder: str | os.PathLike[str]) -> Any:
     if typing.get_origin(tp) is Annotated:
         tp, checker = typing.get_args(tp)[0], typing.get_args(tp)[1]
     if checker is FILE:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            data = _text(data)          # a file named 0123 is "0123", as a string field takes it
         if isinstance(data, str) and data and not os.path.isabs(data):
             return os.path.normpath(os.path.join(folder, data))
         return data
@@ -244,7 +289,7 @@ def _convert(tp: Any, data: Any, path: str, problems: list[str], partial: bool) 
         if not isinstance(data, dict):
             problems.append(f"{path}: must be a mapping, got {got(data)}")
             return _BAD
-        out = {str(k): _convert(item, v, at(path, str(k)), problems, False) for k, v in data.items()}
+        out = {_text(k): _convert(item, v, at(path, _text(k)), problems, False) for k, v in data.items()}
         return _BAD if any(v is _BAD for v in out.values()) else out
     value = _scalar(tp, data, path, problems, checker)
     if value is not _BAD and checker is not None and not checker.ok(value):
@@ -299,7 +344,11 @@ def _scalar(tp: Any, data: Any, path: str, problems: list[str], checker: Check |
         return _BAD
     # a number is kept as written (an int stays an int: rendered rules and dashboards show `5`, not `5.0`)
     if tp is str:
-        return str(data)
+        return _text(data)
+    if isinstance(data, _WrittenInt):
+        return int(data)
+    if isinstance(data, _WrittenFloat):
+        return float(data)
     return data
 
 

@@ -189,3 +189,11 @@ def test_the_warning_follows_the_exporters_defaults_in_code(tmp_path: Path, caps
     assert "WARNING" not in capsys.readouterr().err
     assert main(["alerts", "check", "--thresholds", str(_latency(tmp_path, 10.24))]) == 0
     assert "(1, 7, 30)" in capsys.readouterr().err
+
+
+def test_a_service_named_like_a_number_keeps_its_name(tmp_path):
+    # a per-service budget for service "0123" (YAML 1.1 reads the key as 83) applied to service "83"
+    f = tmp_path / "thresholds.yaml"
+    f.write_text(DEFAULT_PATH.read_text().replace("  per_service: {}", "  per_service: {0123: 250}", 1))
+    t = load_thresholds(f)
+    assert t.LLMDailyBudgetExceededThresholdUSD.per_service == {"0123": 250}

@@ -125,3 +125,12 @@ def test_a_misspelled_threshold_fails_the_dashboards_build_with_its_path(tmp_pat
     user.write_text("LLMErrorRatioHighCriticalTreshold: 0.1\n")
     with pytest.raises(ValueError, match="LLMErrorRatioHighCriticalTreshold"):
         load_thresholds(user)
+
+
+def test_a_second_build_writes_nothing_and_says_so(tmp_path, capsys):
+    assert main(["dashboards", "build", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.count("wrote ") == len(EXPECTED_UIDS)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
+    assert main(["dashboards", "build", "--out", str(tmp_path)]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")} == stamps

@@ -308,7 +308,7 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, Any] | 
 def _read(path: Path, errors: list[str]) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
+            return typed.load_yaml(fh) or {}
     except OSError as exc:
         errors.append(f"{path}: cannot read: {exc.strerror}")
     except yaml.YAMLError as exc:

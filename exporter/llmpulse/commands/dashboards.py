@@ -35,6 +35,10 @@ def _thresholds(path: str | None) -> Thresholds:
 def run_build(args: argparse.Namespace) -> int:
     from llmpulse.dashboards import build
 
+    if not args.out and not (build.DASHBOARD_DIR.parent / "pyproject.toml").is_file():
+        # an installed package would read and rewrite its own copies, not the clone the user edits
+        raise _usage_error("not run from a source checkout of llmpulse: pass --out DIR "
+                           "(and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
     out = Path(args.out) if args.out else build.DASHBOARD_DIR
     thresholds = _thresholds(args.thresholds)
     if args.check:
@@ -48,8 +52,11 @@ def run_build(args: argparse.Namespace) -> int:
             return 1
         print(f"dashboards: {len(build.BUILDERS)} files in {out} are up to date")
         return 0
-    for path in build.write_all(out, thresholds):
+    written = build.write_all(out, thresholds)
+    for path in written:
         print(f"wrote {path}")
+    if not written:
+        print(f"dashboards: {len(build.BUILDERS)} files in {out} already up to date")
     return 0
 
 

@@ -106,11 +106,13 @@ def render_all(thresholds: Thresholds) -> dict[str, str]:
 
 
 def write_all(out_dir: Path, thresholds: Thresholds) -> list[Path]:
-    """Write every dashboard into `out_dir`; returns the paths written."""
+    """Write every dashboard that is missing or differs into `out_dir`; returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in sorted(render_all(thresholds).items()):
         path = out_dir / name
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
