@@ -82,7 +82,11 @@ class Prometheus:
     """Debian's Prometheus on loopback scraping the given targets every second."""
 
     def __init__(self, tmp: Path, targets: dict[str, str | list[str]], rule_files: list[str] = (),
-                 alertmanager: str | None = None, scrape_interval: str = "1s", evaluation_interval: str = "1s"):
+                 alertmanager: str | None = None, scrape_interval: str = "1s", evaluation_interval: str = "1s",
+                 tsdb: Path | None = None):
+        """`tsdb`: an existing TSDB directory to serve (a `snapshot()`), instead of a new one in `tmp`."""
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tsdb = tsdb or tmp / "tsdb"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = tmp / "prometheus.yml"
@@ -90,8 +94,9 @@ class Prometheus:
         self._intervals = (scrape_interval, evaluation_interval)
         self._write_config({})
         self.proc = Proc(["prometheus", f"--config.file={self.config}",
-                          f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{self.port}",
-                          "--enable-feature=exemplar-storage", "--web.enable-lifecycle"], tmp / "prometheus.log")
+                          f"--storage.tsdb.path={self.tsdb}", f"--web.listen-address=127.0.0.1:{self.port}",
+                          "--enable-feature=exemplar-storage", "--web.enable-lifecycle", "--web.enable-admin-api"],
+                         tmp / "prometheus.log")
         wait_until(lambda: requests.get(self.url + "/-/ready", timeout=1).ok, 30, "prometheus", self.proc)
 
     def _write_config(self, phases: dict[str, int]) -> None:
@@ -113,6 +118,13 @@ class Prometheus:
             cfg += ["alerting:", "  alertmanagers:", "    - static_configs:",
                     f"        - targets: ['{self._alertmanager}']"]
         self.config.write_text("\n".join(cfg) + "\n")
+
+    def snapshot(self) -> Path:
+        """A snapshot of the TSDB as it is now, head included (the admin API); serve it with
+        `Prometheus(tmp, {}, tsdb=path)` to query a moment that later scrapes cannot change."""
+        r = requests.post(self.url + "/api/v1/admin/tsdb/snapshot", timeout=30)
+        r.raise_for_status()
+        return self.tsdb / "snapshots" / r.json()["data"]["name"]
 
     def reload(self, phases: dict[str, int]) -> None:
         """Rewrite the configuration with these scrape phases (`_write_config`) and reload it."""

@@ -151,13 +151,14 @@ def align_phases(prometheus, targets: list[str], attempts: int = 25) -> None:
     """Move the targets' scrape phases into one PHASE_ARC window (Prometheus spreads targets over the
     interval by a hash of their labels and URL, so each run's ports give other phases).
 
-    Why: the comparison pauses every target right after its third sample and queries more than 1.1
-    intervals after the latest of them; a paused target's next scrape fails one interval after it
-    starts, writing staleness markers over that target's series, so the queries must be done within
-    0.9 intervals of the earliest target's last sample minus the latest one's. With phases spread over
-    2 s of the 4 s interval (as likely as not with four targets) that left no time for the queries,
-    and single's series vanished from some answers and not fleet's. A target outside the fullest
-    window is given a new `?phase=N` in its scrape URL (live.Prometheus.reload) until all fit."""
+    Why: the comparison pauses every target right after its third sample and reads the moment more than
+    1.1 intervals after the latest of them; a paused target's next scrape fails one interval after it
+    starts, writing staleness markers over that target's series, so that moment must be kept (a TSDB
+    snapshot) within 0.9 intervals of the earliest target's last sample minus the latest one's. Queried
+    live with phases spread over 2 s of the 4 s interval (as likely as not with four targets), the
+    queries ran into single's markers and not fleet's, and single's series vanished from some answers.
+    A target outside the fullest window is given a new `?phase=N` in its scrape URL
+    (live.Prometheus.reload) until all fit."""
     moved: dict[str, int] = {}
     since = time.time()
     for attempt in range(1, attempts + 1):
@@ -319,8 +320,17 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
     at = rules_evaluated_after(prometheus, frozen)
     # the dashboards' 1m windows must still begin before every series' first sample (A's)
     assert at - min(after_a[t][1] for t in after_a) < 60 - 1.1 * SCRAPE - SCRAPE, "machine too busy: evaluation late"
+    # The moment `at`, kept: a paused target's next scrape fails one interval after it starts and marks its
+    # series stale, so the answers are read from a snapshot taken before that, served by a second Prometheus
+    # that scrapes nothing (align_phases).
+    snapshot = prometheus.snapshot()
+    late = time.time() - (min(last.values()) + 2 * SCRAPE)
+    assert late < 0, (f"machine too busy: the snapshot was taken {late:.1f} s after the earliest paused target's "
+                      "failed scrape could mark its series stale")
+    reader = None
 
     try:
+        reader = Prometheus(tmp / "frozen", {}, tsdb=snapshot)
         checked: dict[str, int] = defaultdict(int)
         empty: dict[str, int] = defaultdict(int)
         different: list[str] = []
@@ -329,21 +339,17 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
         def answers(task):
             _, _, expr_fleet, expr_single, _ = task
             if expr_single is None:
-                got = by_job(prometheus.query(expr_fleet, at=at))
+                got = by_job(reader.query(expr_fleet, at=at))
                 return got["fleet"], got["single"]
-            return (by_job(prometheus.query(expr_fleet, at=at))["fleet"],
-                    by_job(prometheus.query(expr_single, at=at))["single"])
+            return (by_job(reader.query(expr_fleet, at=at))["fleet"],
+                    by_job(reader.query(expr_single, at=at))["single"])
 
         queried = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
-            every_series = pool.submit(prometheus.query, '{__name__=~"(gen_ai|llm)_.+", job=~"fleet|single"}[40s]', at)
+            every_series = pool.submit(reader.query, '{__name__=~"(gen_ai|llm)_.+", job=~"fleet|single"}[40s]', at)
             results = list(pool.map(answers, tasks))
             series = every_series.result()
         queried = time.monotonic() - queried
-        # a paused target's next scrape fails one interval after it starts and marks its series stale
-        late = time.time() - (min(last.values()) + 2 * SCRAPE)
-        assert late < 0, (f"machine too busy: queries ended {late:.1f} s after the earliest paused target's failed "
-                          f"scrape could mark its series stale (align_phases; the queries took {queried:.1f} s)")
         # Self-check of the construction: every LLM series has three samples f, 2f, 2f on every target.
         assert series
         for s in series:
@@ -378,9 +384,11 @@ def test_fleet_answers_every_rule_dashboard_query_and_alert_like_one_replica(fle
         assert checked["recording rule"] >= 30 and checked["dashboard query"] >= 60
         assert checked["alert expression (thresholds 0)"] >= 10
         # the weaker property that does hold for conversations: their total cost is the same
-        totals = by_job(prometheus.query("sum by (job) (increase(llm_conversation_cost_usd_sum[1m]))", at=at))
+        totals = by_job(reader.query("sum by (job) (increase(llm_conversation_cost_usd_sum[1m]))", at=at))
         assert same(totals["fleet"], totals["single"]) is None
     finally:
+        if reader is not None:
+            reader.stop()
         for r in everyone:
             r.resume()
 
