@@ -136,6 +136,122 @@ def test_a_misspelled_label_in_label_caps_is_an_error():
     assert cfg.metrics.caps()["gen_ai_request_model"] == 50
 
 
+# --- relative paths: the config file's folder, as Prometheus does ---------------------------------
+
+PRICES = """\
+checked: 2026-11-23
+currency: USD
+models:
+  - {name: sibling-model, provider: any, input: 7, output: 9}
+"""
+
+
+def _config_with_siblings(tmp_path):
+    """conf/llmpulse.yaml naming its sibling files by relative paths; the cwd is elsewhere."""
+    conf = tmp_path / "conf"
+    (conf / "sub").mkdir(parents=True)
+    (conf / "prices.yaml").write_text(PRICES)
+    (conf / "sub" / "more-prices.yaml").write_text(PRICES.replace("sibling-model", "nested-model"))
+    (conf / "token").write_text("s3cret\n")
+    (conf / "litellm.json").write_text("{}")
+    (conf / "llmpulse.yaml").write_text(
+        "auth: {token_file: token}\n"
+        "pricing:\n"
+        "  files: [prices.yaml, ./sub/more-prices.yaml, ABSOLUTE]\n"
+        "  sources:\n"
+        "    - {path: litellm.json, name: local}\n"
+        "    - {url: 'http://127.0.0.1:9/prices.json', cache_file: cache/litellm.json, name: remote}\n"
+        .replace("ABSOLUTE", str(tmp_path / "abs-prices.yaml")))
+    (tmp_path / "abs-prices.yaml").write_text(PRICES.replace("sibling-model", "absolute-model"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    return conf, elsewhere
+
+
+def test_relative_paths_in_the_file_are_relative_to_its_folder(tmp_path, monkeypatch):
+    conf, elsewhere = _config_with_siblings(tmp_path)
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(conf / "llmpulse.yaml", environ={})
+    assert cfg.auth.token_file == str(conf / "token")
+    assert cfg.auth.resolved_token() == "s3cret"
+    assert cfg.pricing.files == [str(conf / "prices.yaml"), str(conf / "sub" / "more-prices.yaml"),
+                                 str(tmp_path / "abs-prices.yaml")]
+    assert cfg.pricing.sources[0].path == str(conf / "litellm.json")
+    assert cfg.pricing.sources[1].cache_file == str(conf / "cache" / "litellm.json")
+    from llmpulse.pricing import PriceTable
+    table = PriceTable.load(cfg.pricing.files)
+    for model in ("sibling-model", "nested-model", "absolute-model"):
+        assert table.lookup("openai", model) is not None, model
+
+
+def test_a_relative_config_path_gives_paths_as_prometheus_joins_them(tmp_path, monkeypatch):
+    _config_with_siblings(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("conf/llmpulse.yaml", environ={})
+    assert cfg.auth.token_file == "conf/token"               # filepath.Join(filepath.Dir(config), path)
+    assert cfg.pricing.files[:2] == ["conf/prices.yaml", "conf/sub/more-prices.yaml"]
+    assert cfg.auth.resolved_token() == "s3cret"
+    monkeypatch.chdir(tmp_path / "conf")
+    assert load_config("llmpulse.yaml", environ={}).pricing.files[0] == "prices.yaml"   # reports name it as written
+
+
+def test_a_file_named_like_a_number_is_relative_too(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "0123").write_text("tok")
+    (tmp_path / "conf" / "llmpulse.yaml").write_text("auth: {token_file: 0123}\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(tmp_path / "conf" / "llmpulse.yaml", environ={}).auth.resolved_token() == "tok"
+
+
+def test_environment_and_flag_paths_stay_relative_to_the_cwd(tmp_path, monkeypatch):
+    conf, elsewhere = _config_with_siblings(tmp_path)
+    monkeypatch.chdir(elsewhere)
+    (elsewhere / "env-token").write_text("from-env")
+    cfg = load_config(conf / "llmpulse.yaml",
+                      environ={"LLMPULSE_AUTH_TOKEN_FILE": "env-token", "LLMPULSE_PRICE_FILES": "a.yaml,b/c.yaml"},
+                      overrides={"pricing": {"sources": [{"path": "flag.json"}]}})
+    assert cfg.auth.token_file == "env-token"
+    assert cfg.auth.resolved_token() == "from-env"
+    assert cfg.pricing.files == ["a.yaml", "b/c.yaml"]
+    assert cfg.pricing.sources[0].path == "flag.json"
+
+
+def test_a_missing_relative_token_file_is_reported_where_it_was_looked_for(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "llmpulse.yaml").write_text("auth: {token_file: secrets/token}\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "conf" / "llmpulse.yaml", environ={})
+    assert f"token_file: cannot read {tmp_path / 'conf' / 'secrets' / 'token'}" in str(err.value)
+
+
+def test_every_key_naming_a_file_is_a_file_path():
+    """A new key that names a file must be typed FilePath, or it would silently read the cwd."""
+    import dataclasses
+    import typing
+
+    from llmpulse.config import Config
+    from llmpulse.typed import FILE
+
+    def bare(tp):
+        return typing.get_args(tp)[0] if typing.get_origin(tp) is typing.Annotated else tp
+
+    def walk(tp, path):
+        for f in dataclasses.fields(tp):
+            hint = typing.get_type_hints(tp, include_extras=True)[f.name]
+            inner = typing.get_args(hint)[0] if typing.get_origin(hint) in (list, dict) and typing.get_args(hint) else hint
+            if typing.get_origin(hint) is dict:
+                inner = typing.get_args(hint)[1]
+            if dataclasses.is_dataclass(inner):
+                yield from walk(inner, f"{path}{f.name}.")
+            elif any(w in f.name for w in ("file", "path", "dir")) and bare(inner) is str:
+                yield f"{path}{f.name}", typing.get_origin(inner) is typing.Annotated and FILE in typing.get_args(inner)
+
+    found = dict(walk(Config, ""))
+    assert set(found) >= {"auth.token_file", "pricing.files", "pricing.sources.path", "pricing.sources.cache_file"}
+    assert [k for k, typed in found.items() if not typed] == []
+
+
 def test_a_number_where_text_is_expected_is_taken_as_written(tmp_path):
     # YAML 1.1 reads 0123 as 83 and 1.10 as 1.1: a token or a default label value written that way was
     # silently another string (the token "83" let nobody in)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from llmpulse.call_log import DYNAMIC_LABELS, LABEL_NAME
-from llmpulse.typed import ConfigError, build, got, load_yaml, merge, refuse, unknown_key_message
+from llmpulse.typed import ConfigError, FilePath, build, got, load_yaml, merge, refuse, relative_to, unknown_key_message
 
 __all__ = ["Config", "ConfigError", "ForwardConfig", "LokiContentConfig", "LokiForwardConfig", "OtlpForwardConfig",
            "load_config"]
@@ -106,7 +106,7 @@ class ServerConfig:
 @dataclass
 class AuthConfig:
     token: str = ""            # bearer token required on ingest, scores (and metrics); "" = off
-    token_file: str = ""       # read the token from this file instead
+    token_file: FilePath = ""  # read the token from this file instead
     protect_metrics: bool = True   # also require it on /metrics (health endpoints stay open)
     allow_empty_token_file: bool = False   # an empty token_file turns auth off (the compose
                                            # stack's shipped secret) instead of being an error
@@ -241,12 +241,12 @@ class TokensConfig:
 class PriceSourceConfig:
     """A community price table (docs/pricing.md): a file, or opt-in, a URL refreshed on an interval."""
 
-    path: str = ""                 # a file: LiteLLM JSON (.json, .json.gz) or an llmpulse YAML table
+    path: FilePath = ""            # a file: LiteLLM JSON (.json, .json.gz) or an llmpulse YAML table
     url: str = ""                  # or an http(s) URL
     format: str = "litellm"        # litellm | llmpulse
     name: str = ""                 # label in llmpulse_price_source_* metrics (default: source<i>)
     refresh_seconds: float = 0     # URL only: fetch again this often (0: once, at start)
-    cache_file: str = ""           # URL only: the last good copy, written after each fetch, read when one fails
+    cache_file: FilePath = ""      # URL only: the last good copy, written after each fetch, read when one fails
     timeout_seconds: float = 30
 
     def validate(self) -> list[str]:
@@ -266,7 +266,7 @@ class PriceSourceConfig:
 
 @dataclass
 class PricingConfig:
-    files: list[str] = field(default_factory=list)   # user price tables, later files win
+    files: list[FilePath] = field(default_factory=list)   # user price tables, later files win
     use_span_cost: bool = True   # trust a cost the span carries (gen_ai.usage.cost, llm.cost.total, ...)
     # a span cost of exactly 0 for a model the price table prices is taken as "not known" (OpenLIT sends 0
     # when it could not load its own prices) and the table's price is used
@@ -479,7 +479,10 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str,
             raise ConfigError([f"{where}: not valid YAML: {exc}"]) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError([f"{where}: must be a mapping at the top level"])
-        data = loaded or {}
+        # Relative paths in the file are relative to its folder, joined as Prometheus joins them (so a
+        # relative config path gives paths relative to the working directory, shown as the user wrote
+        # them); the environment's and the flags' stay relative to the working directory.
+        data = relative_to(Config, loaded or {}, os.path.dirname(path))
     env, env_errs = _env_overrides(dict(os.environ if environ is None else environ))
     data = merge(merge(data, env), overrides or {})
     try:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import os
 import types
 import typing
 from dataclasses import dataclass
@@ -41,8 +42,8 @@ import yaml
 
 T = TypeVar("T")
 
-__all__ = ["Annotated", "Check", "ConfigError", "Invalid", "at", "build", "check", "load_yaml", "merge", "got", "refuse",
-           "unknown_key", "unknown_key_message"]
+__all__ = ["Annotated", "Check", "ConfigError", "FILE", "FilePath", "Invalid", "at", "build", "check", "load_yaml", "merge",
+           "got", "refuse", "relative_to", "unknown_key", "unknown_key_message"]
 
 SHOW_KNOWN = 8          # known keys listed in an unknown-key message, at most
 
@@ -146,6 +147,50 @@ class Check:
 
     kind: str
     ok: Callable[[Any], bool] = lambda v: True
+
+
+# A file named in a typed file: `relative_to` joins a relative one to that file's folder.
+FILE = Check("a file path")
+FilePath = Annotated[str, FILE]
+
+
+def relative_to(tp: Any, data: Any, folder: str | os.PathLike[str]) -> Any:
+    """`data` (read from a file in `folder`, shaped as a `tp`) with every relative `FilePath` value
+    joined to `folder`, as Prometheus reads the paths in its config; absolute ones and `""` are kept.
+    Values of the wrong shape are left for `build` to report.
+
+    >>> @dataclass
+    ... class Auth:
+    ...     token_file: FilePath = ""
+    ...     files: list[FilePath] = dataclasses.field(default_factory=list)
+    >>> relative_to(Auth, {"token_file": "secrets/token", "files": ["/etc/a.yaml", "./b.yaml"]}, "/etc/llmpulse")
+    {'token_file': '/etc/llmpulse/secrets/token', 'files': ['/etc/a.yaml', '/etc/llmpulse/b.yaml']}
+    """
+    checker = None
+    if typing.get_origin(tp) is Annotated:
+        tp, checker = typing.get_args(tp)[0], typing.get_args(tp)[1]
+    if checker is FILE:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            data = _text(data)          # a file named 0123 is "0123", as a string field takes it
+        if isinstance(data, str) and data and not os.path.isabs(data):
+            return os.path.normpath(os.path.join(folder, data))
+        return data
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        fits = [a for a in typing.get_args(tp) if a is not type(None) and _shape_fits(a, data)]
+        return relative_to(fits[0], data, folder) if fits else data
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, dict):
+            return data
+        hints, fields = _schema(tp)
+        return {k: relative_to(hints[fields[k].name], v, folder) if k in fields else v for k, v in data.items()}
+    if origin is list and isinstance(data, list):
+        (item,) = typing.get_args(tp)
+        return [relative_to(item, v, folder) for v in data]
+    if origin is dict and isinstance(data, dict):
+        _, item = typing.get_args(tp)
+        return {k: relative_to(item, v, folder) for k, v in data.items()}
+    return data
 
 
 def build(cls: type[T], data: Any, source: str) -> T:

@@ -550,6 +550,54 @@ CASES.append(Case(
     ],
 ))
 
+# Every override fires at its own value, all from one rule per alert name (promtool's
+# lint calls rules sharing name and labels duplicates): chat-api (50 USD) and
+# batch-api (200 USD, above the default, so quiet at 55m with 220 USD spent) each
+# fire with their budget, other-api only once past the 100 USD default.
+BATCH = SVC | {"service_name": "batch-api"}
+CASES.append(Case(
+    "each_budget_override_fires",
+    [series("llm_cost_usd_total", SM, "0+10x40"),
+     series("llm_cost_usd_total", SM | BATCH, "0+20x40"),
+     series("llm_cost_usd_total", SM | OTHER_SVC, "0+5x40"),
+     series("llm_cost_usd_total", SM | FREE, "0+30x40")],
+    interval="5m", evaluation_interval="5m",
+    thresholds={"LLMDailyBudgetExceededThresholdUSD": {"per_service": {"chat-api": 50, "batch-api": 200, "free-api": 0}}},
+    alerts=[
+        at("55m", "LLMDailyBudgetExceeded", fired("LLMDailyBudgetExceeded", "warning", SVC,
+           "chat-api spent 110.00 USD over the last 24h (budget 50 USD).")),
+        at("60m", "LLMDailyBudgetExceeded",
+           fired("LLMDailyBudgetExceeded", "warning", SVC, "chat-api spent 120.00 USD over the last 24h (budget 50 USD)."),
+           fired("LLMDailyBudgetExceeded", "warning", BATCH, "batch-api spent 240.00 USD over the last 24h (budget 200 USD).")),
+        at("3h", "LLMDailyBudgetExceeded",
+           fired("LLMDailyBudgetExceeded", "warning", SVC, "chat-api spent 360.00 USD over the last 24h (budget 50 USD)."),
+           fired("LLMDailyBudgetExceeded", "warning", BATCH, "batch-api spent 720.00 USD over the last 24h (budget 200 USD)."),
+           fired("LLMDailyBudgetExceeded", "warning", OTHER_SVC, "other-api spent 180.00 USD over the last 24h (budget 100 USD).")),
+    ],
+))
+
+# Quotas per model: gpt-4o (500k) at 90 %, gpt-4o-mini (2M, above the default) at
+# 90 % of 2M, claude at 90 % of the 1M default fire; o3 (0: no quota) never does.
+CLAUDE, O3 = {"gen_ai_request_model": "claude"}, {"gen_ai_request_model": "o3"}
+CASES.append(Case(
+    "each_quota_override_fires",
+    [series("llm_tokens_total", SM | {"gen_ai_token_type": "input"}, "0+450000x30"),
+     series("llm_tokens_total", SM | MINI | {"gen_ai_token_type": "output"}, "0+1800000x30"),
+     series("llm_tokens_total", SM | CLAUDE | {"gen_ai_token_type": "input"}, "0+900000x30"),
+     series("llm_tokens_total", SM | O3 | {"gen_ai_token_type": "input"}, "0+9000000x30")],
+    thresholds={"LLMTokenQuotaNearlyExhaustedTokensPerMinute": {"per_model": {"gpt-4o": 500000, "gpt-4o-mini": 2000000, "o3": 0}}},
+    alerts=[
+        at("14m", "LLMTokenQuotaNearlyExhausted"),
+        at("15m", "LLMTokenQuotaNearlyExhausted",
+           fired("LLMTokenQuotaNearlyExhausted", "warning", PM | CLAUDE,
+                 "openai/claude uses 90% of its 1000000 tokens/minute quota (threshold 80%)."),
+           fired("LLMTokenQuotaNearlyExhausted", "warning", PM,
+                 "openai/gpt-4o uses 90% of its 500000 tokens/minute quota (threshold 80%)."),
+           fired("LLMTokenQuotaNearlyExhausted", "warning", MINI,
+                 "openai/gpt-4o-mini uses 90% of its 2000000 tokens/minute quota (threshold 80%).")),
+    ],
+))
+
 # Token quota at the default 1M tokens/minute: 900k input+output tokens a minute.
 CASES.append(Case(
     "token_quota",

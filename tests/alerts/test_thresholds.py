@@ -148,6 +148,49 @@ def test_call_selector_must_be_one_operation_matcher():
             load_thresholds(overrides={"CallSelector": bad})
 
 
+# --- the latency SLO's threshold and the exporter's duration buckets --------------------------------
+
+def _latency(tmp_path: Path, seconds: float) -> Path:
+    f = tmp_path / "t.yaml"
+    f.write_text(f"slo:\n  latency: {{objective: 0.99, thresholdSeconds: {seconds}}}\n")
+    return f
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_latency_threshold_off_the_default_buckets_warns(tmp_path: Path, capsys, command):
+    from llmpulse import config
+
+    f = _latency(tmp_path, 7)
+    argv = ["alerts", command, "--thresholds", str(f)] + (["--out", str(tmp_path / "out")] if command == "build" else [])
+    assert main(argv) == 0                        # a warning, not an error: the exporter's buckets may be changed
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "slo.latency.thresholdSeconds" in err and "7" in err
+    assert "gen_ai_client_operation_duration_seconds" in err
+    assert ", ".join(f"{b:g}" for b in config.DURATION_BUCKETS) in err   # the bounds the exporter really uses
+    assert "metrics.duration_buckets" in err and "only if" in err
+    if command == "build":
+        assert 'le=~"7(\\\\.0)?"' in (tmp_path / "out" / "llmpulse-rules.yaml").read_text()   # built all the same
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.parametrize("seconds", [None, 5.12, 10.24, 40.96])
+def test_latency_threshold_on_a_default_bucket_is_quiet(tmp_path: Path, capsys, command, seconds):
+    argv = ["alerts", command] + (["--thresholds", str(_latency(tmp_path, seconds))] if seconds else [])
+    argv += ["--out", str(tmp_path / "out")] if command == "build" else []
+    assert main(argv) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_the_warning_follows_the_exporters_defaults_in_code(tmp_path: Path, capsys, monkeypatch):
+    from llmpulse import config
+
+    monkeypatch.setattr(config, "DURATION_BUCKETS", [1.0, 7.0, 30.0])
+    assert main(["alerts", "check", "--thresholds", str(_latency(tmp_path, 7))]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+    assert main(["alerts", "check", "--thresholds", str(_latency(tmp_path, 10.24))]) == 0
+    assert "(1, 7, 30)" in capsys.readouterr().err
+
+
 def test_a_service_named_like_a_number_keeps_its_name(tmp_path):
     # a per-service budget for service "0123" (YAML 1.1 reads the key as 83) applied to service "83"
     f = tmp_path / "thresholds.yaml"

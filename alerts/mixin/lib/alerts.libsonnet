@@ -107,39 +107,56 @@ local u = import 'util.libsonnet';
             'llmpulse-engines', ENG,
             { long: w.long, short: w.short, exhaustion: u.exhaustion(c.slo.period, factor) }),
 
+    // Per-service budgets and per-model quotas render into ONE rule per alert:
+    // `or` of one comparison per value, the description picking the value by
+    // label. (One rule per override shares alertname and labels with the others,
+    // which promtool's lint reports as duplicates.)
+    // `parts` are [label value or null for the rest, threshold] pairs.
+    local byLabel(label, parts) =
+      local named = [p for p in parts if p[0] != null];
+      local rest = [p[1] for p in parts if p[0] == null];
+      if std.length(parts) == 1 then u.num(parts[0][1])
+      else
+        std.join('', ['{{ %sif eq $labels.%s "%s" }}%s' % [if i == 0 then '' else 'else ', label, named[i][0], u.num(named[i][1])]
+                      for i in std.range(0, std.length(named) - 1)])
+        + (if rest == [] then '' else '{{ else }}' + u.num(rest[0]))
+        + '{{ end }}',
+    local overrideParts(per, default) =
+      local keys = std.objectFields(per);
+      [[k, per[k]] for k in keys if per[k] > 0]
+      + (if default > 0 then [[null, default]] else []),
+    local notIn(label, keys) = if keys == [] then '' else '%s!~"%s"' % [label, std.join('|', [u.regexQuote(k) for k in keys])],
+
     local budgetRules =
-      local per = c.LLMDailyBudgetExceededThresholdUSD.per_service;
-      local services = std.objectFields(per);
-      local one(selector, usd) = alert(
+      local b = c.LLMDailyBudgetExceededThresholdUSD;
+      local parts = overrideParts(b.per_service, b.default);
+      local selector(p) =
+        if p[0] != null then '{service_name="%s"}' % p[0]
+        else local m = notIn('service_name', std.objectFields(b.per_service)); if m == '' then '' else '{%s}' % m;
+      if parts == [] then [] else [alert(
         'LLMDailyBudgetExceeded', 'warning',
-        'service:llm_cost_usd:increase1d%s > %s' % [selector, u.num(usd)],
+        std.join('\nor\n', ['service:llm_cost_usd:increase1d%s > %s' % [selector(p), u.num(p[1])] for p in parts]),
         c.LLMDailyBudgetExceededFor,
         'LLM spend over the last 24 hours is above its budget.',
-        '{{ $labels.service_name }} spent {{ $value | printf "%%.2f" }} USD over the last 24h (budget %s USD).' % u.num(usd),
-        'llmpulse-cost', S);
-      [one('{service_name="%s"}' % s, per[s]) for s in services if per[s] > 0]
-      + (if c.LLMDailyBudgetExceededThresholdUSD.default > 0 then [
-           one(if services == [] then '' else '{service_name!~"%s"}' % std.join('|', [u.regexQuote(s) for s in services]),
-               c.LLMDailyBudgetExceededThresholdUSD.default),
-         ] else []),
+        '{{ $labels.service_name }} spent {{ $value | printf "%%.2f" }} USD over the last 24h (budget %s USD).' % byLabel('service_name', parts),
+        'llmpulse-cost', S)],
 
     local quotaRules =
       local q = c.LLMTokenQuotaNearlyExhaustedTokensPerMinute;
-      local models = std.objectFields(q.per_model);
+      local parts = overrideParts(q.per_model, q.default);
       local tokens(extra) = m('llm_tokens_total', std.join(', ', ['gen_ai_token_type=~"input|output"'] + (if extra == '' then [] else [extra])));
-      local one(extra, tpm) = alert(
+      local selector(p) =
+        if p[0] != null then 'gen_ai_request_model="%s"' % p[0] else notIn('gen_ai_request_model', std.objectFields(q.per_model));
+      if parts == [] then [] else [alert(
         'LLMTokenQuotaNearlyExhausted', 'warning',
-        'sum by (%s) (rate(%s[%s])) * 60 / %s > %s'
-        % [L.provider_model, tokens(extra), c.LLMTokenQuotaNearlyExhaustedWindow, u.num(tpm), u.num(c.LLMTokenQuotaNearlyExhaustedThreshold)],
+        std.join('\nor\n', ['sum by (%s) (rate(%s[%s])) * 60 / %s > %s'
+                              % [L.provider_model, tokens(selector(p)), c.LLMTokenQuotaNearlyExhaustedWindow, u.num(p[1]), u.num(c.LLMTokenQuotaNearlyExhaustedThreshold)]
+                              for p in parts]),
         c.LLMTokenQuotaNearlyExhaustedFor,
         'LLM token use is close to its quota.',
         '{{ $labels.gen_ai_provider_name }}/{{ $labels.gen_ai_request_model }} uses {{ $value | humanizePercentage }} of its %s tokens/minute quota (threshold %s).'
-        % [u.num(tpm), pct(c.LLMTokenQuotaNearlyExhaustedThreshold)],
-        'llmpulse-cost', ['gen_ai_request_model']);
-      [one('gen_ai_request_model="%s"' % mod, q.per_model[mod]) for mod in models if q.per_model[mod] > 0]
-      + (if q.default > 0 then [
-           one(if models == [] then '' else 'gen_ai_request_model!~"%s"' % std.join('|', [u.regexQuote(x) for x in models]), q.default),
-         ] else []),
+        % [byLabel('gen_ai_request_model', parts), pct(c.LLMTokenQuotaNearlyExhaustedThreshold)],
+        'llmpulse-cost', ['gen_ai_request_model'])],
 
     local trend(name, series, window, offset, factor, what, valueFmt, dashboard, scope) = alert(
       name, 'info',

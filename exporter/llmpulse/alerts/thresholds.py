@@ -22,7 +22,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Sequence
 
 import yaml
 
@@ -363,6 +363,28 @@ def _consistency(th: Thresholds) -> list[str]:
         if duration_seconds(hist) > duration_seconds(base):
             errors.append(f"{name}MinHistory: must not be longer than {name}BaselineWindow ({hist} > {base})")
     return errors
+
+
+def bucket_warnings(th: Thresholds, duration_bounds: Sequence[float]) -> list[str]:
+    """Knobs that load but may select no series, one `key: message` each (not errors: the exporter's
+    buckets can be changed). `duration_bounds` are the exporter's default buckets of
+    gen_ai_client_operation_duration_seconds, `llmpulse.config.DURATION_BUCKETS` (alerts/* do not
+    import the exporter's config; the command passes them).
+
+    >>> bucket_warnings(load_thresholds(), [1, 10.24])
+    []
+    >>> bucket_warnings(load_thresholds(overrides={"slo": {"latency": {"thresholdSeconds": 7}}}), [1, 10.24])
+    ... # doctest: +ELLIPSIS
+    ['slo.latency.thresholdSeconds: 7 is not a bucket bound of ... (1, 10.24): ...']
+    """
+    seconds = th.slo.latency.thresholdSeconds
+    if seconds in duration_bounds:
+        return []
+    bounds = ", ".join(f"{b:g}" for b in duration_bounds)
+    return [f"slo.latency.thresholdSeconds: {seconds:g} is not a bucket bound of the exporter's default "
+            f"gen_ai_client_operation_duration_seconds buckets ({bounds}): the latency SLO reads the bucket "
+            f'le="{seconds:g}", which no series has with these buckets, so the SLO has no data. This is fine '
+            f"only if the exporter's metrics.duration_buckets were changed to include {seconds:g}."]
 
 
 def _dump(obj: Any) -> Any:

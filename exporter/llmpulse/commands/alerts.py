@@ -12,13 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from llmpulse.alerts.thresholds import ThresholdsError, load_thresholds
+from llmpulse.alerts.thresholds import Thresholds, ThresholdsError, bucket_warnings, load_thresholds
 
 
 def _usage_error(message: str) -> Exception:
     from llmpulse.cli import UsageError
 
     return UsageError(message)
+
+
+def _warn(thresholds: Thresholds, source: str | None) -> None:
+    """Print what loads but probably does not do what was meant (the latency SLO's bucket)."""
+    from llmpulse import config
+
+    for message in bucket_warnings(thresholds, config.DURATION_BUCKETS):
+        print(f"llmpulse: WARNING: {source or 'alerts/thresholds.yaml'}: {message}", file=sys.stderr)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -31,6 +39,7 @@ def run_build(args: argparse.Namespace) -> int:
         raise _usage_error("not run from a source checkout of llmpulse: pass --out DIR "
                            "(and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
     try:
+        _warn(load_thresholds(args.thresholds), args.thresholds)
         result = build(args.thresholds, args.out, check=args.check)
     except ThresholdsError as exc:
         raise _usage_error(exc.report()) from None
@@ -50,10 +59,11 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     try:
-        load_thresholds(args.thresholds)
+        thresholds = load_thresholds(args.thresholds)
     except ThresholdsError as exc:
         print(f"llmpulse: {exc.report()}", file=sys.stderr)
         return 1
+    _warn(thresholds, args.thresholds)
     print(f"{args.thresholds or 'alerts/thresholds.yaml'}: OK")
     return 0
 
