@@ -61,6 +61,11 @@ def test_cli_reports_bad_config_and_exits_2(tmp_path, capsys):
     f.write_text("servr: {}\n")
     assert main(["serve", "--config", str(f)]) == 2
     assert "servr: unknown key" in capsys.readouterr().err
+    for command in ("serve", "demo"):      # a bad flag is the command line's, with or without a file
+        assert main([command, "--config", str(f), "--metrics-port", "70000"]) == 2
+        err = capsys.readouterr().err
+        assert "command line: server.metrics_port: must be a port number 0..65535, got 70000" in err
+        assert f"{f}: server.metrics_port" not in err
 
 
 def test_version(capsys):
@@ -262,3 +267,18 @@ def test_a_number_where_text_is_expected_is_taken_as_written(tmp_path):
     assert cfg.auth.token == "0123"
     assert cfg.metrics.dimensions[0].default == "1.10"
     assert cfg.server.max_body_bytes == 0x100000 and type(cfg.server.max_body_bytes) is int
+
+
+def test_a_bad_flag_or_variable_value_is_blamed_on_the_flag_or_variable_not_the_file(tmp_path):
+    # `serve --config f.yaml --metrics-port 70000` reported "f.yaml: server.metrics_port: ...", sending the
+    # user to a file that does not set it (and "config: ..." without a file)
+    f = tmp_path / "f.yaml"
+    f.write_text("server: {otlp_http_port: 70001}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(f, overrides={"server": {"metrics_port": 70000}}, environ={"LLMPULSE_OTLP_GRPC_PORT": "70002"},
+                    overrides_source="command line")
+    assert sorted(exc.value.problems) == sorted([
+        f"{f}: server.otlp_http_port: must be a port number 0..65535, got 70001",
+        "command line: server.metrics_port: must be a port number 0..65535, got 70000",
+        "$LLMPULSE_OTLP_GRPC_PORT: server.otlp_grpc_port: must be a port number 0..65535, got 70002",
+    ])

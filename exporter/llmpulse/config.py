@@ -465,8 +465,9 @@ def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None,
-                environ: dict[str, str] | None = None) -> Config:
-    """Defaults < file < environment < overrides (flags). Raises ConfigError."""
+                environ: dict[str, str] | None = None, overrides_source: str = "") -> Config:
+    """Defaults < file < environment < overrides (flags). Raises ConfigError; a problem with a value
+    the overrides set is reported under `overrides_source` (the commands pass "command line")."""
     data: dict[str, Any] = {}
     where = "config"
     if path:
@@ -483,12 +484,39 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str,
         # relative config path gives paths relative to the working directory, shown as the user wrote
         # them); the environment's and the flags' stay relative to the working directory.
         data = relative_to(Config, loaded or {}, os.path.dirname(path))
-    env, env_errs = _env_overrides(dict(os.environ if environ is None else environ))
+    variables = dict(os.environ if environ is None else environ)
+    env, env_errs = _env_overrides(variables)
     data = merge(merge(data, env), overrides or {})
     try:
         cfg = build(Config, data, where)
     except ConfigError as exc:          # every problem at once: the file's, then the environment's
-        raise ConfigError([*exc.problems, *env_errs]) from None
+        # a problem with a value the environment or a flag set is theirs, not the file's
+        layers = [(overrides_source, _key_paths(overrides or {}))] if overrides_source else []
+        layers += [(f"${var}", {f"{section}.{key}"}) for var, (section, key, _) in ENV.items() if var in variables]
+        raise ConfigError([*(_blame(p, where, layers) for p in exc.problems), *env_errs]) from None
     if env_errs:
         raise ConfigError(env_errs)
     return cfg
+
+
+def _key_paths(layer: dict[str, Any], prefix: str = "") -> set[str]:
+    """The key paths a layer sets: `_key_paths({"server": {"host": "x"}}) == {"server.host"}`."""
+    out: set[str] = set()
+    for key, value in layer.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        out |= _key_paths(value, path) if isinstance(value, dict) and value else {path}
+    return out
+
+
+def _blame(problem: str, where: str, layers: list[tuple[str, set[str]]]) -> str:
+    """`problem` ("<where>: <key path>: ...") under the name of the layer that set that key, if one did.
+
+    >>> _blame("cfg.yaml: server.metrics_port: must be a port", "cfg.yaml", [("command line", {"server.metrics_port"})])
+    'command line: server.metrics_port: must be a port'
+    """
+    rest = problem.removeprefix(f"{where}: ")
+    key = rest.partition(": ")[0]
+    for name, paths in layers:
+        if any(key == p or key.startswith((p + ".", p + "[")) for p in paths):
+            return f"{name}: {rest}"
+    return problem

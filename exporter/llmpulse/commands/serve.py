@@ -29,7 +29,8 @@ def config_from_args(args: argparse.Namespace):
         "otlp_grpc_port": args.otlp_grpc_port, "metrics_port": args.metrics_port,
     }.items() if v is not None}
     try:
-        return load_config(args.config, {"server": server} if server else None)
+        return load_config(args.config, {"server": server} if server else None,
+                               overrides_source="command line")
     except ConfigError as exc:
         raise UsageError(exc.report()) from None
 
