@@ -246,14 +246,14 @@ def test_one_pass_pick_reads_every_group_as_first_would():
     values = [None, "", 0, 1, "x", "y", False, [], 2.5]
     for _ in range(3000):
         attrs = {name: rng.choice(values) for name in rng.sample(names, rng.randint(0, 12))}
-        picked = n._pick(attrs)
+        picked, _ = n._pick(attrs)
         assert picked == [dialects._first(attrs, g) for g in groups], attrs
     # the same attribute names again and again (as from one instrumentation), other values: the
     # remembered plan must still fall back past empty values as _first does
     shapes = [rng.sample(names, rng.randint(1, 12)) for _ in range(20)]
     for _ in range(3000):
         attrs = {name: rng.choice(values) for name in rng.choice(shapes)}
-        assert n._pick(attrs) == [dialects._first(attrs, g) for g in groups], attrs
+        assert n._pick(attrs)[0] == [dialects._first(attrs, g) for g in groups], attrs
 
 
 def test_pick_remembers_a_bounded_number_of_attribute_name_lists(monkeypatch):
@@ -262,5 +262,5 @@ def test_pick_remembers_a_bounded_number_of_attribute_name_lists(monkeypatch):
     monkeypatch.setattr(dialects, "PLAN_CACHE_SIZE", 8)
     n = dialects.Normalizer(load_config())
     for i in range(100):             # a sender making up attribute names
-        assert n._pick({f"made.up.{i}": 1, "gen_ai.usage.input_tokens": i})[dialects.G_INPUT] == i
+        assert n._pick({f"made.up.{i}": 1, "gen_ai.usage.input_tokens": i})[0][dialects.G_INPUT] == i
     assert 1 <= len(n._plans) <= 8

@@ -185,7 +185,6 @@ def _strip_route(model: str, provider: str) -> str:
     return model
 
 
-_finish_memo: dict[str, tuple[str, ...]] = {}
 FINISH_MEMO_SIZE = 1024        # distinct finish-reason values remembered (they come from senders: bounded)
 
 
@@ -199,13 +198,7 @@ def _finish_reasons(v: Any) -> tuple[str, ...]:
         return ()
     if v.__class__ is not str or len(v) > 256:      # remembered values stay small (a list reads as fast)
         return _read_finish_reasons(v)
-    hit = _finish_memo.get(v)
-    if hit is None:
-        hit = _read_finish_reasons(v)
-        if len(_finish_memo) >= FINISH_MEMO_SIZE:
-            _finish_memo.clear()
-        _finish_memo[v] = hit
-    return hit
+    return _remembered_finish_reasons(v)
 
 
 def _read_finish_reasons(v: Any) -> tuple[str, ...]:
@@ -226,6 +219,9 @@ def _read_finish_reasons(v: Any) -> tuple[str, ...]:
             if r not in out:
                 out.append(r)
     return tuple(out)
+
+
+_remembered_finish_reasons, _finish_memo = vocab.bounded_memo(_read_finish_reasons, FINISH_MEMO_SIZE)
 
 
 def _event_kind(name: str) -> str:
@@ -354,16 +350,17 @@ class Normalizer:
             wanted.update(CONTENT_KEYS)
         self.keys = Keys(wanted, KEY_PREFIXES)   # span attributes worth decoding (llmpulse.otlp skips the rest)
 
-    def _pick(self, attrs: dict) -> list:
-        """Each group's value as `_first` would read it (the first name with a value not None or "").
+    def _pick(self, attrs: dict) -> tuple[list, tuple]:
+        """Each group's value as `_first` would read it (the first name with a value not None or ""),
+        and the span's `_plan`.
 
         Spans from one instrumentation carry the same attribute names span after span, so the
         names are looked up once per distinct list of names (`_plan`, remembered): then only the
         groups the span has are read, each in rank order.
 
         >>> from llmpulse.config import load_config
-        >>> p = Normalizer(load_config())._pick({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.input_tokens": 5,
-        ...                                      "gen_ai.system": "", "x": 1})
+        >>> p, _ = Normalizer(load_config())._pick({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.input_tokens": 5,
+        ...                                         "gen_ai.system": "", "x": 1})
         >>> p[G_INPUT], p[G_PROVIDER]
         (5, None)
         """
@@ -378,7 +375,7 @@ class Normalizer:
                 if v is not None and v != "":
                     found[g] = v
                     break
-        return found
+        return found, plan
 
     def _plan(self, names: tuple) -> tuple:
         """(((group, its names among these in rank order), ...), dialect, dialect when the resource is
@@ -456,17 +453,7 @@ class Normalizer:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
 
         _, res_service, res_version, res_prompt_version, res_dims, res_openlit = self._resource(s.resource)
-        names = tuple(attrs)          # `_pick`, inlined
-        plan = self._plans.get(names)
-        if plan is None:
-            plan = self._plan(names)
-        found = [None] * self.ngroups
-        for g, candidates in plan[0]:
-            for name in candidates:
-                v = attrs[name]
-                if v is not None and v != "":
-                    found[g] = v
-                    break
+        found, plan = self._pick(attrs)
         dialect = plan[2] if res_openlit else plan[1]     # `detect_dialect`, by the names the span has
         if "llm.invocation_parameters" in attrs:
             params = _invocation_params(attrs)

@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 # Old or library-specific provider spellings -> the current OTel
 # `gen_ai.provider.name` values (docs/dialects.md lists them).
@@ -120,17 +122,27 @@ _NOT_SAFE = re.compile(r"[^a-z0-9_.\-]+")
 
 
 MEMO_SIZE = 1024        # distinct raw values `provider_name` remembers (they come from senders: bounded)
-_provider_memo: dict[str, str] = {}
 
 
-def provider_name(raw: str) -> str:
-    hit = _provider_memo.get(raw)
-    if hit is None:
-        hit = _provider_name(raw)
-        if len(_provider_memo) >= MEMO_SIZE:
-            _provider_memo.clear()
-        _provider_memo[raw] = hit
-    return hit
+def bounded_memo(fn: Callable[[str], T], size: int) -> tuple[Callable[[str], T], dict[str, T]]:
+    """`fn` remembering its answers for at most `size` strings (then it starts over: the strings come from
+    senders), and the memo itself.
+
+    >>> upper, memo = bounded_memo(str.upper, 2)
+    >>> [upper(s) for s in ("a", "b", "a", "c")], sorted(memo)
+    (['A', 'B', 'A', 'C'], ['c'])
+    """
+    memo: dict[str, T] = {}
+
+    def remembered(raw: str) -> T:
+        hit = memo.get(raw)
+        if hit is None:
+            hit = fn(raw)
+            if len(memo) >= size:
+                memo.clear()
+            memo[raw] = hit
+        return hit
+    return remembered, memo
 
 
 def _provider_name(raw: str) -> str:
@@ -147,6 +159,9 @@ def _provider_name(raw: str) -> str:
         if hit:
             return hit
     return _NOT_SAFE.sub("_", key)[:64] or "unknown"
+
+
+provider_name, _provider_memo = bounded_memo(_provider_name, MEMO_SIZE)
 
 
 # OpenInference: llm.provider is the host, llm.system the model vendor.
