@@ -79,7 +79,7 @@ def test_an_installed_alerts_build_without_out_refuses_instead_of_ignoring_the_c
     installed = site / "llmpulse" / "_data" / "alerts"
     before = {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()}
     for argv in (["alerts", "build"], ["alerts", "build", "--check"], ["dashboards", "build"],
-                 ["dashboards", "build", "--check"]):
+                 ["dashboards", "build", "--check"], ["deploy", "build"], ["deploy", "build", "--check"]):
         run = subprocess.run([sys.executable, "-m", "llmpulse", *argv], cwd=clone, env=env,
                              capture_output=True, text=True)
         assert run.returncode == 2, (argv, run.stdout, run.stderr)

@@ -34,6 +34,15 @@ class UsageError(Exception):
     """An error the user can fix; printed without a traceback, exit code 2."""
 
 
+def need_out(out: str | None, also: str = "") -> None:
+    """A build command without `--out` writes into the source checkout; an installed llmpulse has none
+    (it would read and rewrite its own copies while the user edits a clone), so it asks for --out."""
+    from llmpulse.paths import IN_CHECKOUT
+
+    if not out and not IN_CHECKOUT:
+        raise UsageError("not run from a source checkout of llmpulse: pass --out DIR" + also)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmpulse", description=__doc__ and __doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -19,3 +19,6 @@ DASHBOARDS_DIR = (PACKAGE_DIR / "_data" / "dashboards").resolve()
 ALERTS_DIR = (PACKAGE_DIR / "_data" / "alerts").resolve()
 # the checkout's root (exporter/llmpulse/../..); an installed package has no deploy/ beside it
 DEPLOY_DIR = PACKAGE_DIR.parents[1] / "deploy"
+# whether this package runs from a source checkout (editable install): only then do the build commands
+# know where the user's dashboards/, alerts/ and deploy/ are
+IN_CHECKOUT = (PACKAGE_DIR.parents[1] / "pyproject.toml").is_file()

@@ -31,13 +31,9 @@ def _warn(thresholds: Thresholds, source: str | None) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from llmpulse.alerts.build import build
-    from llmpulse.paths import ALERTS_DIR
+    from llmpulse.cli import need_out
 
-    # In a checkout alerts/ is the package's; an installed package would read and rewrite its own
-    # copies and silently ignore the alerts/thresholds.yaml the user just edited in a clone.
-    if not args.out and not (ALERTS_DIR.parent / "pyproject.toml").is_file():
-        raise _usage_error("not run from a source checkout of llmpulse: pass --out DIR "
-                           "(and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
+    need_out(args.out, " (and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
     try:
         _warn(load_thresholds(args.thresholds), args.thresholds)
         result = build(args.thresholds, args.out, check=args.check)

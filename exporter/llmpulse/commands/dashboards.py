@@ -33,12 +33,10 @@ def _thresholds(path: str | None) -> Thresholds:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from llmpulse.cli import need_out
     from llmpulse.dashboards import build
 
-    if not args.out and not (build.DASHBOARD_DIR.parent / "pyproject.toml").is_file():
-        # an installed package would read and rewrite its own copies, not the clone the user edits
-        raise _usage_error("not run from a source checkout of llmpulse: pass --out DIR "
-                           "(and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
+    need_out(args.out, " (and --thresholds FILE with your knobs, e.g. alerts/thresholds.yaml)")
     out = Path(args.out) if args.out else build.DASHBOARD_DIR
     thresholds = _thresholds(args.thresholds)
     if args.check:

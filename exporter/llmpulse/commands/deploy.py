@@ -14,10 +14,9 @@ from pathlib import Path
 
 def run_build(args: argparse.Namespace) -> int:
     from llmpulse import deploy
-    from llmpulse.cli import UsageError
+    from llmpulse.cli import need_out
 
-    if not args.out and not (deploy.DEPLOY_DIR.parent / "pyproject.toml").is_file():
-        raise UsageError("not run from a source checkout of llmpulse: pass --out DIR")
+    need_out(args.out)
     out = Path(args.out) if args.out else deploy.DEPLOY_DIR
     if args.check:
         stale = deploy.stale(out)
