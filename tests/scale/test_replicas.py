@@ -180,8 +180,6 @@ def scrape_phases(prometheus, targets: list[str], moved: dict[str, int], since: 
                   timeout: float = 30.0) -> dict[str, float]:
     """Each target's scrape phase, read from a scrape that started after `since` by the URL it
     has now (Prometheus applies new targets up to 5 s after a reload)."""
-    from datetime import datetime
-
     deadline = time.time() + timeout
     while time.time() < deadline:
         phases = {}
@@ -191,14 +189,24 @@ def scrape_phases(prometheus, targets: list[str], moved: dict[str, int], since: 
                 continue
             wanted = f"phase={moved[instance]}" if instance in moved else None
             if (wanted in t["scrapeUrl"]) if wanted else "phase=" not in t["scrapeUrl"]:
-                stamp = re.sub(r"(\.\d{6})\d+", r"\1", t["lastScrape"].replace("Z", "+00:00"))
-                at = datetime.fromisoformat(stamp).timestamp()
+                at = go_time(t["lastScrape"])
                 if at > since:
                     phases[instance] = at % SCRAPE
         if len(phases) == len(targets):
             return phases
         time.sleep(0.2)
     raise TimeoutError(f"no scrape of every target after {since} (have {phases})")
+
+
+def go_time(stamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time with nanoseconds, as Go writes it.
+
+    >>> go_time("1970-01-01T00:00:01.123456789Z")
+    1.123456
+    """
+    from datetime import datetime
+
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00"))).timestamp()
 
 
 def by_job(result: list[dict]) -> dict[str, dict[tuple, float]]:
@@ -231,17 +239,11 @@ def same(a: dict[tuple, float], b: dict[tuple, float]) -> str | None:
 def rules_evaluated_after(prometheus, when: float, timeout: float = 30.0) -> float:
     """A time by which every rule group has been evaluated at least once after `when` (a busy
     Prometheus skips evaluations, so the 250 ms interval alone does not promise it)."""
-    from datetime import datetime
-
-    def parse(stamp: str) -> float:  # RFC 3339 with nanoseconds, as Go writes it
-        stamp = re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00"))
-        return datetime.fromisoformat(stamp).timestamp()
-
     deadline = time.time() + timeout
     while time.time() < deadline:
         if time.time() > when:
             groups = prometheus.api("rules")["groups"]
-            evaluated = [parse(g["lastEvaluation"]) for g in groups]
+            evaluated = [go_time(g["lastEvaluation"]) for g in groups]
             if groups and min(evaluated) > when + 0.3:  # the sample time lags the start by < 250 ms
                 return max(evaluated) + 0.01
         time.sleep(0.2)
