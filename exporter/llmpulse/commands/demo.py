@@ -226,7 +226,7 @@ def _start_embedded(args: argparse.Namespace) -> Any:
                                 "otlp_grpc_port": args.otlp_grpc_port}.items() if v is not None}
     try:
         cfg = load_config(args.config, {"server": server} if server else None,
-                               overrides_source="command line")
+                          overrides_source="command line")
     except ConfigError as exc:
         raise UsageError(exc.report()) from None
     try:

@@ -30,7 +30,7 @@ def config_from_args(args: argparse.Namespace):
     }.items() if v is not None}
     try:
         return load_config(args.config, {"server": server} if server else None,
-                               overrides_source="command line")
+                           overrides_source="command line")
     except ConfigError as exc:
         raise UsageError(exc.report()) from None
 
