@@ -20,7 +20,7 @@ import requests
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmpulse.dialects import RESPONSE_ID
+from llmpulse.dialects import CONVERSATION, RESPONSE_ID
 
 from live import Proc, free_port, llmpulse_argv, wait_until
 from ring import HashRing, scores_body, split_logs, split_scores, split_traces
@@ -111,6 +111,18 @@ class Load:
                 load.scores += json.loads(body)["scores"]
         return load
 
+    def joined(self, per: int) -> "Load":
+        """The same telemetry in fewer requests: every `per` trace (log) requests made one."""
+        out = Load(scores=list(self.scores))
+        for src, dst, cls in ((self.traces, out.traces, ExportTraceServiceRequest),
+                              (self.logs, out.logs, ExportLogsServiceRequest)):
+            for i in range(0, len(src), per):
+                req = cls()
+                for part in src[i:i + per]:
+                    req.MergeFrom(part)  # repeated fields (resource_spans, resource_logs) are appended
+                dst.append(req)
+        return out
+
 
 def demo_load(traffic, batches: int, calls: int, now_ns: int) -> Load:
     """`batches` demo batches (several services, models, dialects, agents, tools, RAG, evaluations,
@@ -125,17 +137,19 @@ def demo_load(traffic, batches: int, calls: int, now_ns: int) -> Load:
     return load
 
 
-def replay(load: Load, ring: HashRing, seed: int) -> Load:
+def replay(load: Load, ring: HashRing, seed: int, conversations: bool = False) -> Load:
     """The same spans, logs and scores with new trace, span and response ids (a repeated
     response id is one call reported twice, which the exporter counts once); each new trace id
     is drawn until the ring sends it where the old one went, so every replica gets the same work
-    again."""
+    again. With `conversations`, conversation ids are new too (the copy's traces start their own
+    conversations instead of continuing the original's)."""
     rng = random.Random(seed)
     traces: dict[bytes, bytes] = {}
     spans: dict[bytes, bytes] = {}
     responses: dict[str, str] = {}
+    renamed = RESPONSE_ID + CONVERSATION if conversations else RESPONSE_ID
 
-    def response_id(old: str) -> str:
+    def new_id(old: str) -> str:
         if old not in responses:
             responses[old] = old.rstrip("0123456789abcdef") + f"{rng.getrandbits(96):024x}"
         return responses[old]
@@ -165,8 +179,8 @@ def replay(load: Load, ring: HashRing, seed: int) -> Load:
                     s.trace_id, s.span_id, s.parent_span_id = trace_id(s.trace_id), span_id(s.span_id), \
                         span_id(s.parent_span_id)
                     for kv in s.attributes:
-                        if kv.key in RESPONSE_ID and kv.value.string_value:
-                            kv.value.string_value = response_id(kv.value.string_value)
+                        if kv.key in renamed and kv.value.string_value:
+                            kv.value.string_value = new_id(kv.value.string_value)
         out.traces.append(new)
     for req in load.logs:
         new = ExportLogsServiceRequest()
