@@ -109,8 +109,11 @@ def _transform(node, fn, no_history: bool, key: str = ""):
     return node
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fleet(tmp_path_factory):
+    """Three replicas, a single one and their Prometheus, new for each test: a series one test made
+    would take the other's increments as visible where they should be its first (the restart test's
+    primer, below)."""
     tmp = tmp_path_factory.mktemp("fleet")
     config = tmp / "llmpulse.yaml"
     config.write_text(CONFIG)
@@ -465,7 +468,8 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     # restart or a crash does. The primer is the ticks below drawn in advance by a twin of the
     # traffic source (the same draws; timestamps do not move them), with new ids and conversations:
     # one copy to each replica, three to the single, each target's copy sent between two of its
-    # scrapes so that the series' first samples hold all of it and no rate() ever sees it.
+    # scrapes so that the series' first samples hold all of it and no rate() ever sees it (the
+    # targets are new: no series exists before it).
     twin = copy.deepcopy(traffic)
     primer = Load()
     for _ in range(PRIMED_TICKS):
