@@ -56,6 +56,26 @@ def _handler(app, signal: str, workers):
         # before the answer goes out: a client that has its answer sees it counted
         app.metrics.request_done(("grpc", signal, status.name), ("grpc",), time.perf_counter() - started)
 
+    def ended(context: grpc.aio.ServicerContext, started: float) -> None:
+        """Count a call that ended before llmpulse answered it."""
+        code = grpc.StatusCode.DEADLINE_EXCEEDED if context.time_remaining() == 0 else grpc.StatusCode.CANCELLED
+        count(code, started)
+        log.debug("grpc: a %s export ended before llmpulse answered (%s: the client cancelled or its deadline passed, "
+                  "or gRPC refused a message over server.max_body_bytes with RESOURCE_EXHAUSTED)", signal, code.name)
+
+    async def no_message(context: grpc.aio.ServicerContext, started: float) -> bytes:
+        """The request stream ended without a message: either the client sent none (INVALID_ARGUMENT),
+        or the call ended before one arrived (the client cancelled, its deadline passed, or gRPC
+        refused the message itself for being over `max_body_bytes`, compressed or not, and answered
+        RESOURCE_EXHAUSTED). gRPC says which only by refusing a status on an ended call."""
+        try:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Export requires exactly one request message")
+        except grpc.aio.AbortError:  # sent
+            count(grpc.StatusCode.INVALID_ARGUMENT, started)  # the answer went out a moment before
+        except Exception:  # the call had ended: gRPC could not send the status (ExecuteBatchError)
+            ended(context, started)
+        return b""  # never sent: gRPC ends the handler with the abort recorded by context.abort
+
     async def export(requests, context: grpc.aio.ServicerContext) -> bytes:
         started = time.perf_counter()
         try:
@@ -68,7 +88,7 @@ def _handler(app, signal: str, workers):
                 raise _Abort(grpc.StatusCode.DEADLINE_EXCEEDED,
                              f"no request message within {receive_timeout:g} s") from None
             except StopAsyncIteration:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "Export requires exactly one request message") from None
+                return await no_message(context, started)
             if not app.gate.acquire(blocking=False):
                 raise _Abort(grpc.StatusCode.UNAVAILABLE, "llmpulse is overloaded, retry later")
             try:
@@ -84,8 +104,7 @@ def _handler(app, signal: str, workers):
             count(exc.code, started)
             await context.abort(exc.code, str(exc))
         except asyncio.CancelledError:
-            count(grpc.StatusCode.CANCELLED, started)
-            log.debug("grpc: client cancelled its %s export", signal)
+            ended(context, started)
             raise
         except Exception:  # never let a request take the process down
             log.exception("grpc ingest failed")

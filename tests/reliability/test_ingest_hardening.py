@@ -300,3 +300,77 @@ def test_a_body_shorter_than_its_length_then_eof_is_a_400(make):
     assert out.startswith(b"HTTP/1.1 400") and b"shorter" in out, out
     body = json.loads(out.split(b"\r\n\r\n", 1)[1])
     assert body["code"] == 3
+
+
+# ----------------------------------------------------------------- gRPC calls that end without a message
+
+def _grpc_codes(exp) -> dict[str, float]:
+    return {dict(lab)["code"]: v for (name, lab), v in scrape(exp.metrics_url).items()
+            if name == "llmpulse_requests_total" and dict(lab).get("transport") == "grpc"}
+
+
+def _stream_export(exp, messages, timeout: float, compression=None):
+    with grpc.insecure_channel(exp.otlp_grpc_target, options=[("grpc.max_send_message_length", -1)]) as ch:
+        export = ch.stream_unary(TRACE_EXPORT, request_serializer=None, response_deserializer=None)
+        return export(messages, timeout=timeout, compression=compression)
+
+
+def _settled(exp, want: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    """The gRPC request counts that changed since `before`, once they equal `want` (or after 5 s):
+    a call gRPC ended itself is counted when its handler learns of it, just after the client's answer."""
+    got: dict[str, float] = {}
+
+    def changed() -> bool:
+        nonlocal got
+        now = _grpc_codes(exp)
+        got = {k: v - before.get(k, 0.0) for k, v in now.items() if v != before.get(k, 0.0)}
+        return got == want
+    try:
+        wait_until(changed, f"gRPC request counts {want}", 5.0)
+    except AssertionError:
+        pass                    # the caller's assert shows what was counted instead
+    return got
+
+
+def test_a_grpc_message_over_the_limit_is_refused_by_grpc_and_not_counted_as_the_clients_mistake(make):
+    """gRPC refuses a message over `max_body_bytes` itself (RESOURCE_EXHAUSTED), raw or a gzip bomb;
+    llmpulse counted it as INVALID_ARGUMENT ("Export requires exactly one request message"). It is
+    counted as CANCELLED (the call ended before llmpulse could answer), and the exporter keeps serving."""
+    exp = make(server={"max_body_bytes": 64 * 1024})
+    before = _grpc_codes(exp)
+    raw = Batch.make("big", 1)
+    raw.spans[0].attributes.add(key="padding").value.string_value = "a" * (200 * 1024)
+    body = raw.protobuf()
+    bomb = Batch.make("bomb", 1)
+    bomb.spans[0].attributes.add(key="padding").value.string_value = "a" * (32 << 20)  # 32 MiB, ~32 KiB gzipped
+    for message, compression in ((body, None), (body, grpc.Compression.Gzip), (bomb.protobuf(), grpc.Compression.Gzip)):
+        with pytest.raises(grpc.RpcError) as err:
+            _stream_export(exp, iter([message]), timeout=30, compression=compression)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, err.value
+    assert _settled(exp, {"CANCELLED": 3}, before) == {"CANCELLED": 3}
+    _stream_export(exp, iter([Batch.make("small", 1).protobuf()]), timeout=10)
+    assert _settled(exp, {"CANCELLED": 3, "OK": 1}, before) == {"CANCELLED": 3, "OK": 1}
+
+
+def test_a_grpc_client_whose_deadline_passes_before_its_message_is_counted_as_deadline_exceeded(make):
+    """It was counted as INVALID_ARGUMENT, the code of a client that sends no message at all."""
+    exp = make()
+    before = _grpc_codes(exp)
+
+    def late():
+        time.sleep(3)
+        yield Batch.make("late", 1).protobuf()
+    with pytest.raises(grpc.RpcError) as err:
+        _stream_export(exp, late(), timeout=0.5)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _settled(exp, {"DEADLINE_EXCEEDED": 1}, before) == {"DEADLINE_EXCEEDED": 1}
+
+
+def test_a_grpc_call_without_a_message_is_invalid_argument_and_counted_so(make):
+    exp = make()
+    before = _grpc_codes(exp)
+    with pytest.raises(grpc.RpcError) as err:
+        _stream_export(exp, iter([]), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "exactly one request message" in err.value.details()
+    assert _settled(exp, {"INVALID_ARGUMENT": 1}, before) == {"INVALID_ARGUMENT": 1}
