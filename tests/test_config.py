@@ -20,8 +20,8 @@ def test_every_error_is_reported_with_its_path(tmp_path):
     # one format for every typed file (llmpulse.typed): file: key path: what was wrong (what is allowed)
     assert exc.value.problems == [
         f"{f}: server.metrics_prot: unknown key (did you mean metrics_port? known: body_timeout_seconds, "
-        "grpc_enabled, grpc_keepalive_seconds, grpc_max_idle_seconds, grpc_max_streams_per_connection, "
-        "header_timeout_seconds, host, idle_timeout_seconds, ... (18 in all))",
+        "grpc_enabled, grpc_keepalive_seconds, grpc_max_connections, grpc_max_idle_seconds, grpc_max_streams_per_connection, "
+        "header_timeout_seconds, host, ... (19 in all))",
         f"{f}: server.otlp_http_port: must be an integer, got 'x'",
         f"{f}: metrics.dimensions[0].name: 'user_id' is an identifier, never a label",
         f"{f}: metrics.label_caps.service_name: must be >= 1, got 0",

@@ -82,6 +82,7 @@ class ServerConfig:
     grpc_max_streams_per_connection: int = 100   # concurrent gRPC streams on one HTTP/2 connection
     grpc_keepalive_seconds: float = 60.0   # ping a gRPC connection idle this long (closed if no answer in 20 s)
     grpc_max_idle_seconds: float = 300.0   # close a gRPC connection without calls for this long
+    grpc_max_connections: int = 1024       # open gRPC connections; beyond: a new one is closed at once
 
     def validate(self) -> list[str]:
         errs = []
@@ -89,7 +90,7 @@ class ServerConfig:
             if not 0 <= getattr(self, name) <= 65535:
                 errs.append(f"{name}: must be a port number 0..65535, got {getattr(self, name)}")
         for name in ("max_body_bytes", "max_concurrent_requests", "max_connections", "retry_after_seconds",
-                     "max_spans_per_request", "grpc_max_streams_per_connection"):
+                     "max_spans_per_request", "grpc_max_streams_per_connection", "grpc_max_connections"):
             if getattr(self, name) < 1:
                 errs.append(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.max_header_bytes < 1024:

@@ -125,6 +125,7 @@ def options(cfg) -> list[tuple[str, int]]:
         ("grpc.keepalive_time_ms", int(cfg.grpc_keepalive_seconds * 1000)),
         ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
         ("grpc.max_connection_idle_ms", int(cfg.grpc_max_idle_seconds * 1000)),
+        ("grpc.max_allowed_incoming_connections", cfg.grpc_max_connections),
     ]
 
 

@@ -173,7 +173,7 @@ def test_a_score_of_400_digits_is_rejected_not_a_500(make):
     ("server.max_header_bytes", 0), ("server.header_timeout_seconds", 0), ("server.body_timeout_seconds", -1),
     ("server.idle_timeout_seconds", 0), ("server.shutdown_drain_seconds", -1),
     ("server.grpc_max_streams_per_connection", 0), ("server.grpc_keepalive_seconds", 0),
-    ("server.max_body_bytes", 0), ("server.max_connections", -5),
+    ("server.max_body_bytes", 0), ("server.max_connections", -5), ("server.grpc_max_connections", 0),
 ])
 def test_sizes_lengths_and_deadlines_that_make_no_sense_are_refused_with_their_path(key, value):
     """`metrics.max_label_length: -1` was accepted and cut `gpt-4o` to `gpt-4`."""
