@@ -124,12 +124,13 @@ class Load:
         return out
 
 
-def demo_load(traffic, batches: int, calls: int, now_ns: int) -> Load:
+def demo_load(traffic, batches: int, calls: int, now_ns: int, step_ns: int = 1_000_000_000) -> Load:
     """`batches` demo batches (several services, models, dialects, agents, tools, RAG, evaluations,
-    feedback); late scores only for traces of this load."""
+    feedback), `step_ns` apart and ending one step before `now_ns`; late scores only for traces of
+    this load."""
     load = Load()
     for i in range(batches):
-        b = traffic.batch(calls, now_ns - (batches - i) * 1_000_000_000)
+        b = traffic.batch(calls, now_ns - (batches - i) * step_ns)
         load.traces.append(b.traces)
         if b.logs is not None:
             load.logs.append(b.logs)

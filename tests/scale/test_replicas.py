@@ -470,13 +470,8 @@ def test_a_drained_restart_and_a_crash_fire_no_alert_and_lose_only_the_crash_win
     # one copy to each replica, three to the single, each target's copy sent between two of its
     # scrapes so that the series' first samples hold all of it and no rate() ever sees it (the
     # targets are new: no series exists before it).
-    twin = copy.deepcopy(traffic)
-    primer = Load()
-    for _ in range(PRIMED_TICKS):
-        tick = demo_load(twin, batches=1, calls=TICK_CALLS, now_ns=time.time_ns())
-        primer.traces += tick.traces
-        primer.logs += tick.logs
-        primer.scores += tick.scores
+    primer = demo_load(copy.deepcopy(traffic), batches=PRIMED_TICKS, calls=TICK_CALLS, now_ns=time.time_ns(),
+                       step_ns=0)   # all of it timed now, as the ticks will be
     copies = [replay(primer, HashRing(["any"]), seed=100 + i, conversations=True).joined(20) for i in range(6)]
     primed = send_between_scrapes(
         [(r, copies[i].posts(None)[None]) for i, r in enumerate(replicas)]
