@@ -21,7 +21,7 @@ def test_every_error_is_reported_with_its_path(tmp_path):
     assert exc.value.problems == [
         f"{f}: server.metrics_prot: unknown key (did you mean metrics_port? known: body_timeout_seconds, "
         "grpc_enabled, grpc_keepalive_seconds, grpc_max_connections, grpc_max_idle_seconds, grpc_max_streams_per_connection, "
-        "header_timeout_seconds, host, ... (19 in all))",
+        "header_timeout_seconds, host, ... (20 in all))",
         f"{f}: server.otlp_http_port: must be an integer, got 'x'",
         f"{f}: metrics.dimensions[0].name: 'user_id' is an identifier, never a label",
         f"{f}: metrics.label_caps.service_name: must be >= 1, got 0",

@@ -25,7 +25,7 @@ CONFIG_REPORT = """\
 llmpulse: invalid configuration:
   bad.yaml: server.metrics_prot: unknown key (did you mean metrics_port? known: body_timeout_seconds, grpc_enabled, \
 grpc_keepalive_seconds, grpc_max_connections, grpc_max_idle_seconds, grpc_max_streams_per_connection, header_timeout_seconds, host, \
-... (19 in all))
+... (20 in all))
   bad.yaml: server.otlp_http_port: must be an integer, got 'x'
   bad.yaml: metrics.label_caps.service_name: must be >= 1, got 0
 """

@@ -78,6 +78,7 @@ class ServerConfig:
     header_timeout_seconds: float = 10.0   # from a request's first byte to the end of its headers; beyond: 408
     body_timeout_seconds: float = 30.0     # from the end of the headers to the end of the body (gRPC: the message)
     idle_timeout_seconds: float = 30.0     # an idle HTTP connection is closed after this long
+    send_timeout_seconds: float = 30.0     # an answer the client reads none of for this long: connection closed
     shutdown_drain_seconds: float = 10.0   # on SIGTERM: forwarding queues drain this long at most, then exit
     grpc_max_streams_per_connection: int = 100   # concurrent gRPC streams on one HTTP/2 connection
     grpc_keepalive_seconds: float = 60.0   # ping a gRPC connection idle this long (closed if no answer in 20 s)
@@ -96,7 +97,7 @@ class ServerConfig:
         if self.max_header_bytes < 1024:
             errs.append(f"max_header_bytes: must be >= 1024, got {self.max_header_bytes}")
         for name in ("header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
-                     "grpc_keepalive_seconds", "grpc_max_idle_seconds"):
+                     "send_timeout_seconds", "grpc_keepalive_seconds", "grpc_max_idle_seconds"):
             if not getattr(self, name) > 0:
                 errs.append(f"{name}: must be > 0, got {getattr(self, name)}")
         if not self.shutdown_drain_seconds >= 0:

@@ -52,7 +52,9 @@ PATHS_HINT = "POST /v1/traces, /v1/logs, /v1/metrics or /v1/scores"
 INLINE_BODY_BYTES = 1024 * 1024     # decoded on the event loop; larger bodies on a worker thread
 
 # why a connection was closed by llmpulse (llmpulse_http_connections_closed_total{reason})
-CLOSE_REASONS = ("header_timeout", "body_timeout", "idle_timeout", "evicted", "bad_request", "refused")
+CLOSE_REASONS = ("header_timeout", "body_timeout", "idle_timeout", "send_timeout", "pipelined", "evicted",
+                 "bad_request", "refused")
+MAX_PIPELINED = 32        # requests a connection may send ahead of its answers; beyond: closed ("pipelined")
 
 
 class HttpError(Exception):
@@ -121,6 +123,7 @@ class Limits:
     header_timeout: float = 10.0     # seconds from a request's first byte to the end of its headers
     body_timeout: float = 30.0       # seconds from the end of the headers to the end of the body
     idle_timeout: float = 30.0       # seconds a connection may wait, idle, for its next request
+    send_timeout: float = 30.0       # seconds an answer may wait for the client to read any of it
     max_header_bytes: int = 65536    # request line + headers
     linger_seconds: float = 2.0      # after an early answer, input is read and dropped this long before closing
 
@@ -148,10 +151,11 @@ class Listener:
     """One port's open connections, its limits, and what happens at the cap.
 
     At `max_connections`, a new connection closes the one that has gone longest without
-    progress: idle since its last answer (or its start), or still sending the headers or the
-    body of a request begun longest ago. Connections whose request is being processed are
-    never closed. So slow or idle clients cannot keep a normal one out: a normal client's
-    connection was answered moments ago, a slow one's request began long ago.
+    progress: idle since its last answer (or its start), still sending the headers or the
+    body of a request begun longest ago, or not reading the answer it was sent. Connections
+    whose request is being processed are never closed. So slow or idle clients cannot keep a
+    normal one out: a normal client's connection was answered moments ago, a slow one's
+    request began long ago.
     """
 
     def __init__(self, name: str, limits: Limits, metrics: ConnectionMetrics, on_refused=None):
@@ -173,8 +177,12 @@ class Listener:
         One timer per listener instead of one per request phase (a request would otherwise
         arm and cancel three)."""
         now = loop.time()
-        for c in [c for c in self.conns if c.due and c.due <= now]:
-            c.expired()
+        unread = now - self.limits.send_timeout     # answers waiting since before this: not being read
+        for c in [c for c in self.conns if (c.due and c.due <= now) or (c.stalled and c.stalled <= unread)]:
+            if c.stalled and c.stalled <= unread:
+                c.unread()
+            else:
+                c.expired()
         self._ticking = bool(self.conns)
         if self._ticking:
             loop.call_later(SWEEP_SECONDS, self._sweep, loop)
@@ -196,10 +204,16 @@ class Listener:
         return True
 
     def _victim(self) -> "Protocol | None":
-        best = None
+        best, best_since = None, 0.0
         for c in self.conns:
-            if c.phase != WAITING and (best is None or c.since < best.since):
-                best = c
+            if c.stalled:             # its answer waits for the client to read: no progress since then
+                since = c.stalled
+            elif c.phase != WAITING:
+                since = c.since
+            else:
+                continue
+            if best is None or since < best_since:
+                best, best_since = c, since
         return best
 
     def remove(self, proto: "Protocol") -> None:
@@ -215,9 +229,10 @@ class Listener:
 
 
 class _Reject(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, reason: str = "bad_request"):
         super().__init__(message)
         self.status = status
+        self.reason = reason
 
 
 class _LingeringTransport:
@@ -257,6 +272,7 @@ class Protocol(HttpToolsProtocol):
         self.header_bytes = 0
         self.chunked = False
         self.url = b""
+        self.stalled = 0.0        # loop time the transport's buffer went over its high-water mark, 0 below it
         self._set(IDLE, self.listener.limits.idle_timeout)     # idle from its start, as after each answer
         if not self.listener.add(self):
             transport.abort()
@@ -290,7 +306,10 @@ class Protocol(HttpToolsProtocol):
         if phase == IDLE:
             if not self.raw_transport.is_closing():
                 self.listener.closed("idle_timeout")
-                self.raw_transport.close()
+                if self.raw_transport.get_write_buffer_size():
+                    self.abort()                     # close() would wait for an unread answer
+                else:
+                    self.raw_transport.close()
         elif phase == LINGER:
             self.raw_transport.close()
         elif phase == HEADERS:
@@ -299,6 +318,23 @@ class Protocol(HttpToolsProtocol):
         elif phase == BODY:
             self.reject(408, f"request body not received within {self.listener.limits.body_timeout:g} s",
                         "body_timeout")
+
+    def unread(self) -> None:
+        """The client has read nothing of its answer for `send_timeout`: close, dropping the answer."""
+        self.stalled = 0.0
+        self.listener.closed("send_timeout")
+        log.debug("http: client %s read none of its answer in %g s; connection closed", _peer(self),
+                  self.listener.limits.send_timeout)
+        self.abort()
+
+    # --- output (uvicorn's flow control, timed)
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.stalled = self.loop.time()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.stalled = 0.0
 
     # --- input
     def data_received(self, data: bytes) -> None:
@@ -313,7 +349,7 @@ class Protocol(HttpToolsProtocol):
         except httptools.HttpParserCallbackError as exc:
             err = exc.__context__
             if isinstance(err, _Reject):
-                self.reject(err.status, str(err), "bad_request")
+                self.reject(err.status, str(err), err.reason)
             else:
                 log.error("http: request handling failed: %r", err)
                 self.reject(500, "internal error", "bad_request")
@@ -335,6 +371,12 @@ class Protocol(HttpToolsProtocol):
             return True
         return None
 
+    def on_message_begin(self) -> None:
+        # each request's headers are counted alone: several pipelined in one read are not summed
+        self.header_bytes = 0
+        self.chunked = False
+        super().on_message_begin()
+
     def on_url(self, url: bytes) -> None:
         self._count_header(len(url))
         super().on_url(url)
@@ -353,6 +395,8 @@ class Protocol(HttpToolsProtocol):
             raise _Reject(431, f"request headers exceed {self.listener.limits.max_header_bytes} bytes")
 
     def on_headers_complete(self) -> None:
+        if len(self.pipeline) >= MAX_PIPELINED:      # its answers are not being read: bound what waits
+            raise _Reject(503, f"more than {MAX_PIPELINED} requests sent ahead of their answers", "pipelined")
         codings = [v for n, v in self.headers if n == b"transfer-encoding"] if self.chunked else ()
         if codings and (len(codings) > 1 or codings[0].strip().lower() != b"chunked"):
             raise _Reject(400, "unsupported transfer coding "
@@ -372,11 +416,14 @@ class Protocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.raw_transport.is_closing():
             return
-        self.flow.resume_reading()
         if self.pipeline:                     # the next pipelined request, already read
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
-        elif self.phase == WAITING:
+            if not self.pipeline:             # read on only once no request waits (uvicorn reads on at once)
+                self.flow.resume_reading()
+            return
+        self.flow.resume_reading()
+        if self.phase == WAITING:
             self._set(IDLE, self.listener.limits.idle_timeout)
 
     # --- answers the protocol gives itself

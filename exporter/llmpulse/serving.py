@@ -120,7 +120,8 @@ class Serving:
         cfg = exp.cfg.server
         limits = http_server.Limits(max_connections=cfg.max_connections,
                                     header_timeout=cfg.header_timeout_seconds, body_timeout=cfg.body_timeout_seconds,
-                                    idle_timeout=cfg.idle_timeout_seconds, max_header_bytes=cfg.max_header_bytes)
+                                    idle_timeout=cfg.idle_timeout_seconds, send_timeout=cfg.send_timeout_seconds,
+                                    max_header_bytes=cfg.max_header_bytes)
         otlp_sock = listen(cfg.host, cfg.otlp_http_port, what="OTLP/HTTP")
         try:
             metrics_sock = listen(cfg.host, cfg.metrics_port, what="metrics")

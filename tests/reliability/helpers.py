@@ -90,6 +90,18 @@ def raw_http(host: str, port: int, data: bytes) -> tuple[int, dict[str, str], by
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
 
 
+def read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Everything the server sends until it closes (or `timeout` passes, or a reset)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    return data
+
+
 def wait_until(predicate: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():

@@ -20,7 +20,7 @@ import grpc
 import pytest
 import requests
 
-from .helpers import scrape, wait_until
+from .helpers import read_all, scrape, wait_until
 from .senders import TRACE_EXPORT, Batch
 
 pytestmark = pytest.mark.slow     # slow clients, by design: deadlines of seconds (2-6 s a test)
@@ -46,18 +46,6 @@ def _normal_sender(url: str, seconds: float, timeout: float) -> tuple[int, int]:
         i += 1
         time.sleep(0.05)
     return ok, tried
-
-
-def _read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """Everything the server sends until it closes (or `timeout` passes, or a reset)."""
-    sock.settimeout(timeout)
-    data = b""
-    try:
-        while chunk := sock.recv(4096):
-            data += chunk
-    except OSError:
-        pass
-    return data
 
 
 class Slowloris:
@@ -168,7 +156,7 @@ def test_slow_bodies_hold_no_admission_slot(make):
     # each slow body is cut at its deadline with a 408 and its connection closed
     answers = []
     for s in slow:
-        answers.append(_read_all(s)[:12])
+        answers.append(read_all(s)[:12])
         s.close()
     assert answers == [b"HTTP/1.1 408"] * 12, answers
     wait_until(lambda: exp.registry.get_sample_value("llmpulse_http_connections_closed_total",
@@ -191,7 +179,7 @@ def test_chunk_size_minus_one_cannot_grow_memory(make):
                 sent += 65536
         except OSError:
             pass
-        answer = _read_all(s)
+        answer = read_all(s)
     assert answer.startswith(b"HTTP/1.1 400") and b"chunk size" in answer, answer[:200]
     after = scrape(exp.metrics_url)
     assert after[("llmpulse_requests_total", (("code", "400"), ("signal", "traces"), ("transport", "http")))] \
