@@ -182,6 +182,10 @@ def build() -> list[Case]:
              body=b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + rnd.randbytes(64)))
     add(Case("truncated_gzip", "a gzip stream cut short", 400, "gzip",
              headers={"Content-Type": PB, "Content-Encoding": "gzip"}, body=_gz(good)[:-12]))
+    add(Case("gzip_trailing_garbage", "a whole gzip member followed by bytes that are not gzip", 400, "gzip",
+             headers={"Content-Type": PB, "Content-Encoding": "gzip"}, body=_gz(good) + b"not gzip at all"))
+    add(Case("gzip_too_many_members", "1025 empty gzip members (concatenated members are decoded in turn)", 400,
+             "members", headers={"Content-Type": PB, "Content-Encoding": "gzip"}, body=_gz(b"") * 1025))
     add(Case("gzip_bomb", "40 MB of zeros in 40 KB of gzip", 413, "decompressed",
              headers={"Content-Type": PB, "Content-Encoding": "gzip"}, body=_gz(b"\x00" * 40_000_000)))
     add(Case("over_limit_before_decompression", "one byte over max_body_bytes", 413, "limit",

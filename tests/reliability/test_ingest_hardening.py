@@ -6,6 +6,7 @@ framing cases of item 9 are corpus cases (`test_bad_input.py`, `corpus/README.md
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import logging
@@ -276,6 +277,32 @@ def test_headers_over_max_header_bytes_get_431(make):
     exp = make(server={"max_header_bytes": 4096})
     out = _raw_exchange(exp, b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 431"), out[:80]
+
+
+def _calls(exp, service: str) -> float:
+    return exp.registry.get_sample_value("gen_ai_client_operation_duration_seconds_count", {
+        "service_name": service, "gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai",
+        "gen_ai_request_model": "gpt-4o", "gen_ai_response_model": "gpt-4o", "error_type": ""}) or 0.0
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_decoded(make):
+    """A gzip body of several members (RFC 1952 2.2; `gzip -d` and Go's reader decode them all):
+    only the first was decoded, so a second whole request was dropped under a 200, and a request
+    split across members was refused as truncated protobuf."""
+    exp = make(server={"max_body_bytes": 65536})
+    gz = {**PB, "Content-Encoding": "gzip"}
+    two = gzip.compress(Batch.make("first", 3).protobuf()) + gzip.compress(Batch.make("second", 4).protobuf())
+    r = requests.post(exp.otlp_http_url + "/v1/traces", data=two, headers=gz, timeout=5)
+    assert r.status_code == 200 and (_calls(exp, "first"), _calls(exp, "second")) == (3, 4), r.content
+    body = Batch.make("split", 5).protobuf()
+    cut = len(body) // 3
+    split = gzip.compress(body[:cut]) + gzip.compress(body[cut:])
+    r = requests.post(exp.otlp_http_url + "/v1/traces", data=split, headers=gz, timeout=5)
+    assert r.status_code == 200 and _calls(exp, "split") == 5, r.content
+    # the limit holds over all members together
+    half = gzip.compress(b"\x00" * 40_000)
+    r = requests.post(exp.otlp_http_url + "/v1/traces", data=half + half, headers=gz, timeout=5)
+    assert r.status_code == 413 and b"decompressed" in r.content, r.content
 
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout(make):
