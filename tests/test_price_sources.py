@@ -6,6 +6,8 @@ import gzip
 import json
 import re
 import threading
+import time
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +17,7 @@ import yaml
 
 from llmpulse.cli import main
 from llmpulse.config import load_config
-from llmpulse.litellm_prices import FIELDS, TIER_SUFFIXES, convert, read_source
+from llmpulse.litellm_prices import FIELDS, TIER_SUFFIXES, convert, fetch_url, parse_bytes, read_source
 from llmpulse.price_sources import PriceSources
 from llmpulse.pricing import PriceChain, PriceTable
 
@@ -205,6 +207,8 @@ class _Served:
 
     def __init__(self):
         self.answer = (200, b"{}")
+        self.drip = 0.0           # seconds between the body's bytes (0: all at once)
+        self.headers: dict[str, str] = {}
         served = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -212,8 +216,16 @@ class _Served:
                 status, body = served.answer
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
+                for k, v in served.headers.items():
+                    self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(body)
+                if not served.drip:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(served.drip)
 
             def log_message(self, *args):
                 pass
@@ -225,6 +237,39 @@ class _Served:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def _zeros_gzipped(n: int) -> bytes:
+    """n zero bytes, gzipped, without holding n bytes."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [z.compress(bytes(1 << 20)) for _ in range(n >> 20)]
+    return b"".join(parts) + z.flush()
+
+
+def test_a_url_source_is_bounded_in_size_time_and_inflation():
+    """A price URL answering too much, too slowly, or a gzip bomb (body or Content-Encoding)
+    is an error for that source, found without holding what it would inflate to."""
+    srv = _Served()
+    try:
+        srv.answer = (200, b"x" * 5000)
+        with pytest.raises(ValueError, match="over 1000 bytes"):
+            fetch_url(srv.url, 5, limit=1000)
+        bomb = _zeros_gzipped(200 << 20)              # 200 MB of zeros in about 200 KB
+        srv.answer = (200, bomb)
+        with pytest.raises(ValueError, match="more than"):
+            parse_bytes(fetch_url(srv.url, 10))
+        srv.headers = {"Content-Encoding": "gzip"}    # the same bomb, inflated by the HTTP client
+        with pytest.raises(ValueError, match="over"):
+            fetch_url(srv.url, 10)
+        srv.headers, srv.drip = {}, 0.05               # 0.05 s a byte: each read in time, the whole not
+        srv.answer = (200, _litellm(1e-6))
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match="longer than 1 s"):
+            fetch_url(srv.url, 1.0)
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        srv.drip = 0.0
+        srv.close()
 
 
 def _litellm(price: float) -> bytes:

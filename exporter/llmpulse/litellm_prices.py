@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import re
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -233,11 +234,46 @@ def convert(doc: Any, source: str, version: str, checked: dt.date | None = None)
     return out, cov
 
 
+MAX_SOURCE_BYTES = 64 * 1024 * 1024    # a price table, fetched or decompressed (LiteLLM's is about 1.5 MB)
+
+
 def parse_bytes(data: bytes) -> tuple[Any, str]:
-    """LiteLLM's JSON (gzipped or not) -> (parsed, ``sha256:`` and 12 hex digits of the JSON)."""
+    """LiteLLM's JSON (gzipped or not) -> (parsed, ``sha256:`` and 12 hex digits of the JSON).
+
+    A gzip that inflates past `MAX_SOURCE_BYTES` is a ValueError, found without inflating it all.
+    """
     if data[:2] == b"\x1f\x8b":
-        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+            data = f.read(MAX_SOURCE_BYTES + 1)
+        if len(data) > MAX_SOURCE_BYTES:
+            raise ValueError(f"the gzipped table inflates to more than {MAX_SOURCE_BYTES} bytes")
     return json.loads(data), "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+def fetch_url(url: str, timeout: float, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """GET `url`'s body: at most `limit` bytes (after any Content-Encoding), within `timeout`
+    seconds in all (requests' own timeout is per read: a server dripping a byte a second
+    would hold it forever). ValueError past the size, TimeoutError past the time."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    parts, size = [], 0
+    with requests.get(url, timeout=timeout, stream=True) as resp:
+        resp.raise_for_status()
+        raw = resp.raw
+        while True:
+            chunk = raw.read1(65536, decode_content=True)       # what has arrived, not a full 64 KiB
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: the body took longer than {timeout:g} s")
+            if not chunk:
+                if raw.closed or raw.length_remaining == 0:
+                    break
+                continue                                         # compressed bytes that made no output yet
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(f"{url}: the body is over {limit} bytes")
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def read_source(where: str, timeout: float = 30.0) -> tuple[Any, str]:
@@ -247,11 +283,7 @@ def read_source(where: str, timeout: float = 30.0) -> tuple[Any, str]:
     what `parse_bytes` says.
     """
     if re.match(r"^https?://", where):
-        import requests
-
-        resp = requests.get(where, timeout=timeout)
-        resp.raise_for_status()
-        return parse_bytes(resp.content)
+        return parse_bytes(fetch_url(where, timeout))
     path = Path(where)
     if path.name.endswith(".whl"):
         with zipfile.ZipFile(path) as whl:

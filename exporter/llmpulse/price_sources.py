@@ -53,13 +53,10 @@ def load_source(src: PriceSourceConfig, label: str) -> PriceTable:
         data = path.read_bytes()
         checked = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date()
         return _table(src, label, data, checked)
-    import requests
-
-    resp = requests.get(src.url, timeout=src.timeout_seconds)
-    resp.raise_for_status()
-    table = _table(src, label, resp.content, dt.datetime.now(dt.timezone.utc).date())
+    data = litellm_prices.fetch_url(src.url, src.timeout_seconds)
+    table = _table(src, label, data, dt.datetime.now(dt.timezone.utc).date())
     if src.cache_file:
-        _write_atomically(Path(src.cache_file), resp.content)
+        _write_atomically(Path(src.cache_file), data)
     return table
 
 
