@@ -85,6 +85,9 @@ class _FakeExporter:
         self.calls.append("start")
         return self
 
+    def reload(self):
+        return True
+
     def stop(self):
         self.calls.append("stop")
 
@@ -105,7 +108,7 @@ def test_llmpulse_serve_settles_the_collector_once_the_exporter_has_started(monk
     monkeypatch.setattr(serve_cmd, "block_stop_signals", lambda: None)
     monkeypatch.setattr(serve_cmd, "start_exporter", lambda args: _FakeExporter(calls).start())
 
-    def wait():
+    def wait(on_reload=None):
         raise _Stop
 
     monkeypatch.setattr(serve_cmd, "wait_for_signal", wait)

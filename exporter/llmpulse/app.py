@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import gc
+import hmac
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ from llmpulse.metrics import Metrics
 from llmpulse.otlp_metrics import IgnoredMetrics
 from llmpulse.pipeline import Pipeline
 from llmpulse.price_sources import PriceSources
+from llmpulse.pricing import PriceTableError
 
 log = logging.getLogger("llmpulse")
 
@@ -151,6 +153,41 @@ class Exporter:
     def http_connections(self, listener: str = "otlp") -> int:
         """Open HTTP connections on one listener ("otlp" or "metrics")."""
         return self._serving.connections(listener) if self._serving is not None else 0
+
+    def reload(self) -> bool:
+        """Read the auth token file and the price files again (`llmpulse serve` on SIGHUP).
+
+        What cannot be read keeps its running value: the problem is logged at ERROR and counted
+        (`llmpulse_reloads_total{outcome="failed"}`). Other settings need a restart.
+        """
+        problems = []
+        auth = self.cfg.auth
+        if auth.token_file:
+            try:
+                token = auth.resolved_token()
+            except OSError as exc:
+                problems.append(f"auth.token_file: {exc.strerror or exc}: {auth.token_file} (the token in use stays)")
+            else:
+                if not token and not auth.allow_empty_token_file:
+                    problems.append(f"auth.token_file: {auth.token_file} is empty; auth stays on with the token "
+                                    "in use (auth.allow_empty_token_file turns auth off instead)")
+                else:
+                    if not hmac.compare_digest(token.encode(), self.token.encode()):
+                        log.info("reload: auth token changed (auth.token_file)")
+                    self.token = token
+        try:
+            prices, failed = self.price_sources.reload_files()
+        except PriceTableError as exc:
+            problems.append(f"price files: {'; '.join(exc.problems)} (the prices in use stay)")
+        else:
+            problems += [f"pricing.sources {name}: could not be read; its last good copy stays" for name in failed]
+            if prices.version != self.prices.version:
+                log.info("reload: price table %s -> %s", self.prices.version, prices.version)
+            self._prices_changed(prices)
+        for p in problems:
+            log.error("reload: %s", p)
+        self.metrics.count(self.metrics.reloads, ("failed" if problems else "ok",))
+        return not problems
 
     def _prices_changed(self, prices) -> None:
         """A price source refreshed: new calls are priced with ``prices`` (a whole-object swap)."""

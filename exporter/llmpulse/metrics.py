@@ -158,6 +158,10 @@ class Metrics:
         self.price_info = Gauge("llmpulse_price_table_info", "Price table in use (1).", ("version",))
         self.price_checked = Gauge("llmpulse_price_table_checked_timestamp_seconds",
                                    "When the built-in price table was last checked (unix seconds).", ())
+        self.reloads = C("llmpulse_reloads", "Reloads (SIGHUP) of the token file and price files, by outcome.",
+                         ("outcome",))
+        for outcome in ("ok", "failed"):
+            self.reloads.inc((outcome,), 0.0)
         self.tracked = Gauge("llmpulse_tracked_items", "Traces, conversations and spans held in memory.", ("kind",))
 
         # what is remembered across spans: calls counted, owners of late scores, pending aggregates, open traces

@@ -92,6 +92,7 @@ class PriceSources:
         self.files_only: PriceTable | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()        # a refresh and a reload never interleave
 
     # -- building -------------------------------------------------------------
     def build(self) -> PriceTable | PriceChain:
@@ -146,9 +147,30 @@ class PriceSources:
         if self.metrics is not None:
             self.metrics.source_refreshed(name, outcome)
 
+    def reload_files(self) -> tuple[PriceTable | PriceChain, list[str]]:
+        """Read `files` and the file sources again (SIGHUP); URL sources keep their copy and schedule.
+
+        Returns (the prices now, names of file sources that could not be read and kept their
+        last good copy). A bad `files` entry raises `PriceTableError` and changes nothing.
+        """
+        with self._lock:
+            base = PriceTable.load(self.cfg.files)
+            files_only = None
+            if self.cfg.prefer == "sources" and self.cfg.files:
+                files_only = PriceTable.load(self.cfg.files, builtin=False, checked=base.checked)
+            now = self.clock()
+            failed = [self.names[i] for i, src in enumerate(self.cfg.sources)
+                      if src.path and not self._load(i, src, now)]
+            self.base, self.files_only = base, files_only
+            return self.current(), failed
+
     # -- refreshing -----------------------------------------------------------
     def refresh_due(self) -> bool:
         """Fetch every URL source whose interval has passed; True if the prices changed."""
+        with self._lock:
+            return self._refresh_due()
+
+    def _refresh_due(self) -> bool:
         now = self.clock()
         changed = False
         for i, src in enumerate(self.cfg.sources):

@@ -50,22 +50,31 @@ def start_exporter(args: argparse.Namespace):
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+RELOAD_SIGNAL = signal.SIGHUP
 
 
 def block_stop_signals() -> None:
-    """Block SIGINT/SIGTERM in this (the main) thread before any other thread starts.
+    """Block SIGINT/SIGTERM (and SIGHUP) in this (the main) thread before any other thread starts.
 
     Threads inherit the mask, so the kernel can deliver the signals to no thread but the
     one that waits for them in `wait_for_signal`. (A Python handler runs only in the main
     thread, and only once that thread runs again: with the signal delivered to a busy
     worker thread, a main thread asleep in `Event.wait()` never woke - issue 13, item 5.)
     """
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS | {RELOAD_SIGNAL})
 
 
-def wait_for_signal() -> int:
-    """Wait for SIGINT or SIGTERM (blocked by `block_stop_signals`); returns its number."""
-    return signal.sigwait(STOP_SIGNALS)
+def wait_for_signal(on_reload=None) -> int:
+    """Wait for SIGINT or SIGTERM (blocked by `block_stop_signals`); returns its number.
+
+    Each SIGHUP meanwhile calls `on_reload()` on a thread of its own, so a stop is never
+    kept waiting behind a reload."""
+    while True:
+        sig = signal.sigwait(STOP_SIGNALS | {RELOAD_SIGNAL})
+        if sig != RELOAD_SIGNAL:
+            return sig
+        if on_reload is not None:
+            threading.Thread(target=on_reload, name="llmpulse-reload", daemon=True).start()
 
 
 def _hard_stop_after(seconds: float) -> None:
@@ -102,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     settle_gc()
     print(f"llmpulse: OTLP/HTTP {exporter.otlp_http_url}  OTLP/gRPC {exporter.otlp_grpc_target or 'off'}  "
           f"metrics {exporter.metrics_url}", flush=True)
-    sig = wait_for_signal()
+    sig = wait_for_signal(on_reload=exporter.reload)
     drain = exporter.cfg.server.shutdown_drain_seconds
     logging.getLogger("llmpulse").info("%s: stopping (forwarding queues drain for at most %.1f s)",
                                        signal.Signals(sig).name, drain)

@@ -234,13 +234,15 @@ def scrape_and_build(t: Thresholds) -> list[tuple[core.Panel, int, int]]:
             timeseries(
                 "Price sources",
                 "Community price tables read from pricing.sources (docs/pricing.md): models each prices, "
-                "and reads in the last hour by outcome. A failed read keeps the last good copy. Empty "
-                "when no source is configured.",
+                "and reads in the last hour by outcome. A failed read keeps the last good copy. Also "
+                "SIGHUP reloads of the price and token files by outcome (docs/configuration.md): a "
+                "failed one kept the prices in use.",
                 "short",
                 [
                     target(f"max by (source) (llmpulse_price_source_models{{{JOB}}})", "{{source}} models"),
                     target(f"sum by (source, outcome) (increase(llmpulse_price_source_refreshes_total{{{JOB}}}[1h]))",
                            "{{source}} reads {{outcome}} /h"),
+                    target(f"sum by (outcome) (increase(llmpulse_reloads_total{{{JOB}}}[1h]))", "reloads {{outcome}} /h"),
                 ],
             ),
             12,
