@@ -36,3 +36,13 @@ def test_the_version_is_written_once():
     # pyproject.toml reads it from llmpulse.__version__ (dynamic), so the installed metadata agrees
     assert 'dynamic = ["version"]' in (ROOT / "pyproject.toml").read_text()
     assert version("llmpulse") == llmpulse.__version__
+
+
+def test_the_history_demo_md_says_each_baseline_alert_needs_is_the_shipped_one():
+    """docs/demo.md once said 6 h and 1 day where alerts/thresholds.yaml had 1h."""
+    import yaml
+
+    shipped = yaml.safe_load((ROOT / "alerts" / "thresholds.yaml").read_text())
+    said = dict(re.findall(r"^- `(\w+MinHistory)`: (\S+)$", (ROOT / "docs" / "demo.md").read_text(), flags=re.M))
+    knobs = {k: str(v) for k, v in shipped.items() if k.endswith("MinHistory")}
+    assert said == knobs

@@ -30,3 +30,16 @@ def test_every_exposed_metric_is_documented_and_nothing_else():
     exposed, documented = exposed_names(), documented_names()
     assert exposed - documented == set(), "exposed but not in docs/metrics.md"
     assert documented - exposed == set(), "documented but not exposed"
+
+
+def test_no_family_exposes_a_series_the_docs_do_not_name():
+    """Only `_total`, `_bucket`/`_sum`/`_count` beside the documented names: no `_created`
+    (two counters built on client_python's Counter exposed one, stored by Prometheus as a family
+    of its own)."""
+    reg = CollectorRegistry()
+    cfg = load_config(environ={}, overrides={"forward": {"otlp": {"endpoint": "http://127.0.0.1:9"}}})
+    Exporter(cfg, registry=reg)
+    allowed = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",), "info": ("_info",)}
+    odd = sorted({s.name for fam in reg.collect() for s in fam.samples
+                  if s.name not in {fam.name + suffix for suffix in allowed.get(fam.type, ("",))}})
+    assert odd == []

@@ -14,18 +14,18 @@ from pathlib import Path
 from llmpulse.paths import DEPLOY_DIR
 
 
-def render() -> dict[str, str]:
-    """Path relative to deploy/ -> file text."""
+def render(rules_dir: Path | None = None) -> dict[str, str]:
+    """Path relative to deploy/ -> file text; the PrometheusRule from `rules_dir` (default alerts/generated)."""
     from llmpulse import kubernetes, prometheus_configs
 
-    out = {f"kubernetes/{k}": v for k, v in kubernetes.render().items()}
+    out = {f"kubernetes/{k}": v for k, v in kubernetes.render(rules_dir).items()}
     out.update({f"prometheus/{k}": v for k, v in prometheus_configs.render().items()})
     return dict(sorted(out.items()))
 
 
-def write(out_dir: Path = DEPLOY_DIR) -> list[Path]:
+def write(out_dir: Path = DEPLOY_DIR, rules_dir: Path | None = None) -> list[Path]:
     written = []
-    for rel, text in render().items():
+    for rel, text in render(rules_dir).items():
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -33,9 +33,9 @@ def write(out_dir: Path = DEPLOY_DIR) -> list[Path]:
     return written
 
 
-def stale(out_dir: Path = DEPLOY_DIR) -> list[str]:
+def stale(out_dir: Path = DEPLOY_DIR, rules_dir: Path | None = None) -> list[str]:
     """Files missing or different from a fresh render, and YAML files no render makes."""
-    fresh = render()
+    fresh = render(rules_dir)
     out = [rel for rel, text in fresh.items()
            if not (out_dir / rel).is_file() or (out_dir / rel).read_text(encoding="utf-8") != text]
     if out_dir.is_dir():

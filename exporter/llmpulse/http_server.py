@@ -31,11 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httptools
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import choose_encoder
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from llmpulse import exposition, otlp
+from llmpulse.series import PlainCounter
 
 log = logging.getLogger("llmpulse.http")
 
@@ -153,7 +154,7 @@ class ConnectionMetrics:
 
     def __init__(self, registry: CollectorRegistry):
         self.open = Gauge("llmpulse_http_connections", "Open HTTP connections.", ["listener"], registry=registry)
-        self.closed = Counter("llmpulse_http_connections_closed",
+        self.closed = PlainCounter("llmpulse_http_connections_closed",
                               "HTTP connections closed by llmpulse, by reason.", ["listener", "reason"],
                               registry=registry)
         for listener in ("otlp", "metrics"):

@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -261,22 +262,23 @@ def service_monitor() -> dict[str, Any]:
     }
 
 
-def _generated_groups() -> list[dict[str, Any]]:
+def _generated_groups(rules_dir: Path | None = None) -> list[dict[str, Any]]:
     from llmpulse.alerts.build import ALERTS_FILE, GENERATED_DIR, RULES_FILE
 
     groups: list[dict[str, Any]] = []
     for name in (RULES_FILE, ALERTS_FILE):
-        groups += yaml.safe_load((GENERATED_DIR / name).read_text(encoding="utf-8"))["groups"]
+        groups += yaml.safe_load(((rules_dir or GENERATED_DIR) / name).read_text(encoding="utf-8"))["groups"]
     return groups
 
 
-def prometheus_rule() -> dict[str, Any]:
-    """The mixin's recording rules and alerts, exactly as `llmpulse alerts build` wrote them."""
+def prometheus_rule(rules_dir: Path | None = None) -> dict[str, Any]:
+    """The mixin's recording rules and alerts, exactly as `llmpulse alerts build` wrote them
+    (into `rules_dir`, default alerts/generated)."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": _meta(NAME, NAME),
-        "spec": {"groups": _generated_groups()},
+        "spec": {"groups": _generated_groups(rules_dir)},
     }
 
 
@@ -408,7 +410,7 @@ def collector_objects() -> list[dict[str, Any]]:
 # Files
 
 
-def base_files() -> dict[str, list[dict[str, Any]]]:
+def base_files(rules_dir: Path | None = None) -> dict[str, list[dict[str, Any]]]:
     """File name (in base/) -> the objects it holds, in apply order."""
     return {
         "llmpulse-config.yaml": [exporter_config()],
@@ -416,7 +418,7 @@ def base_files() -> dict[str, list[dict[str, Any]]]:
         "llmpulse-services.yaml": exporter_services(),
         "llmpulse-pdb.yaml": [_pdb(NAME, NAME)],
         "llmpulse-servicemonitor.yaml": [service_monitor()],
-        "llmpulse-prometheusrule.yaml": [prometheus_rule()],
+        "llmpulse-prometheusrule.yaml": [prometheus_rule(rules_dir)],
         "llmpulse-dashboards.yaml": dashboard_config_maps(),
         "otel-collector.yaml": collector_objects(),
     }
@@ -467,9 +469,9 @@ def _dump(objects: list[dict[str, Any]]) -> str:
     return HEADER + "---\n" + "---\n".join(docs)
 
 
-def render() -> dict[str, str]:
+def render(rules_dir: Path | None = None) -> dict[str, str]:
     """Relative path under deploy/kubernetes -> file text."""
-    files = base_files()
+    files = base_files(rules_dir)
     out = {f"base/{name}": _dump(objects) for name, objects in files.items()}
     out["base/kustomization.yaml"] = HEADER + yaml.safe_dump(base_kustomization(list(files)), sort_keys=False)
     out["overlays/example/kustomization.yaml"] = (

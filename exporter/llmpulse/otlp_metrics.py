@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError as _PbDecodeError
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from llmpulse import otlp
+from llmpulse.series import PlainCounter
 
 _KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 _PB_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
@@ -69,7 +70,7 @@ def response(content_type: str) -> bytes:
 
 class IgnoredMetrics:
     def __init__(self, registry: CollectorRegistry):
-        self.points = Counter("llmpulse_otlp_metric_points_ignored",
+        self.points = PlainCounter("llmpulse_otlp_metric_points_ignored",
                               "OTLP metric data points received and not converted (GenAI figures come from spans).",
                               registry=registry)
 

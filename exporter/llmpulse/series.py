@@ -21,11 +21,28 @@ import time
 from array import array
 from bisect import bisect_left
 
+import prometheus_client
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
 
 OVERFLOW = "__overflow__"
+
+
+class PlainCounter(prometheus_client.Counter):
+    """client_python's Counter (labels, its own lock) without the `_created` series, like every
+    other llmpulse counter (docs/metrics.md lists no `_created`; Prometheus would store it as a
+    gauge family of its own).
+
+    >>> from prometheus_client import CollectorRegistry
+    >>> c = PlainCounter("x", "demo", registry=CollectorRegistry())
+    >>> c.inc()
+    >>> [s.name for s in c.collect()[0].samples]
+    ['x_total']
+    """
+
+    def _child_samples(self):
+        return [s for s in super()._child_samples() if s.name != "_created"]
 
 
 class LabelCaps:

@@ -48,7 +48,7 @@ DASHBOARD = {
     "LLMErrorRatioHigh": "llmpulse-overview", "LLMTimeToFirstTokenHigh": "llmpulse-latency",
     "LLMSafetyEvaluationFailed": "llmpulse-quality", "LLMQualityDrop": "llmpulse-quality",
     "LLMAvailabilitySLOBurn": "llmpulse-slo", "LLMLatencySLOBurn": "llmpulse-slo",
-    "LLMTelemetryAbsent": "llmpulse-exporter", "LLMCostPerRequestHigh": "llmpulse-cost",
+    "LLMTelemetryAbsent": "llmpulse-overview", "LLMCostPerRequestHigh": "llmpulse-cost",
     "LLMSpendSpike": "llmpulse-cost", "LLMDailyBudgetExceeded": "llmpulse-cost",
     "LLMNegativeFeedbackHigh": "llmpulse-quality", "LLMTruncationHigh": "llmpulse-quality",
     "LLMLatencyRegression": "llmpulse-latency", "LLMTokenQuotaNearlyExhausted": "llmpulse-cost",

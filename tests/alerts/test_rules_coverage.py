@@ -3,6 +3,7 @@ alert carries the annotations and labels the routing and the docs rely on."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import yaml
@@ -36,6 +37,8 @@ CONTRACT_RECORDS = [
 ]
 DASHBOARD_UIDS = {"llmpulse-overview", "llmpulse-latency", "llmpulse-cost", "llmpulse-quality", "llmpulse-agents",
                   "llmpulse-slo", "llmpulse-exporter", "llmpulse-engines"}
+DASHBOARD_VARIABLES = {d["uid"]: {v["name"] for v in d["templating"]["list"]}
+                       for d in (json.loads(p.read_text()) for p in (REPO / "dashboards").glob("*.json"))}
 
 
 def _tested_alerts() -> tuple[set[tuple[str, str]], set[str]]:
@@ -90,6 +93,11 @@ def test_annotations_and_labels():
         assert uid in DASHBOARD_UIDS, a["alert"]
         if "service_name" in a["expr"] or "service:" in a["expr"] or "service_model:" in a["expr"]:
             assert "var-service={{ $labels.service_name }}" in ann["dashboard_url"], a["alert"]
+        # and every variable the link sets is one the dashboard has (LLMTelemetryAbsent once set
+        # var-service on the exporter dashboard, which has no such variable)
+        variables = DASHBOARD_VARIABLES[uid]
+        for var in re.findall(r"var-([a-z_]+)=", ann["dashboard_url"]):
+            assert var in variables, f"{a['alert']}: {uid} has no variable {var!r}"
 
 
 def test_every_demo_scenario_targets_an_existing_alert():

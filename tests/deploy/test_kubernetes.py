@@ -300,3 +300,19 @@ def test_overlay_builds_with_kustomize_and_validates():
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].startswith("registry.example.com/llmpulse:")
     binding = next(o for o in objects if o["kind"] == "RoleBinding")
     assert binding["subjects"][0]["namespace"] == "llm-observability"
+
+
+def test_your_thresholds_reach_the_prometheus_rule_from_an_installed_package(tmp_path):
+    """docs/scaling.md: thresholds of your own, built with `alerts build --out` (all an installed
+    package allows), shipped by `deploy build --rules`; before, the PrometheusRule silently kept
+    the shipped thresholds."""
+    from llmpulse.cli import main
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("LLMErrorRatioHighCriticalThreshold: 0.12\n")
+    assert main(["alerts", "build", "--thresholds", str(mine), "--out", str(tmp_path / "rules")]) == 0
+    assert main(["deploy", "build", "--out", str(tmp_path / "d"), "--rules", str(tmp_path / "rules")]) == 0
+    rule = yaml.safe_load((tmp_path / "d/kubernetes/base/llmpulse-prometheusrule.yaml").read_text().split("---\n", 1)[1])
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "LLMErrorRatioHigh"]
+    assert any("> 0.12" in e for e in exprs) and not any("> 0.05" in e for e in exprs), exprs
+    assert main(["deploy", "build", "--out", str(tmp_path / "d"), "--rules", str(tmp_path / "nothing")]) == 2

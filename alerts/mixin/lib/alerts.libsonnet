@@ -199,7 +199,7 @@ local u = import 'util.libsonnet';
                 'A service that was sending LLM telemetry has gone silent.',
                 '{{ $labels.service_name }} (job {{ $labels.job }}) made {{ $value | printf "%%.2f" }} calls/s over the %s before, and none over the last %s: the app or the pipeline is down.'
                 % [c.LLMTelemetryAbsentBaselineWindow, c.LLMTelemetryAbsentWindow],
-                'llmpulse-exporter', S),
+                'llmpulse-overview', S),
         ],
       },
       {

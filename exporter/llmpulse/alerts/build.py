@@ -119,6 +119,25 @@ def render(thresholds: Thresholds, source: str = "alerts/thresholds.yaml",
     return {RULES_FILE: _to_yaml(result["rules"], source), ALERTS_FILE: _to_yaml(result["alerts"], source)}
 
 
+def _source_name(thresholds_path: str | Path | None) -> str:
+    """How the rule files' header names the thresholds: the checkout's own file as
+    `alerts/thresholds.yaml` however it was given (so a rebuild with `--thresholds
+    alerts/thresholds.yaml` matches the committed files), any other by its file name.
+
+    >>> _source_name(None), _source_name("/tmp/mine.yaml")
+    ('alerts/thresholds.yaml', 'mine.yaml')
+    """
+    if not thresholds_path:
+        return "alerts/thresholds.yaml"
+    path = Path(thresholds_path)
+    try:
+        if path.resolve() == Path(DEFAULT_PATH).resolve():
+            return "alerts/thresholds.yaml"
+    except OSError:
+        pass
+    return path.name
+
+
 def build(thresholds_path: str | Path | None = None, out_dir: str | Path | None = None,
           check: bool = False) -> BuildResult:
     """Write (or with check=True, compare) the rule files and generated mixin sources.
@@ -128,7 +147,7 @@ def build(thresholds_path: str | Path | None = None, out_dir: str | Path | None 
     (packaged defaults overridden by `thresholds_path`).
     """
     effective = load_thresholds(thresholds_path)
-    source = Path(thresholds_path).name if thresholds_path else "alerts/thresholds.yaml"
+    source = _source_name(thresholds_path)
     out = Path(out_dir) if out_dir else GENERATED_DIR
     files: dict[Path, str] = {out / name: text for name, text in render(effective, source).items()}
     files[MIXIN_DIR / "config.libsonnet"] = config_libsonnet(load_thresholds() if thresholds_path else effective)
