@@ -310,3 +310,15 @@ def test_a_failed_call_is_retried_once(normal):
     # agents survive a failed call that a retry fixed: their spans rarely fail
     agents = [r for r in spans if r.attrs.get("gen_ai.operation.name") == "invoke_agent"]
     assert sum(r.error for r in agents) / len(agents) < 0.01
+
+
+def test_every_tool_of_a_service_is_called_about_equally_often(normal_rows):
+    """The tools' median durations were once used as their weights: coding-agent called
+    run_tests (4 s) 98 % of the time and read_file (0.01 s) almost never."""
+    for service, tools in C.TOOLS.items():
+        seen = collections.Counter(r.attrs.get("gen_ai.tool.name") for r in normal_rows
+                                   if r.service == service and r.attrs.get("gen_ai.operation.name") == "execute_tool")
+        total = sum(seen.values())
+        assert total >= 20 * len(tools), (service, seen)
+        for name, _median in tools:
+            assert seen[name] >= total / len(tools) / 2, (service, seen)

@@ -223,7 +223,7 @@ SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 VLLM_SERVICE = Service("vllm-llama", "0.11.0", "production", "server", 0.0,
                        (("llama-3.1-8b-instruct", 1.0),), ((VLLM, 1.0),), "")
 
-TOOLS = {
+TOOLS = {      # (tool, median duration in seconds); each tool is called equally often
     "support-bot": (("lookup_order", 0.12), ("search_kb", 0.08), ("create_ticket", 0.35)),
     "coding-agent": (("read_file", 0.01), ("grep", 0.05), ("run_tests", 4.0), ("apply_patch", 0.03)),
 }

@@ -158,6 +158,10 @@ class Traffic:
     def _weighted(self, pairs: tuple[tuple[str, float], ...]) -> str:
         return self.rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
 
+    def _tool_name(self, service: str) -> str:
+        """Each of the service's tools equally often (`C.TOOLS` holds their median durations, not weights)."""
+        return self._weighted(tuple((name, 1.0) for name, _median in C.TOOLS[service]))
+
     def _span_id(self) -> bytes:
         return self.rng.getrandbits(64).to_bytes(8, "big")
 
@@ -210,7 +214,7 @@ class Traffic:
                 error = op.error
                 break
             if not final:
-                t = self._tool(tr, root, t, self._weighted(C.TOOLS["support-bot"]))
+                t = self._tool(tr, root, t, self._tool_name("support-bot"))
         self._close(root, t, error)
 
     def _rag(self, tr: _Trace) -> None:
@@ -251,7 +255,7 @@ class Traffic:
                 continue
             error = None
             if not final:
-                t = self._tool(tr, root, t, self._weighted(C.TOOLS["coding-agent"]))
+                t = self._tool(tr, root, t, self._tool_name("coding-agent"))
         self._close(root, t, error)
 
     def _batch_workflow(self, tr: _Trace) -> None:
