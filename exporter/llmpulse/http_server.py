@@ -155,8 +155,8 @@ class ConnectionMetrics:
     def __init__(self, registry: CollectorRegistry):
         self.open = Gauge("llmpulse_http_connections", "Open HTTP connections.", ["listener"], registry=registry)
         self.closed = PlainCounter("llmpulse_http_connections_closed",
-                              "HTTP connections closed by llmpulse, by reason.", ["listener", "reason"],
-                              registry=registry)
+                                   "HTTP connections closed by llmpulse, by reason.", ["listener", "reason"],
+                                   registry=registry)
         for listener in ("otlp", "metrics"):
             self.open.labels(listener).set(0)
             for reason in CLOSE_REASONS:
