@@ -71,6 +71,7 @@ def files(tmp_path, monkeypatch):
     (tmp_path / "my-prices.yaml").write_text(PRICES)
     (tmp_path / "priced.yaml").write_text("pricing: {files: [my-prices.yaml]}\n"
                                           "server: {metrics_port: 0, otlp_http_port: 0, otlp_grpc_port: 0}\n")
+    (tmp_path / "both.yaml").write_text(CONFIG + "pricing: {files: [my-prices.yaml]}\n")
     return tmp_path
 
 
@@ -79,6 +80,12 @@ def files(tmp_path, monkeypatch):
     (["demo", "--config", "bad.yaml"], 2, CONFIG_REPORT),
     (["serve", "--config", "priced.yaml"], 2, PRICES_REPORT),
     (["demo", "--config", "priced.yaml"], 2, PRICES_REPORT),
+    # a config with errors that names a bad price file: both in one run (the price file was read only once
+    # the config was fixed)
+    (["serve", "--config", "both.yaml"], 2, CONFIG_REPORT.replace("bad.yaml", "both.yaml")
+     + PRICES_REPORT.removeprefix("llmpulse: ")),
+    (["demo", "--config", "both.yaml"], 2, CONFIG_REPORT.replace("bad.yaml", "both.yaml")
+     + PRICES_REPORT.removeprefix("llmpulse: ")),
     (["prices", "check", "my-prices.yaml"], 1, PRICES_REPORT),
     (["alerts", "check", "--thresholds", "my-thresholds.yaml"], 1, THRESHOLDS_REPORT),
     (["alerts", "build", "--thresholds", "my-thresholds.yaml", "--out", "rules"], 2, THRESHOLDS_REPORT),

@@ -35,6 +35,28 @@ def test_quick_bench_writes_all_keys(tmp_path):
     assert res["attack"]["distinct_models"] > 0
     assert set(res["small_requests"]) == {"protobuf_1", "protobuf_10"}
     assert res["small_requests_vs_bare"] == min(p["vs_bare"] for p in res["small_requests"].values()) > 0
+    for p in res["small_requests"].values():
+        assert p["decode_only_vs_bare"] > 0 and p["http_layer_vs_bare"] > 0, p
     # both growth pipelines measured full: as many spans sent first as the steady state asks for
     assert res["growth"]["spans_sent_first"][0] >= res["steady_state"]["spans_sent_first"]
     assert "ingest_vs_floor" in proc.stdout and "| figure" in proc.stdout
+
+
+@pytest.mark.slow       # one server process
+def test_the_decode_only_server_decodes_what_it_is_sent():
+    """`uvicorn-decode`, the bench's decode floor for small requests, answers 200 only to a body it decoded:
+    a malformed one gets 400 (a server skipping the decode would answer 200)."""
+    from llmpulse.bench.http_servers import Candidate, RawClient, request_bytes
+    from llmpulse.bench.payloads import SpanPool
+
+    good = SpanPool(seed=7, calls=20).bodies(10, 1, "protobuf")[0]
+    server = Candidate("uvicorn-decode")
+    try:
+        c = RawClient(server.port)
+        try:
+            assert c.exchange(request_bytes(good)) == 200
+            assert c.exchange(request_bytes(b"\x0a\xff\xff")) == 400      # a length past the end
+        finally:
+            c.close()
+    finally:
+        server.stop()

@@ -146,7 +146,7 @@ class Exporter:
         self._sweeper.start()
         self.price_sources.start()
         self.ready.set()
-        log.info("llmpulse listening: OTLP/HTTP %s, OTLP/gRPC %s, metrics %s",
+        log.debug("llmpulse listening: OTLP/HTTP %s, OTLP/gRPC %s, metrics %s",   # the commands print it
                  self.otlp_http_url, self.otlp_grpc_target or "off", self.metrics_url)
         return self
 

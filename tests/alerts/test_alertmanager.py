@@ -141,3 +141,21 @@ def test_engine_critical_inhibits_only_its_own_engine(alertmanager):
     muted = [a["labels"] for r, a in alertmanager.sink.alerts() if a["labels"].get("test_run") == run
              and a["labels"]["instance"] == "gpu-1:8000" and a["labels"]["severity"] == "warning"]
     assert muted == []
+
+
+def test_the_tier_table_in_the_docs_routes_as_documented():
+    """Each row of docs/alerts.md's tier table (severity, receiver) is routed there by amtool, and Watchdog's
+    row names the severity the generated rule gives it (the table said `Watchdog` where a severity goes)."""
+    import re
+
+    doc = (REPO / "docs" / "alerts.md").read_text()
+    rows = re.findall(r"^\| (?:\d|-) \| `(\w+)`(?:, `alertname=\"(\w+)\"`)? \| `(\w+)` \|", doc, flags=re.M)
+    assert len(rows) == 4, rows
+    rules = yaml.safe_load((REPO / "alerts" / "generated" / "llmpulse-alerts.yaml").read_text())
+    watchdog = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "Watchdog"]
+    for severity, alertname, receiver in rows:
+        labels = [f"severity={severity}"] + ([f"alertname={alertname}"] if alertname else [])
+        out = amtool("config", "routes", "test", f"--config.file={ALERTMANAGER_PATH}", *labels)
+        assert out.stdout.strip() == receiver, (labels, out.stdout)
+        if alertname == "Watchdog":
+            assert watchdog and watchdog[0]["labels"]["severity"] == severity

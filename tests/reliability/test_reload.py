@@ -90,6 +90,8 @@ def test_sighup_reads_the_token_and_price_files_again_and_keeps_the_counts(tmp_p
         log = proc.output()
         assert "reload: price files:" in log and "models[0].input" in log, log[-2000:]
         assert "auth stays on" in log and "price table" in log and "->" in log, log[-2000:]
+        # where it listens is said once (it was printed and logged: two lines)
+        assert sum(metrics in line for line in log.splitlines()) == 1, log[:2000]
 
         t0 = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)

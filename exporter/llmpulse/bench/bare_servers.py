@@ -18,6 +18,9 @@ import threading
 KINDS = ("uvicorn-httptools", "uvicorn-h11", "hypercorn", "granian", "aiohttp", "http.server")
 # llmpulse's own server (uvicorn with llmpulse.http_server.Protocol: deadlines, caps) and the bare handler
 LLMPULSE_BARE = "llmpulse-protocol"
+# uvicorn with httptools and a handler that does the exporter's first step only: decode the body into the
+# spans the pipeline reads (llmpulse.otlp.decode_traces: the C decoder, the normaliser's attribute names)
+DECODE_ONLY = "uvicorn-decode"
 DEADLINE_S = 2        # the tightest header / keep-alive / read deadline given to each server that has one
 
 
@@ -44,6 +47,41 @@ async def asgi_app(scope, receive, send):
     await send({"type": "http.response.body", "body": b""})
 
 
+def decode_only_app():
+    """`asgi_app`, but the body is decoded as the exporter decodes it before answering 200 (400 when malformed).
+
+    The floor of any pipeline that takes a span as a Python object: `llmpulse bench` reports its
+    requests/s beside bare uvicorn's (`decode_only_vs_bare`, docs/benchmarks.md)."""
+    from llmpulse import otlp
+    from llmpulse.config import load_config
+    from llmpulse.dialects import Normalizer
+
+    cfg = load_config()
+    keys = Normalizer(cfg).keys
+    limit = cfg.server.max_spans_per_request
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await asgi_app(scope, receive, send)
+        chunks = []
+        more = True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            more = msg.get("more_body", False)
+        try:
+            otlp.decode_traces(b"".join(chunks), "application/x-protobuf", limit, keys)
+            status = 200
+        except otlp.DecodeError:
+            status = 400
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/x-protobuf"), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+    return app
+
+
 def _stop_on_stdin_close(stop) -> None:
     def wait():
         sys.stdin.read()
@@ -54,7 +92,8 @@ def _stop_on_stdin_close(stop) -> None:
 def serve(kind: str, host: str, port: int) -> None:
     if kind.startswith("uvicorn"):
         import uvicorn
-        cfg = uvicorn.Config(asgi_app, host=host, port=port, http=kind.split("-")[1], loop="asyncio",
+        app, http = (decode_only_app(), "httptools") if kind == DECODE_ONLY else (asgi_app, kind.split("-")[1])
+        cfg = uvicorn.Config(app, host=host, port=port, http=http, loop="asyncio",
                              lifespan="off", access_log=False, log_level="warning",
                              timeout_keep_alive=DEADLINE_S, proxy_headers=False, server_header=False,
                              date_header=False)

@@ -140,7 +140,8 @@ def run(quick: bool = False, log: Callable[[str], None] = lambda s: None, attack
         for name, p in small.items():
             log(f"  {name}: {p['requests_per_s']:9.0f} requests/s, bare {p['bare_requests_per_s']:9.0f}, "
                 f"ratio {p['vs_bare']:.2f} (rounds {', '.join(f'{r:.2f}' for r in p['round_ratios'])}); "
-                f"llmpulse's HTTP layer alone {p['http_layer_vs_bare']:.2f} of bare")
+                f"llmpulse's HTTP layer alone {p['http_layer_vs_bare']:.2f} of bare, "
+                f"uvicorn decoding only {p['decode_only_vs_bare']:.2f}")
         res["small_requests_vs_bare"] = min(p["vs_bare"] for p in small.values())
         head = points["protobuf_512"]
         res["ingest_spans_per_s"] = head["spans_per_s"]
@@ -237,6 +238,8 @@ def small_requests(server: ServerProcess, pool: SpanPool, plan: Plan) -> dict:
     bare = Candidate("uvicorn-httptools")
     # llmpulse's HTTP layer alone (its uvicorn protocol: deadlines, caps) around the same bare handler
     layer = Candidate("llmpulse-protocol")
+    # uvicorn whose handler only decodes the body into the spans the pipeline reads: the exporter's first step
+    decode = Candidate("uvicorn-decode")
     out = {}
     try:
         for batch in SMALL_BATCHES:
@@ -244,20 +247,24 @@ def small_requests(server: ServerProcess, pool: SpanPool, plan: Plan) -> dict:
             rounds = []
             for _ in range(plan.small_rounds):
                 reqs = [request_bytes(b) for b in pool.bodies(batch, count, "protobuf")]
-                for c in (bare, layer):
+                for c in (bare, layer, decode):
                     rate(c.port, reqs[:200], SMALL_SENDERS, 0.2)               # warm
                 ours = rate(port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
                 theirs = rate(bare.port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
                 http_only = rate(layer.port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
+                decoded = rate(decode.port, reqs, SMALL_SENDERS, plan.small_seconds, cycle=False)
                 rounds.append({"requests_per_s": ours, "bare_requests_per_s": theirs, "vs_bare": ours / theirs,
-                               "http_layer_requests_per_s": http_only, "http_layer_vs_bare": http_only / theirs})
+                               "http_layer_requests_per_s": http_only, "http_layer_vs_bare": http_only / theirs,
+                               "decode_only_requests_per_s": decoded, "decode_only_vs_bare": decoded / theirs})
             mid = sorted(rounds, key=lambda r: r["vs_bare"])[len(rounds) // 2]
             out[f"protobuf_{batch}"] = {**mid, "round_ratios": [r["vs_bare"] for r in rounds],
                                         "http_layer_round_ratios": [r["http_layer_vs_bare"] for r in rounds],
+                                        "decode_only_round_ratios": [r["decode_only_vs_bare"] for r in rounds],
                                         "senders": SMALL_SENDERS}
     finally:
         bare.stop()
         layer.stop()
+        decode.stop()
     return out
 
 
@@ -344,9 +351,10 @@ def table(res: dict) -> str:
                      f"{p['spans_per_s']:,.0f} / {p['floor_spans_per_s']:,.0f} / {p['vs_floor']:.2f}; "
                      f"{p['best_floor_spans_per_s']:,.0f} / {p['vs_best_floor']:.2f}", "", ""))
     for name, p in res["small_requests"].items():
-        rows.append((f"small {name} (requests/s, bare uvicorn, ratio; HTTP layer alone, ratio)",
+        rows.append((f"small {name} (requests/s, bare uvicorn, ratio; HTTP layer alone, ratio; decoding only, ratio)",
                      f"{p['requests_per_s']:,.0f} / {p['bare_requests_per_s']:,.0f} / {p['vs_bare']:.2f}; "
-                     f"{p['http_layer_requests_per_s']:,.0f} / {p['http_layer_vs_bare']:.2f}", "", ""))
+                     f"{p['http_layer_requests_per_s']:,.0f} / {p['http_layer_vs_bare']:.2f}; "
+                     f"{p['decode_only_requests_per_s']:,.0f} / {p['decode_only_vs_bare']:.2f}", "", ""))
     c = res["cpu"]
     rows.append(("cpu per call us (llmpulse / OTel SDK)",
                  f"{c['ours_us_per_call']:.1f} / {c['otel_sdk_us_per_call']:.1f}", "", ""))

@@ -1,4 +1,4 @@
-"""`llmpulse alerts build|check`: render the mixin into Prometheus rule files.
+"""`llmpulse alerts build|check|alertmanager`: render rule files, check thresholds, print an Alertmanager config.
 
     llmpulse alerts build                          # write alerts/generated/*.yaml
     llmpulse alerts build --thresholds mine.yaml --out /etc/prometheus/rules
@@ -78,7 +78,7 @@ def run_alertmanager(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    alerts = subparsers.add_parser("alerts", help="build and check the alerting rules",
+    alerts = subparsers.add_parser("alerts", help="build and check the alerting rules, print an Alertmanager config",
                                    description=__doc__ and __doc__.splitlines()[0])
     sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     b = sub.add_parser("build", help="render alerts/generated/*.yaml from the mixin and thresholds")

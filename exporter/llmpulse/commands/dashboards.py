@@ -89,7 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="dashboards_command", required=True, metavar="ACTION")
 
     build_parser = sub.add_parser("build", help="render dashboards/*.json from the grafanalib code")
-    build_parser.add_argument("--out", metavar="DIR", help="output directory (default: the package's dashboards/)")
+    build_parser.add_argument("--out", metavar="DIR", help="output directory (default: dashboards/ of a source checkout; "
+                              "required when llmpulse is installed)")
     build_parser.add_argument("--check", action="store_true", help="exit 1 if the files in --out are stale")
     build_parser.add_argument(
         "--thresholds",

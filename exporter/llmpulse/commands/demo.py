@@ -228,7 +228,8 @@ def _start_embedded(args: argparse.Namespace) -> Any:
         cfg = load_config(args.config, {"server": server} if server else None,
                           overrides_source="command line")
     except ConfigError as exc:
-        raise UsageError(exc.report()) from None
+        from llmpulse.commands.serve import config_error_report
+        raise UsageError(config_error_report(exc, args.config)) from None
     try:
         return Exporter(cfg).start()
     except OSError as exc:

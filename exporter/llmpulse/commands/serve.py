@@ -32,7 +32,33 @@ def config_from_args(args: argparse.Namespace):
         return load_config(args.config, {"server": server} if server else None,
                            overrides_source="command line")
     except ConfigError as exc:
-        raise UsageError(exc.report()) from None
+        raise UsageError(config_error_report(exc, args.config)) from None
+
+
+def config_error_report(exc: ConfigError, config_path: str | None) -> str:
+    """`exc`'s report, followed by the problems of the price files the config names (`pricing.files`),
+    so that one run reports both (they were read only once the config was valid: two runs to find them)."""
+    import os
+
+    import yaml
+
+    from llmpulse.pricing import PriceTable, PriceTableError
+
+    report = exc.report()
+    try:
+        with open(config_path or "", encoding="utf-8") as f:
+            files = yaml.safe_load(f)["pricing"]["files"]
+    except Exception:       # no file, not YAML, no pricing.files: the config report says what is wrong
+        return report
+    if not isinstance(files, list) or not all(isinstance(p, str) and p for p in files):
+        return report
+    folder = os.path.dirname(config_path or "")
+    paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p)) for p in files]
+    try:
+        PriceTable.load(paths)
+    except PriceTableError as price_exc:
+        return report + "\n" + price_exc.report()
+    return report
 
 
 def start_exporter(args: argparse.Namespace):
@@ -109,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     block_stop_signals()
     exporter = start_exporter(args)
     settle_gc()
+    # where it listens, once, on stdout (with port 0 the only way to learn the port; Exporter.start logs it at DEBUG)
     print(f"llmpulse: OTLP/HTTP {exporter.otlp_http_url}  OTLP/gRPC {exporter.otlp_grpc_target or 'off'}  "
           f"metrics {exporter.metrics_url}", flush=True)
     sig = wait_for_signal(on_reload=exporter.reload)
