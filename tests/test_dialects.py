@@ -264,3 +264,25 @@ def test_pick_remembers_a_bounded_number_of_attribute_name_lists(monkeypatch):
     for i in range(100):             # a sender making up attribute names
         assert n._pick({f"made.up.{i}": 1, "gen_ai.usage.input_tokens": i})[0][dialects.G_INPUT] == i
     assert 1 <= len(n._plans) <= 8
+
+
+def test_the_span_bounds_are_configurable_and_refuse_nonsense():
+    """spans.*: the defaults reject a 56-year span, 2^62 tokens and a 1e300 cost (tests/reliability corpus);
+    raised, the same span is taken; zero or negative bounds are refused with their paths."""
+    from llmpulse.config import ConfigError
+    from llmpulse.otlp import RawSpan
+
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 2**40,
+             "gen_ai.usage.cost": 5e4}
+    long_span = RawSpan("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "", "chat m", 3, 10**9,
+                        10**9 + 2 * 86_400 * 10**9, 0, "", attrs, [], {"service.name": "s"}, "")
+    with pytest.raises(SpanRejected) as e:
+        Normalizer(load_config(environ={})).normalize(long_span)
+    assert e.value.reason == "invalid_time" and "spans.max_duration_seconds" in str(e.value)
+    roomy = load_config(environ={}, overrides={"spans": {"max_duration_seconds": 3 * 86_400, "max_tokens": 2**41,
+                                                         "max_cost_usd": 1e5}})
+    c = Normalizer(roomy).normalize(long_span)
+    assert (c.input_tokens, c.span_cost_usd, c.duration_s) == (2**40, 5e4, 2 * 86_400)
+    with pytest.raises(ConfigError) as bad:
+        load_config(environ={}, overrides={"spans": {"max_tokens": 0, "max_cost_usd": -1, "max_duration_seconds": 0}})
+    assert all(f"spans.{k}: must be > 0" in str(bad.value) for k in ("max_tokens", "max_cost_usd", "max_duration_seconds"))

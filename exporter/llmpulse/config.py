@@ -431,6 +431,22 @@ def _retry(cfg: OtlpForwardConfig | LokiForwardConfig, queue_key: str) -> list[s
 
 
 @dataclass
+class SpansConfig:
+    """What one span may claim: beyond a bound the span is rejected (`llmpulse_spans_rejected_total{reason}`),
+    so that one broken span (a start time in seconds, a token count of 2^62, a cost of 1e300) cannot add
+    years, exabytes or a fortune to counters that never go down, and leave them too large for later
+    calls' increments to register (a float64 counter at 1e13 cannot add $0.001)."""
+
+    max_duration_seconds: float = 86_400    # seconds; longer: invalid_time (a start time given in seconds, not ns)
+    max_tokens: int = 100_000_000           # tokens of each kind in one span; more: invalid_tokens
+    max_cost_usd: float = 10_000            # US dollars carried on one span; more: invalid_cost
+
+    def validate(self) -> list[str]:
+        return [f"{n}: must be > 0, got {getattr(self, n)}" for n in ("max_duration_seconds", "max_tokens",
+                                                                    "max_cost_usd") if not getattr(self, n) > 0]
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -439,6 +455,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    spans: SpansConfig = field(default_factory=SpansConfig)
     forward: ForwardConfig = field(default_factory=ForwardConfig)
 
 

@@ -328,6 +328,9 @@ class Normalizer:
         self.prompt_version = tuple(sig.prompt_version_attributes)
         self.dims = [(tuple(d.attributes), d.default) for d in cfg.metrics.dimensions]
         self.excludes_cache = tuple(x.lower() for x in cfg.tokens.input_excludes_cache)
+        self.max_span_ns = int(cfg.spans.max_duration_seconds * 1e9)
+        self.max_tokens = cfg.spans.max_tokens
+        self.max_cost = cfg.spans.max_cost_usd
         self.capture_content = capture_content
         self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
         groups = GROUPS + (self.prompt_version,) + tuple(names for names, _default in self.dims)
@@ -451,6 +454,9 @@ class Normalizer:
         now_ns = now_ns or time.time_ns()
         if s.end_ns > now_ns + MAX_FUTURE_NS:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
+        if s.end_ns - s.start_ns > self.max_span_ns:
+            raise SpanRejected("invalid_time", f"span {s.span_id}: lasts {(s.end_ns - s.start_ns) / 1e9:.0f} s, "
+                               f"more than spans.max_duration_seconds ({self.max_span_ns / 1e9:.0f})")
 
         _, res_service, res_version, res_prompt_version, res_dims, res_openlit = self._resource(s.resource)
         found, plan = self._pick(attrs)
@@ -508,6 +514,9 @@ class Normalizer:
                 inp = (inp or 0) + cr + cw
         if rz and out is not None and rz > out:
             out = out + rz   # reasoning reported beside output, not inside it
+        if (inp or 0) > self.max_tokens or (out or 0) > self.max_tokens or max(cr, cw, rz) > self.max_tokens:
+            raise SpanRejected("invalid_tokens", f"span {s.span_id}: a token count ({max(inp or 0, out or 0, cr, cw, rz):,})"
+                               f" is more than spans.max_tokens ({self.max_tokens:,})")
 
         # errors: the normalised class from the HTTP status, the exception type, then error.type
         error_type = error_raw = ""
@@ -556,6 +565,9 @@ class Normalizer:
             span_cost = _seconds(raw_cost)   # finite and >= 0
             if span_cost is None:
                 raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is not a finite amount >= 0")
+            if span_cost > self.max_cost:
+                raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is more than "
+                                   f"spans.max_cost_usd ({self.max_cost:g})")
 
         # by position, in Call's field order: keywords make its 40-field __init__ cost about three times as much
         call = Call(
@@ -602,7 +614,10 @@ class Normalizer:
         # pricing dimensions (llmpulse.billing): nothing to do for most spans
         tier = found[self.g_tier]
         if found[self.g_tier + 1] is not None:
-            call.billing = billing.read_billing(attrs, tier)
+            call.billing = b = billing.read_billing(attrs, tier)
+            if b is not None and max(b.counts()) > self.max_tokens:
+                raise SpanRejected("invalid_tokens", f"span {s.span_id}: a modality token or web search count "
+                                   f"({max(b.counts()):,}) is more than spans.max_tokens ({self.max_tokens:,})")
         elif tier is not None and tier != "default":
             call.billing = billing.tier_only(tier)
         return call

@@ -69,6 +69,16 @@ class Billing:
     image_output_tokens: int = 0      # of output_tokens
     web_search_calls: int = 0         # provider-run web searches billed per call
 
+    def counts(self) -> tuple[int, ...]:
+        """Every count above (for the bound `spans.max_tokens`).
+
+        >>> max(Billing(audio_input_tokens=5, web_search_calls=2).counts())
+        5
+        """
+        return (self.cache_write_1h_tokens, self.audio_input_tokens, self.image_input_tokens, self.video_input_tokens,
+                self.audio_cache_read_tokens, self.image_cache_read_tokens, self.audio_output_tokens,
+                self.image_output_tokens, self.web_search_calls)
+
 
 @dataclass(slots=True)
 class Call:

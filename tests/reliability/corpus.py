@@ -381,6 +381,17 @@ def build() -> list[Case]:
     add(Case("metrics_garbage", "/v1/metrics with a body that is not protobuf", 400, "metrics request",
              path="/v1/metrics", headers={"Content-Type": PB}, body=b"\xff\xff\xff\xff"))
 
+    # past the bounds of spans.*: one broken span must not add 2^62 tokens, 1e300 dollars or 56 years
+    # (added last, so the ids of the cases above stay as committed)
+    partial("huge_input_tokens", "input tokens 2^62", {"gen_ai.usage.input_tokens": 2**62},
+            "invalid_tokens", "spans.max_tokens")
+    partial("huge_web_searches", "10^12 web searches (pydantic-ai's count)",
+            {"gen_ai.usage.details.web_search_requests": 10**12}, "invalid_tokens", "spans.max_tokens")
+    partial("huge_cost", "span cost 1e300 dollars", {"gen_ai.usage.cost": 1e300}, "invalid_cost", "spans.max_cost_usd")
+    partial("start_in_seconds", "start time sent in seconds, end in nanoseconds (a span of 56 years)", {},
+            "invalid_time", "spans.max_duration_seconds", start_ns=START_NS // 10**9,
+            duration_s=(START_NS - START_NS // 10**9) / 1e9)
+
     for c in cases:
         ext = "http" if c.raw else ("json" if c.headers.get("Content-Type") == JS else "bin")
         if c.headers.get("Content-Encoding") == "gzip":
