@@ -25,7 +25,7 @@ def test_every_error_is_reported_with_its_path(tmp_path):
         f"{f}: server.otlp_http_port: must be an integer, got 'x'",
         f"{f}: metrics.dimensions[0].name: 'user_id' is an identifier, never a label",
         f"{f}: metrics.label_caps.service_name: must be >= 1, got 0",
-        f"{f}: bogus: unknown key (known: auth, forward, metrics, pricing, server, signals, spans, tokens, ... (9 in all))",
+        f"{f}: bogus: unknown key (did you mean bounds? known: auth, bounds, forward, metrics, pricing, server, signals, tokens, ... (9 in all))",
     ]
 
 

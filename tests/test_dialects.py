@@ -278,11 +278,11 @@ def test_the_span_bounds_are_configurable_and_refuse_nonsense():
                         10**9 + 2 * 86_400 * 10**9, 0, "", attrs, [], {"service.name": "s"}, "")
     with pytest.raises(SpanRejected) as e:
         Normalizer(load_config(environ={})).normalize(long_span)
-    assert e.value.reason == "invalid_time" and "spans.max_duration_seconds" in str(e.value)
-    roomy = load_config(environ={}, overrides={"spans": {"max_duration_seconds": 3 * 86_400, "max_tokens": 2**41,
+    assert e.value.reason == "invalid_time" and "bounds.max_duration_seconds" in str(e.value)
+    roomy = load_config(environ={}, overrides={"bounds": {"max_duration_seconds": 3 * 86_400, "max_tokens": 2**41,
                                                          "max_cost_usd": 1e5}})
     c = Normalizer(roomy).normalize(long_span)
     assert (c.input_tokens, c.span_cost_usd, c.duration_s) == (2**40, 5e4, 2 * 86_400)
     with pytest.raises(ConfigError) as bad:
-        load_config(environ={}, overrides={"spans": {"max_tokens": 0, "max_cost_usd": -1, "max_duration_seconds": 0}})
-    assert all(f"spans.{k}: must be > 0" in str(bad.value) for k in ("max_tokens", "max_cost_usd", "max_duration_seconds"))
+        load_config(environ={}, overrides={"bounds": {"max_tokens": 0, "max_cost_usd": -1, "max_duration_seconds": 0}})
+    assert all(f"bounds.{k}: must be > 0" in str(bad.value) for k in ("max_tokens", "max_cost_usd", "max_duration_seconds"))

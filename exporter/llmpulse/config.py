@@ -431,8 +431,9 @@ def _retry(cfg: OtlpForwardConfig | LokiForwardConfig, queue_key: str) -> list[s
 
 
 @dataclass
-class SpansConfig:
-    """What one span may claim: beyond a bound the span is rejected (`llmpulse_spans_rejected_total{reason}`),
+class BoundsConfig:
+    """What one span or score may claim: beyond a bound it is rejected (`llmpulse_spans_rejected_total{reason}`,
+    `llmpulse_scores_rejected_total{reason}`),
     so that one broken span (a start time in seconds, a token count of 2^62, a cost of 1e300) cannot add
     years, exabytes or a fortune to counters that never go down, and leave them too large for later
     calls' increments to register (a float64 counter at 1e13 cannot add $0.001)."""
@@ -440,10 +441,13 @@ class SpansConfig:
     max_duration_seconds: float = 86_400    # seconds; longer: invalid_time (a start time given in seconds, not ns)
     max_tokens: int = 100_000_000           # tokens of each kind in one span; more: invalid_tokens
     max_cost_usd: float = 10_000            # US dollars carried on one span; more: invalid_cost
+    max_abs_score: float = 1_000_000        # an evaluation score (span, log record, /v1/scores) larger in size:
+                                            # invalid_score (scores are on any scale: 0-1, 1-5, 0-100)
 
     def validate(self) -> list[str]:
         return [f"{n}: must be > 0, got {getattr(self, n)}" for n in ("max_duration_seconds", "max_tokens",
-                                                                    "max_cost_usd") if not getattr(self, n) > 0]
+                                                                    "max_cost_usd", "max_abs_score")
+                if not getattr(self, n) > 0]
 
 
 @dataclass
@@ -455,7 +459,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    spans: SpansConfig = field(default_factory=SpansConfig)
+    bounds: BoundsConfig = field(default_factory=BoundsConfig)
     forward: ForwardConfig = field(default_factory=ForwardConfig)
 
 

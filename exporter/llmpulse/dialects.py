@@ -275,7 +275,7 @@ def _real_provider(attrs: dict, model: str) -> str:
     return vocab.provider_from_model(model) if model else "unknown"
 
 
-def _evaluator(s: RawSpan, attrs: dict) -> Eval | None:
+def _evaluator(s: RawSpan, attrs: dict, max_abs_score: float) -> Eval | None:
     """An OpenInference EVALUATOR span as one Eval: `eval.{name,score,label}`, else the same keys in the
     `output.value` or `metadata` JSON objects (`evaluator_name` too); the span name names it otherwise."""
     out, meta = _json_object(attrs.get("output.value")), _json_object(attrs.get("metadata"))
@@ -292,8 +292,9 @@ def _evaluator(s: RawSpan, attrs: dict) -> Eval | None:
         return None
     e = eval_from_attrs({"gen_ai.evaluation.name": pick("name", "evaluator_name", "eval_name") or s.name,
                          "gen_ai.evaluation.score.value": score, "gen_ai.evaluation.score.label": label})
-    if e.score is not None and not math.isfinite(e.score):
-        raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score is not finite")
+    problem = score_problem(e.score, max_abs_score)
+    if problem:
+        raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score {problem}")
     return e
 
 
@@ -328,9 +329,10 @@ class Normalizer:
         self.prompt_version = tuple(sig.prompt_version_attributes)
         self.dims = [(tuple(d.attributes), d.default) for d in cfg.metrics.dimensions]
         self.excludes_cache = tuple(x.lower() for x in cfg.tokens.input_excludes_cache)
-        self.max_span_ns = int(cfg.spans.max_duration_seconds * 1e9)
-        self.max_tokens = cfg.spans.max_tokens
-        self.max_cost = cfg.spans.max_cost_usd
+        self.max_span_ns = int(cfg.bounds.max_duration_seconds * 1e9)
+        self.max_tokens = cfg.bounds.max_tokens
+        self.max_cost = cfg.bounds.max_cost_usd
+        self.max_abs_score = cfg.bounds.max_abs_score
         self.capture_content = capture_content
         self.signals = frozenset(self.guardrail + self.refusal + self.retry + self.fallback + self.cache_hit)
         groups = GROUPS + (self.prompt_version,) + tuple(names for names, _default in self.dims)
@@ -456,7 +458,7 @@ class Normalizer:
             raise SpanRejected("future_timestamp", f"span {s.span_id}: end time more than a day in the future")
         if s.end_ns - s.start_ns > self.max_span_ns:
             raise SpanRejected("invalid_time", f"span {s.span_id}: lasts {(s.end_ns - s.start_ns) / 1e9:.0f} s, "
-                               f"more than spans.max_duration_seconds ({self.max_span_ns / 1e9:.0f})")
+                               f"more than bounds.max_duration_seconds ({self.max_span_ns / 1e9:.0f})")
 
         _, res_service, res_version, res_prompt_version, res_dims, res_openlit = self._resource(s.resource)
         found, plan = self._pick(attrs)
@@ -516,7 +518,7 @@ class Normalizer:
             out = out + rz   # reasoning reported beside output, not inside it
         if (inp or 0) > self.max_tokens or (out or 0) > self.max_tokens or max(cr, cw, rz) > self.max_tokens:
             raise SpanRejected("invalid_tokens", f"span {s.span_id}: a token count ({max(inp or 0, out or 0, cr, cw, rz):,})"
-                               f" is more than spans.max_tokens ({self.max_tokens:,})")
+                               f" is more than bounds.max_tokens ({self.max_tokens:,})")
 
         # errors: the normalised class from the HTTP status, the exception type, then error.type
         error_type = error_raw = ""
@@ -567,7 +569,7 @@ class Normalizer:
                 raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is not a finite amount >= 0")
             if span_cost > self.max_cost:
                 raise SpanRejected("invalid_cost", f"span {s.span_id}: cost {raw_cost!r} is more than "
-                                   f"spans.max_cost_usd ({self.max_cost:g})")
+                                   f"bounds.max_cost_usd ({self.max_cost:g})")
 
         # by position, in Call's field order: keywords make its 40-field __init__ cost about three times as much
         call = Call(
@@ -605,7 +607,7 @@ class Normalizer:
         if s.events or "evaluations.0.evaluation.name" in attrs:
             call.evals = self._evals(s)
         if op == EVALUATION:
-            e = _evaluator(s, attrs)
+            e = _evaluator(s, attrs, self.max_abs_score)
             if e is None:
                 return None
             call.evals.append(e)
@@ -617,7 +619,7 @@ class Normalizer:
             call.billing = b = billing.read_billing(attrs, tier)
             if b is not None and max(b.counts()) > self.max_tokens:
                 raise SpanRejected("invalid_tokens", f"span {s.span_id}: a modality token or web search count "
-                                   f"({max(b.counts()):,}) is more than spans.max_tokens ({self.max_tokens:,})")
+                                   f"({max(b.counts()):,}) is more than bounds.max_tokens ({self.max_tokens:,})")
         elif tier is not None and tier != "default":
             call.billing = billing.tier_only(tier)
         return call
@@ -645,9 +647,25 @@ class Normalizer:
                     "gen_ai.evaluation.score.label": attrs.get(f"evaluations.{i}.evaluation.label"),
                 }))
         for e in out:
-            if e.score is not None and not math.isfinite(e.score):
-                raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score is not finite")
+            problem = score_problem(e.score, self.max_abs_score)
+            if problem:
+                raise SpanRejected("invalid_score", f"span {s.span_id}: evaluation {e.name!r} score {problem}")
         return out
+
+
+def score_problem(score: float | None, max_abs: float) -> str:
+    """Why an evaluation score cannot be counted ("" when it can): not finite, or beyond `bounds.max_abs_score`.
+
+    >>> score_problem(0.5, 1e6), score_problem(float("nan"), 1e6), score_problem(-1e300, 1e6)
+    ('', 'is not finite', 'is more than bounds.max_abs_score (1e+06) in size')
+    """
+    if score is None:
+        return ""
+    if not math.isfinite(score):
+        return "is not finite"
+    if abs(score) > max_abs:
+        return f"is more than bounds.max_abs_score ({max_abs:g}) in size"
+    return ""
 
 
 def eval_from_attrs(a: dict) -> Eval:

@@ -17,7 +17,7 @@ from typing import Any
 from llmpulse import otlp, vocab
 from llmpulse.config import Config
 from llmpulse.costing import Costing, PriceMetrics
-from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs
+from llmpulse.dialects import Normalizer, SpanRejected, eval_from_attrs, score_problem
 from llmpulse.metrics import Metrics
 from llmpulse.records import LLM_OPERATIONS, Call, Eval
 from llmpulse.tracking import Dedupe
@@ -165,8 +165,9 @@ class Pipeline:
                 other += 1
                 continue
             e = eval_from_attrs(rec.attrs)
-            if e.score is not None and not math.isfinite(e.score):
-                out.reject(f"logRecords[{i}]: evaluation {e.name!r} score is not finite")
+            problem = score_problem(e.score, self.cfg.bounds.max_abs_score)
+            if problem:
+                out.reject(f"logRecords[{i}]: evaluation {e.name!r} score {problem}")
                 self.metrics.count(self.metrics.scores_rejected, ("invalid_score",))
                 continue
             if len(rec.trace_id) != 32:
@@ -203,7 +204,7 @@ class Pipeline:
         for i, item in enumerate(doc):
             path = prefix if single else f"{prefix}[{i}]"
             try:
-                items.append(parse_score(item, path))
+                items.append(parse_score(item, path, self.cfg.bounds.max_abs_score))
             except ScoreError as exc:
                 reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
                 out.reject(str(exc))
@@ -229,7 +230,7 @@ def _finite(value: int | float) -> bool:
         return False
 
 
-def parse_score(item: Any, path: str) -> tuple[str, str, Eval | bool]:
+def parse_score(item: Any, path: str, max_abs: float = math.inf) -> tuple[str, str, Eval | bool]:
     """One /v1/scores item -> (trace_id, span_id, Eval or feedback polarity).
 
     >>> parse_score({"trace_id": "a" * 32, "name": "feedback", "label": "thumbs_down"}, "s")
@@ -250,6 +251,8 @@ def parse_score(item: Any, path: str) -> tuple[str, str, Eval | bool]:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                               or not _finite(value)):
         raise ScoreError("invalid_score", f"{path}.value: must be a finite number")
+    if value is not None and abs(value) > max_abs:
+        raise ScoreError("invalid_score", f"{path}.value: must be at most bounds.max_abs_score ({max_abs:g}) in size")
     label = item.get("label")
     if label is not None and not isinstance(label, str):
         raise ScoreError("malformed", f"{path}.label: must be a string")

@@ -70,7 +70,7 @@ class Billing:
     web_search_calls: int = 0         # provider-run web searches billed per call
 
     def counts(self) -> tuple[int, ...]:
-        """Every count above (for the bound `spans.max_tokens`).
+        """Every count above (for the bound `bounds.max_tokens`).
 
         >>> max(Billing(audio_input_tokens=5, web_search_calls=2).counts())
         5

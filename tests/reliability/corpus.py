@@ -384,13 +384,23 @@ def build() -> list[Case]:
     # past the bounds of spans.*: one broken span must not add 2^62 tokens, 1e300 dollars or 56 years
     # (added last, so the ids of the cases above stay as committed)
     partial("huge_input_tokens", "input tokens 2^62", {"gen_ai.usage.input_tokens": 2**62},
-            "invalid_tokens", "spans.max_tokens")
+            "invalid_tokens", "bounds.max_tokens")
     partial("huge_web_searches", "10^12 web searches (pydantic-ai's count)",
-            {"gen_ai.usage.details.web_search_requests": 10**12}, "invalid_tokens", "spans.max_tokens")
-    partial("huge_cost", "span cost 1e300 dollars", {"gen_ai.usage.cost": 1e300}, "invalid_cost", "spans.max_cost_usd")
+            {"gen_ai.usage.details.web_search_requests": 10**12}, "invalid_tokens", "bounds.max_tokens")
+    partial("huge_cost", "span cost 1e300 dollars", {"gen_ai.usage.cost": 1e300}, "invalid_cost", "bounds.max_cost_usd")
     partial("start_in_seconds", "start time sent in seconds, end in nanoseconds (a span of 56 years)", {},
-            "invalid_time", "spans.max_duration_seconds", start_ns=START_NS // 10**9,
+            "invalid_time", "bounds.max_duration_seconds", start_ns=START_NS // 10**9,
             duration_s=(START_NS - START_NS // 10**9) / 1e9)
+    partial("huge_eval_score_event", "gen_ai.evaluation.result event with a score of 1e300", {},
+            "invalid_score", "bounds.max_abs_score",
+            events=[("gen_ai.evaluation.result", 0.5, {"gen_ai.evaluation.name": "faithfulness",
+                                                       "gen_ai.evaluation.score.value": 1e300})])
+    add(Case("score_huge_value", "a score value of 1e300 beside a valid one", 200, "bounds.max_abs_score",
+             path="/v1/scores", headers={"Content-Type": JS}, rejected={"invalid_score": 1},
+             rejected_family="llmpulse_scores_rejected_total", accepted=1,
+             body=('{"scores": [' + json.dumps(okscore) + ', {"trace_id": "' + tid.hex()
+                   + '", "name": "x", "value": 1e300}]}').encode(),
+             valid_body=json.dumps({"scores": [okscore]}).encode()))
 
     for c in cases:
         ext = "http" if c.raw else ("json" if c.headers.get("Content-Type") == JS else "bin")
