@@ -286,3 +286,20 @@ def test_the_span_bounds_are_configurable_and_refuse_nonsense():
     with pytest.raises(ConfigError) as bad:
         load_config(environ={}, overrides={"bounds": {"max_tokens": 0, "max_cost_usd": -1, "max_duration_seconds": 0}})
     assert all(f"bounds.{k}: must be > 0" in str(bad.value) for k in ("max_tokens", "max_cost_usd", "max_duration_seconds"))
+
+
+def test_a_time_per_output_token_longer_than_the_call_is_not_taken():
+    """gen_ai.server.time_per_output_token of 1e300 s on a 2 s span: ignored (derived from the span instead),
+    not observed into the histogram's sum, where it would stay for good."""
+    from llmpulse.otlp import RawSpan
+
+    def tpot(value):
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.output_tokens": 11,
+                 "gen_ai.server.time_per_output_token": value, "gen_ai.server.time_to_first_token": 0.5,
+                 "gen_ai.system": "openlit-test"}
+        s = RawSpan("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "", "chat m", 3, 10**9, 3 * 10**9, 0,
+                    "", attrs, [], {"service.name": "s"}, "")
+        return Normalizer(load_config(environ={})).normalize(s).tpot_s
+
+    assert tpot(0.1) == 0.1
+    assert tpot(1e300) is None and tpot(2.5) is None

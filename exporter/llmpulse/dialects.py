@@ -551,6 +551,9 @@ class Normalizer:
             # the first chunk cannot come after the call ends (anthropic 2.16's own streamed span reports
             # one 14 ms past its end): bound it by the call's duration, counted in llmpulse_values_clamped_total
             ttft, ttft_clamped = (s.end_ns - s.start_ns) / 1e9, True
+        tpot = None if found[G_TPOT] is None else _seconds(found[G_TPOT])
+        if tpot is not None and tpot * 1e9 > s.end_ns - s.start_ns:
+            tpot = None     # a time per output token longer than the call: not a time (derived from the span instead)
         stream_attr = found[G_STREAM]
         if stream_attr is None and "stream" in params:
             stream_attr = params.get("stream")
@@ -577,7 +580,7 @@ class Normalizer:
             str(res_service or attrs.get("service.name") or "unknown"),
             str(res_version or attrs.get("service.version") or ""),
             op, provider, request_model, response_model, s.start_ns, s.end_ns, error_type,
-            inp, out, cr, cw, rz, streaming, ttft, None if found[G_TPOT] is None else _seconds(found[G_TPOT]),
+            inp, out, cr, cw, rz, streaming, ttft, tpot,
             _finish_reasons(found[G_FINISH]) or (_finish_from_events(s) if s.events else ()), span_cost, None, str(found[G_CONVERSATION] or ""),
             str(found[G_RESPONSE_ID]) if found[G_RESPONSE_ID] is not None and not error_type
             and op in LLM_OPERATIONS else "", dialect,
