@@ -435,13 +435,16 @@ def base_kustomization(files: list[str]) -> dict[str, Any]:
     }
 
 
+OVERLAY_NAMESPACE = "llm-observability"   # the example overlay's namespace (docs/scaling.md deploys there)
+
+
 def overlay_kustomization() -> dict[str, Any]:
     """The example overlay: namespace, replicas, image and the kube-prometheus-stack release label."""
     release = {"op": "add", "path": "/metadata/labels/release", "value": "kube-prometheus-stack"}
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": "llm-observability",
+        "namespace": OVERLAY_NAMESPACE,
         "resources": ["../../base"],
         "replicas": [{"name": NAME, "count": 4}, {"name": COLLECTOR, "count": 2}],
         "images": [{"name": "llmpulse", "newName": "registry.example.com/llmpulse", "newTag": __version__}],

@@ -26,6 +26,16 @@ RULES_GLOB = "../../alerts/generated/*.yaml"  # relative to deploy/prometheus/
 SCRAPE_INTERVAL = "15s"
 
 
+# the example overlay's namespace (llmpulse.kubernetes.OVERLAY_NAMESPACE; tests/deploy checks they agree),
+# where docs/scaling.md deploys
+NAMESPACE = "llm-observability"
+
+
+def metrics_service() -> str:
+    """The DNS name of the `llmpulse-metrics` Service where docs/scaling.md deploys it (the example overlay)."""
+    return f"llmpulse-metrics.{NAMESPACE}.svc.cluster.local"
+
+
 def scrape_llmpulse() -> dict[str, Any]:
     """Every llmpulse pod, ready or terminating: the A records of the headless `llmpulse-metrics`
     Service (deploy/kubernetes publishes not-ready addresses there, so a stopping replica is
@@ -35,19 +45,19 @@ def scrape_llmpulse() -> dict[str, Any]:
         "job_name": "llmpulse",
         "scrape_interval": SCRAPE_INTERVAL,
         "authorization": {"type": "Bearer", "credentials_file": "/etc/prometheus/secrets/llmpulse-auth/token"},
-        "dns_sd_configs": [{"names": ["llmpulse-metrics.llmpulse.svc.cluster.local"], "type": "A",
+        "dns_sd_configs": [{"names": [metrics_service()], "type": "A",
                             "port": 9464, "refresh_interval": "15s"}],
     }
 
 
-def base(replica_label: str, replica: str, cluster: str = "prod") -> dict[str, Any]:
+def base(replica_label: str, replica: str, rules_glob: str, cluster: str = "prod") -> dict[str, Any]:
     return {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
             "evaluation_interval": SCRAPE_INTERVAL,
             "external_labels": {"cluster": cluster, replica_label: replica},
         },
-        "rule_files": [RULES_GLOB],
+        "rule_files": [rules_glob],
         "alerting": {
             # both replicas send every alert; without the replica label they are the same alert
             "alert_relabel_configs": [{"action": "labeldrop", "regex": replica_label}],
@@ -63,22 +73,22 @@ def remote_write(url: str, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-def configs() -> dict[str, tuple[str, dict[str, Any]]]:
-    """File name -> (comment, prometheus.yml)."""
-    ha = base("replica", "prometheus-a")
-    mimir = base("__replica__", "prometheus-a")
+def configs(rules_glob: str = RULES_GLOB) -> dict[str, tuple[str, dict[str, Any]]]:
+    """File name -> (comment, prometheus.yml); `rules_glob`: the rule files, relative to the file's folder."""
+    ha = base("replica", "prometheus-a", rules_glob)
+    mimir = base("__replica__", "prometheus-a", rules_glob)
     mimir["remote_write"] = [remote_write(
         "http://mimir-distributor.mimir.svc:8080/api/v1/push",
         headers={"X-Scope-OrgID": "llm-observability"},
         send_exemplars=True,
     )]
-    thanos = base("replica", "prometheus-a")
+    thanos = base("replica", "prometheus-a", rules_glob)
     thanos["remote_write"] = [remote_write(
         "http://thanos-receive.thanos.svc:19291/api/v1/receive",
         headers={"THANOS-TENANT": "llm-observability"},
         send_exemplars=True,
     )]
-    victoria = base("replica", "prometheus-a")
+    victoria = base("replica", "prometheus-a", rules_glob)
     victoria["remote_write"] = [remote_write(
         "http://victoria-metrics.victoria-metrics.svc:8428/api/v1/write",
         # both replicas write the same series; VictoriaMetrics keeps one sample per
@@ -106,9 +116,11 @@ def configs() -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
-def render() -> dict[str, str]:
+def render(rules_glob: str = RULES_GLOB) -> dict[str, str]:
     out = {}
-    for name, (comment, config) in configs().items():
+    for name, (comment, config) in configs(rules_glob).items():
+        comment += (f"\nScrapes {metrics_service()} (the namespace docs/scaling.md deploys into; change it if"
+                    "\nyours differs) and loads the rule files " + rules_glob + ".")
         lines = "".join(f"# {line}\n" for line in comment.splitlines())
         out[name] = HEADER + lines + yaml.safe_dump(config, sort_keys=False)
     return out

@@ -315,4 +315,43 @@ def test_your_thresholds_reach_the_prometheus_rule_from_an_installed_package(tmp
     rule = yaml.safe_load((tmp_path / "d/kubernetes/base/llmpulse-prometheusrule.yaml").read_text().split("---\n", 1)[1])
     exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "LLMErrorRatioHigh"]
     assert any("> 0.12" in e for e in exprs) and not any("> 0.05" in e for e in exprs), exprs
+    # the Prometheus configurations load those rule files too (they kept ../../alerts/generated, which is
+    # nothing, or the shipped rules, outside the checkout), and --check agrees with what was written
+    for name in ("prometheus-ha-pair.yml", "remote-write-mimir.yml"):
+        folder = tmp_path / "d" / "prometheus"
+        (glob,) = yaml.safe_load((folder / name).read_text())["rule_files"]
+        files = sorted(p.name for p in folder.glob(glob))
+        assert files == ["llmpulse-alerts.yaml", "llmpulse-rules.yaml"], (name, glob)
+        assert (folder / glob).parent.resolve() == (tmp_path / "rules").resolve()
+    assert main(["deploy", "build", "--out", str(tmp_path / "d"), "--rules", str(tmp_path / "rules"), "--check"]) == 0
     assert main(["deploy", "build", "--out", str(tmp_path / "d"), "--rules", str(tmp_path / "nothing")]) == 2
+
+
+def test_the_prometheus_configs_scrape_the_namespace_the_overlay_deploys_into():
+    """deploy/prometheus/*.yml scraped llmpulse-metrics.llmpulse.svc while docs/scaling.md and the example
+    overlay deploy into llm-observability."""
+    from llmpulse.paths import DEPLOY_DIR
+
+    overlay = yaml.safe_load((DEPLOY_DIR / "kubernetes/overlays/example/kustomization.yaml").read_text())
+    assert f"kubectl create namespace {overlay['namespace']}" in (DEPLOY_DIR.parent / "docs" / "scaling.md").read_text()
+    for path in sorted((DEPLOY_DIR / "prometheus").glob("*.yml")):
+        config = yaml.safe_load(path.read_text())
+        names = [n for job in config["scrape_configs"] for sd in job.get("dns_sd_configs", []) for n in sd["names"]]
+        assert names == [f"llmpulse-metrics.{overlay['namespace']}.svc.cluster.local"], (path.name, names)
+
+
+def test_scaling_md_points_applications_at_the_collector_service():
+    """docs/scaling.md tells applications where to send (they were never told): the Collector's Service,
+    in the overlay's namespace, on a port that Service exposes."""
+    import re
+
+    from llmpulse.paths import DEPLOY_DIR
+
+    doc = (DEPLOY_DIR.parent / "docs" / "scaling.md").read_text()
+    m = re.search(r"OTEL_EXPORTER_OTLP_ENDPOINT=http://([a-z-]+)\.([a-z-]+):(\d+)", doc)
+    assert m, "no OTEL_EXPORTER_OTLP_ENDPOINT line"
+    overlay = yaml.safe_load((DEPLOY_DIR / "kubernetes/overlays/example/kustomization.yaml").read_text())
+    assert m.group(2) == overlay["namespace"]
+    objects = list(yaml.safe_load_all((DEPLOY_DIR / "kubernetes/base/otel-collector.yaml").read_text()))
+    service = next(o for o in objects if o and o["kind"] == "Service" and o["metadata"]["name"] == m.group(1))
+    assert int(m.group(3)) in {p["port"] for p in service["spec"]["ports"]}

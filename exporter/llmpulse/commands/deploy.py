@@ -29,7 +29,7 @@ def run_build(args: argparse.Namespace) -> int:
             print(f"deploy: {len(stale)} file(s) in {out} are stale: {', '.join(stale)}; run `llmpulse deploy build`",
                   file=sys.stderr)
             return 1
-        print(f"deploy: {len(deploy.render(rules))} files in {out} are up to date")
+        print(f"deploy: {len(deploy.render(rules, out))} files in {out} are up to date")
         return 0
     for path in deploy.write(out, rules):
         print(f"wrote {path}")
