@@ -285,13 +285,29 @@ def test_the_same_response_in_two_traces_counts_once():
     rig = Rig()
     extra = {"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-5",
              "gen_ai.response.id": "msg_01XFDUDYJgAACzvnptvVoYEL"}
-    rig.send(chat(50, 7, trace=os.urandom(16), extra=extra))                # anthropic's own tracing
-    rig.send(chat(50, 7, trace=os.urandom(16), extra=extra, name="anthropic.chat"))     # OpenLLMetry
+    rig.send(chat(50, 7, trace=os.urandom(16), extra=extra), scope="com.anthropic.sdk.python")    # its own tracing
+    rig.send(chat(50, 7, trace=os.urandom(16), extra=extra, name="anthropic.chat"),
+             scope="opentelemetry.instrumentation.anthropic")                                   # OpenLLMetry
     assert rig.tokens() == 50 and rig.calls() == 1
     assert rig.total("llmpulse_spans_skipped_total", reason="duplicate_response") == 1
     # another provider may reuse the id space: not a duplicate
     rig.send(chat(50, 7, trace=os.urandom(16), extra={**extra, "gen_ai.provider.name": "openai"}))
     assert rig.calls() == 2
+
+
+def test_a_response_id_repeated_by_the_same_instrumentation_is_a_new_call():
+    """Providers reuse response ids (Ollama's OpenAI endpoint draws `chatcmpl-N` from 999 values; a restarted
+    server counts from 1 again): one scope's repeats are new calls, all counted (a new-user trial lost half
+    the calls of a second run against a restarted provider: 7 of 14)."""
+    rig = Rig()
+    extra = {"gen_ai.response.id": "chatcmpl-fake0001"}
+    for _ in range(3):
+        rig.send(chat(10, 5, trace=os.urandom(16), extra=extra), scope="opentelemetry.instrumentation.openai_v2")
+    assert rig.calls() == 3 and rig.tokens() == 30
+    assert rig.total("llmpulse_spans_skipped_total", reason="duplicate_response") == 0
+    # and a second instrumentation's report of the last of them still counts once
+    rig.send(chat(10, 5, trace=os.urandom(16), extra=extra), scope="openinference.instrumentation.openai")
+    assert rig.calls() == 3 and rig.total("llmpulse_spans_skipped_total", reason="duplicate_response") == 1
 
 
 def test_two_calls_with_different_response_ids_under_one_parent_both_count():

@@ -14,14 +14,16 @@ holds one `CrossSpan` and calls it under its lock; this module records no metric
 >>> from llmpulse.records import Call
 >>> from llmpulse.series import LabelCaps
 >>> seen = CrossSpan(load_config().tracking, LabelCaps({}))
->>> first = Call(trace_id="a" * 32, span_id="b" * 16, provider="openai", response_id="r1")
+>>> first = Call(trace_id="a" * 32, span_id="b" * 16, provider="openai", response_id="r1", scope="sdk")
 >>> seen.remember(first, ("shop", "gpt-4o", False), ("openai", "shop", "gpt-4o", False))
 0
 >>> seen.owner("a" * 32, "")
 ('shop', 'gpt-4o')
->>> again = Call(trace_id="c" * 32, span_id="d" * 16, provider="openai", response_id="r1")
+>>> again = Call(trace_id="c" * 32, span_id="d" * 16, provider="openai", response_id="r1", scope="openllmetry")
 >>> seen.maybe_duplicate(again, ()), seen.duplicate(again, ())
 (True, 'duplicate_response')
+>>> reused = Call(trace_id="e" * 32, span_id="f" * 16, provider="openai", response_id="r1", scope="sdk")
+>>> seen.duplicate(reused, ())          # the same scope again: a provider reusing its ids, a new call
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from llmpulse.records import Call
 from llmpulse.series import LabelCaps
 from llmpulse.tracking import Lru, Pending, Window
 
+MAX_SCOPED = 4096                  # (label set, scope) pairs whose response-id tuple is shared
 FAILURE_MATCH_NS = 5_000_000      # two scopes' reports of one failed call start within 5 ms of each other
 
 # (service, model, failed): what a late score attaches to
@@ -49,7 +52,9 @@ class CrossSpan:
         self.span_owner = Lru(tc.remember_spans)     # span_id of a call -> (service, model, failed)
         self.trace_owner = Lru(tc.remember_spans)    # trace_id -> its last successful call's (service, model, failed)
         self.call_parents = Lru(tc.remember_spans)   # parent span ids of calls (a call there wraps a counted one)
-        self.responses = Lru(tc.remember_responses)  # response id -> (provider, service, model, failed)
+        # response id -> (provider, service, model, failed, scope): one tuple per label set and scope, none per call
+        self.responses = Lru(tc.remember_responses)
+        self.scoped: dict[tuple[tuple[str, str, str, bool], str], tuple[str, str, str, bool, str]] = {}
         # failed calls have no response id: (service, provider, model, error_type, start // window) ->
         # [[start_ns, scope, matched]] of counted failures, to match one failure reported by two scopes
         self.failures = Lru(tc.remember_responses)
@@ -84,9 +89,11 @@ class CrossSpan:
             reason, owner = "nested_call", owners[parent]      # the call around it was counted
         elif sid in self.call_parents.data:
             reason = "nested_call"                 # a call below it was counted in an earlier request
-        elif c.response_id and self.responses.data.get(c.response_id, ("",))[0] == \
-                self.caps.value("gen_ai_provider_name", c.provider):
-            reason, owner = "duplicate_response", self.responses.data[c.response_id][1:]
+        elif c.response_id and (seen := self.responses.data.get(c.response_id)) is not None \
+                and seen[4] != c.scope and seen[0] == self.caps.value("gen_ai_provider_name", c.provider):
+            # the same response reported by another instrumentation (a scope's own repeats are new calls:
+            # providers reuse ids, Ollama draws them from 999, a restarted server starts again)
+            reason, owner = "duplicate_response", seen[1:4]
         else:
             ivs = self.promoted.data.get(c.trace_id) if self.promoted.data else None
             if not ivs or not any(a <= c.start_ns and c.end_ns <= b for a, b in ivs):
@@ -133,7 +140,13 @@ class CrossSpan:
                 lru.data.popitem(last=False)
         if c.response_id:
             lru = self.responses
-            lru.data[c.response_id] = response_owner         # one tuple per label set, none per call
+            key = (response_owner, c.scope)
+            value = self.scoped.get(key)
+            if value is None:
+                if len(self.scoped) >= MAX_SCOPED:      # scope names come from senders: bounded
+                    self.scoped.clear()
+                value = self.scoped[key] = response_owner + (c.scope,)
+            lru.data[c.response_id] = value
             if len(lru.data) > lru.size:
                 lru.data.popitem(last=False)
         if not owner[2]:

@@ -588,6 +588,8 @@ class Normalizer:
         if error_raw:
             call.error_raw = error_raw
             call.scope = s.scope
+        elif call.response_id:
+            call.scope = s.scope        # a response id repeated by another scope is the same call (crossspan)
         if ttft_clamped:
             call.ttft_clamped = True
         if op == "execute_tool":

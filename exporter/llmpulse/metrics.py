@@ -236,7 +236,7 @@ class Metrics:
                             c.suppressed = reason
                             skipped[reason] = skipped.get(reason, 0) + 1
                             continue
-                    if c.scope and seen.same_failure(c):   # scope: set on failed calls only
+                    if c.error_type and c.scope and seen.same_failure(c):   # failed calls carry their scope
                         c.suppressed = "duplicate_failure"
                         skipped["duplicate_failure"] = skipped.get("duplicate_failure", 0) + 1
                         continue

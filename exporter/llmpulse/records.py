@@ -125,7 +125,7 @@ class Call:
     # pricing dimensions (issue 17): None when the span carries none, which is the common case
     billing: Billing | None = None
     ttft_clamped: bool = False      # the span reported a time to first token longer than itself (bounded)
-    scope: str = ""                 # instrumentation scope, set on failed calls only (duplicate_failure)
+    scope: str = ""                 # instrumentation scope, set on failed calls and calls with a response id
 
     @property
     def duration_s(self) -> float:
