@@ -644,3 +644,17 @@ def test_an_error_type_of_unicode_digits_is_a_cause_not_a_crash():
     assert out.rejected == 0
     assert rig.calls() == 2 and rig.tokens() == 30
     assert rig.total("gen_ai_client_operation_duration_seconds_count", error_type="_OTHER") == 1
+
+
+def test_a_successful_call_without_token_counts_is_unpriced_not_free():
+    """A stream without stream_options.include_usage (the OpenAI SDK's default) reports no tokens: its cost is
+    unknown, counted in llm_unpriced_operations_total (docs/metrics.md: unknown never looks like $0); before,
+    it added a call and nothing else. A failed call without tokens is not billed and not counted there."""
+    rig = Rig()
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+             "gen_ai.request.stream": True}
+    rig.send(span(attrs, name="chat gpt-4o"))
+    rig.send(span({**attrs, "error.type": "500"}, name="chat gpt-4o", status=2))
+    assert rig.calls() == 2
+    assert rig.total("llm_unpriced_operations_total") == 1
+    assert rig.total("llm_cost_usd_total") == 0

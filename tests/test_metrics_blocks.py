@@ -80,7 +80,7 @@ def expected(calls: list[Call], m: Metrics) -> dict:
         if c.cost_usd is not None:
             want[("llm_cost_usd_total", frozenset(base.items()))] += c.cost_usd
             hist("llm_request_cost_usd", m.request_cost, base, c.cost_usd)
-        elif (c.input_tokens or 0) + (c.output_tokens or 0) > 0:
+        elif (c.input_tokens or 0) + (c.output_tokens or 0) > 0 or not c.error_type:   # unknown cost: no price, or no tokens
             want[("llm_unpriced_operations_total", frozenset(base.items()))] += 1
         for r in c.finish_reasons:
             want[("llm_finish_reasons_total", frozenset({**base, "gen_ai_response_finish_reason": r}.items()))] += 1

@@ -112,7 +112,7 @@ class Metrics:
                         Ld + ("gen_ai_token_type",))
         self.cost = C("llm_cost_usd", "Spend in US dollars.", Ld)
         self.request_cost = H("llm_request_cost_usd", "Dollars per operation.", Ld, mc.cost_buckets)
-        self.unpriced = C("llm_unpriced_operations", "Operations with tokens but no known price.", Ld)
+        self.unpriced = C("llm_unpriced_operations", "Calls whose cost is unknown: tokens but no known price, or no token counts at all.", Ld)
         self.finish = C("llm_finish_reasons", "Finish reasons, normalised.", Ld + ("gen_ai_response_finish_reason",))
         self.eval_score = H("llm_eval_score", "Evaluation scores as given.",
                             SERVICE_MODEL + ("gen_ai_evaluation_name",), mc.score_buckets)
@@ -397,7 +397,9 @@ class Metrics:
                 if not s.bound & B_R_COST:
                     self._bind_region(s, R_COST)
                 self.request_cost.put(d, x, o_cost, e_cost, S_COST, c.cost_usd, ex)
-            elif ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0:
+            elif ((c.input_tokens or 0) + (c.output_tokens or 0)) > 0 or not error:
+                # no price for its tokens, or a successful call that reported none (a stream without
+                # stream_options.include_usage): its cost is unknown, not $0
                 d[UNPRICED] += 1.0
                 if not s.bound & B_UNPRICED:
                     self._bind(s, UNPRICED)

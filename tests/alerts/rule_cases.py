@@ -29,7 +29,7 @@ SUMMARY = {
     "LLMTruncationHigh": "Many LLM responses are cut off by the token limit.",
     "LLMLatencyRegression": "LLM latency regressed against the same time last week.",
     "LLMTokenQuotaNearlyExhausted": "LLM token use is close to its quota.",
-    "LLMUnpricedModel": "Traffic goes to a model with no price, so its cost is not tracked.",
+    "LLMUnpricedModel": "Calls have no known cost (a model with no price, or no token counts), so spend is under-counted.",
     "LLMRunawayAgent": "Agent traces make far more LLM calls than expected.",
     "LLMConversationCostOutlier": "Some conversations cost far more than the average conversation.",
     "LLMRetrievalLatencyTrendingUp": "Retrieval latency (p95) is trending up.",
@@ -652,7 +652,8 @@ CASES.append(Case(
     alerts=[
         at("9m", "LLMUnpricedModel"),
         at("10m", "LLMUnpricedModel", fired("LLMUnpricedModel", "warning", SM,
-           f"{WHO}: 6 operations over the last 15m had no price in the price table.")),
+           f"{WHO}: 6 calls over the last 15m could not be priced: no price in the price table, or no token "
+           "counts on the span (a stream without include_usage).")),
     ],
     exprs=[expr("8m", "service_model:llm_unpriced_operations:increase15m", (lbl("service_model:llm_unpriced_operations:increase15m", SM), 4))],
 ))

@@ -256,8 +256,8 @@ local u = import 'util.libsonnet';
           alert('LLMUnpricedModel', 'warning',
                 'service_model:llm_unpriced_operations:increase%s > %s' % [c.LLMUnpricedModelWindow, u.num(c.LLMUnpricedModelThreshold)],
                 c.LLMUnpricedModelFor,
-                'Traffic goes to a model with no price, so its cost is not tracked.',
-                '%s: {{ $value | printf "%%.0f" }} operations over the last %s had no price in the price table.' % [who, c.LLMUnpricedModelWindow],
+                'Calls have no known cost (a model with no price, or no token counts), so spend is under-counted.',
+                '%s: {{ $value | printf "%%.0f" }} calls over the last %s could not be priced: no price in the price table, or no token counts on the span (a stream without include_usage).' % [who, c.LLMUnpricedModelWindow],
                 'llmpulse-cost', SM),
           alert('LLMRunawayAgent', 'warning',
                 'service:llm_trace_operations:%s_rate%s > %s'
