@@ -251,8 +251,9 @@ def parse_score(item: Any, path: str, max_abs: float = math.inf) -> tuple[str, s
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                               or not _finite(value)):
         raise ScoreError("invalid_score", f"{path}.value: must be a finite number")
-    if value is not None and abs(value) > max_abs:
-        raise ScoreError("invalid_score", f"{path}.value: must be at most bounds.max_abs_score ({max_abs:g}) in size")
+    problem = score_problem(float(value), max_abs) if value is not None else ""
+    if problem:
+        raise ScoreError("invalid_score", f"{path}.value {problem}")
     label = item.get("label")
     if label is not None and not isinstance(label, str):
         raise ScoreError("malformed", f"{path}.label: must be a string")

@@ -26,8 +26,7 @@ RULES_GLOB = "../../alerts/generated/*.yaml"  # relative to deploy/prometheus/
 SCRAPE_INTERVAL = "15s"
 
 
-# the example overlay's namespace (llmpulse.kubernetes.OVERLAY_NAMESPACE; tests/deploy checks they agree),
-# where docs/scaling.md deploys
+# where docs/scaling.md deploys: the example overlay's namespace (llmpulse.kubernetes uses this one)
 NAMESPACE = "llm-observability"
 
 

@@ -12,7 +12,7 @@ False
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 # Token accounting (docs/dialects.md, "Token accounting"):
 #   input_tokens   all prompt tokens, cached ones included (OTel's definition)
@@ -75,9 +75,7 @@ class Billing:
         >>> max(Billing(audio_input_tokens=5, web_search_calls=2).counts())
         5
         """
-        return (self.cache_write_1h_tokens, self.audio_input_tokens, self.image_input_tokens, self.video_input_tokens,
-                self.audio_cache_read_tokens, self.image_cache_read_tokens, self.audio_output_tokens,
-                self.image_output_tokens, self.web_search_calls)
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "service_tier")
 
 
 @dataclass(slots=True)

@@ -43,6 +43,7 @@ def config_error_report(exc: ConfigError, config_path: str | None) -> str:
     import yaml
 
     from llmpulse.pricing import PriceTable, PriceTableError
+    from llmpulse.typed import FilePath, relative_to
 
     report = exc.report()
     try:
@@ -52,8 +53,7 @@ def config_error_report(exc: ConfigError, config_path: str | None) -> str:
         return report
     if not isinstance(files, list) or not all(isinstance(p, str) and p for p in files):
         return report
-    folder = os.path.dirname(config_path or "")
-    paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p)) for p in files]
+    paths = relative_to(list[FilePath], files, os.path.dirname(config_path or ""))   # as load_config reads them
     try:
         PriceTable.load(paths)
     except PriceTableError as price_exc:
